@@ -1,0 +1,48 @@
+package ingest
+
+import (
+	"context"
+	"time"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/order"
+)
+
+// IdempotencyRecord remembers the response given to a request carrying an Idempotency-Key, so that a
+// retry of the same request gets the same response and creates nothing.
+type IdempotencyRecord struct {
+	// Key is the client's Idempotency-Key, scoped by API key.
+	Key string
+	// RequestHash identifies the request body the key was first used with.
+	RequestHash string
+	// OrderID is the order the request created.
+	OrderID string
+	// Response is the response body that was returned.
+	Response []byte
+	// CreatedAt is when the key was first used.
+	CreatedAt time.Time
+}
+
+// ErrIdempotencyKeyTaken is returned (wrapped, kind fault.Conflict) by Store.Create when another request
+// already stored the same idempotency key.
+var ErrIdempotencyKeyTaken = fault.New(fault.Conflict, "IDEMPOTENCY_KEY_TAKEN", "idempotency key already used")
+
+// Store is where ingest keeps orders and idempotency keys.
+type Store interface {
+	// Create stores a new PENDING order and, when rec is not nil, its idempotency record, atomically and
+	// durably: once Create returns nil the order survives a crash. It returns ErrIdempotencyKeyTaken if
+	// rec.Key is already stored (and then stores nothing).
+	Create(ctx context.Context, o *order.Order, rec *IdempotencyRecord) error
+	// Idempotency returns the record of key, or a fault.NotFound error.
+	Idempotency(ctx context.Context, key string) (IdempotencyRecord, error)
+	// PendingBefore returns the ids of up to limit orders still PENDING that were created before t,
+	// oldest first: the orders the reconciler re-queues.
+	PendingBefore(ctx context.Context, t time.Time, limit int) ([]string, error)
+}
+
+// Queue is the ingest queue between the API and the dispatcher (SQS on AWS).
+type Queue interface {
+	// Send enqueues durably: once it returns nil the message will be delivered at least once.
+	Send(ctx context.Context, m contracts.OrderMessage) error
+}

@@ -1,0 +1,57 @@
+// Package inventory is the inventory service: it reserves stock for validated orders, all items or none,
+// and releases a reservation exactly once when its order fails or is cancelled. It also owns the catalog.
+package inventory
+
+import (
+	"context"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
+)
+
+// Product is a catalog entry with the stock that can still be reserved.
+type Product struct {
+	ID        string
+	Name      string
+	Price     contracts.Amount
+	Available int
+}
+
+// Line is a quantity of one product.
+type Line struct {
+	ProductID string
+	Quantity  int
+}
+
+// Errors returned by Store.Reserve.
+var (
+	// ErrOutOfStock (kind fault.Conflict, code OUT_OF_STOCK): some item has less stock than ordered;
+	// nothing was reserved. The wrapping error names the product.
+	ErrOutOfStock = fault.New(fault.Conflict, "OUT_OF_STOCK", "not enough stock")
+	// ErrReleased (kind fault.Conflict): the order's reservation was already released (or the order was
+	// released before anything was reserved); it can never be reserved again.
+	ErrReleased = fault.New(fault.Conflict, "RESERVATION_RELEASED", "reservation already released")
+)
+
+// Store keeps the catalog, the stock and the reservations.
+type Store interface {
+	Catalog
+	// PutProduct creates or replaces a product. Available must be >= 0.
+	PutProduct(ctx context.Context, p Product) error
+	// Products returns every product ordered by id.
+	Products(ctx context.Context) ([]Product, error)
+	// Reserve takes stock for every line of the order, all or nothing, never letting stock go negative
+	// under any concurrency. Reserving again for an order that holds a reservation returns nil and takes
+	// nothing. It returns ErrOutOfStock or ErrReleased (wrapped); an unknown product is ErrOutOfStock.
+	Reserve(ctx context.Context, orderID string, lines []Line) error
+	// Release gives back the order's reservation exactly once: the first call returns the lines released
+	// and true; later calls return false. Releasing an order with no reservation records that, so that
+	// a later Reserve for it returns ErrReleased, and returns false.
+	Release(ctx context.Context, orderID string) ([]Line, bool, error)
+}
+
+// Catalog answers what a product is and costs.
+type Catalog interface {
+	// Product returns the product, or a fault.NotFound error.
+	Product(ctx context.Context, id string) (Product, error)
+}

@@ -1,0 +1,26 @@
+// Package notifier texts customers (or the operations number) when an order is created, completed or
+// failed, in the SMS format the shop's customers know.
+package notifier
+
+import "context"
+
+// SMS is one text message.
+type SMS struct {
+	// ID is unique per message (derived from the event id), so a provider can deduplicate.
+	ID   string
+	To   string
+	Text string
+}
+
+// Sender delivers text messages (SNS on AWS, a log and file sink locally).
+type Sender interface {
+	Send(ctx context.Context, m SMS) error
+}
+
+// Deduper remembers which events a consumer has handled, so that a redelivered event notifies nothing twice.
+type Deduper interface {
+	// Seen reports whether MarkSeen was called for consumer and eventID.
+	Seen(ctx context.Context, consumer, eventID string) (bool, error)
+	// MarkSeen records that consumer handled eventID.
+	MarkSeen(ctx context.Context, consumer, eventID string) error
+}

@@ -1,0 +1,91 @@
+// Package pipeline holds what every stage of the order choreography shares: the ports through which a
+// stage reads and changes orders and publishes events, and the building of events in the EventBridge
+// envelope with deterministic ids.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/order"
+)
+
+// Orders is how a stage reads and changes orders.
+type Orders interface {
+	// Get returns the order, or a fault.NotFound error.
+	Get(ctx context.Context, id string) (*order.Order, error)
+	// Update loads the order, calls fn, and, if fn returns nil, stores the changed order together with
+	// the events fn returned, as one atomic write conditional on the version it loaded (retrying fn on a
+	// concurrent write). If fn returns an error nothing is written and that error is returned. An unknown
+	// id is a fault.NotFound error.
+	Update(ctx context.Context, id string, fn func(o *order.Order) ([]contracts.Event, error)) (*order.Order, error)
+}
+
+// Publisher puts events on the bus. Publishing an event whose id was already published is a no-op on
+// the local bus and a duplicate that consumers deduplicate by id on EventBridge.
+type Publisher interface {
+	Publish(ctx context.Context, events ...contracts.Event) error
+}
+
+// Handler reacts to one event delivered from the bus. Returning an error asks for redelivery (or
+// dead-lettering, see fault.Retryable).
+type Handler func(ctx context.Context, e contracts.Event) error
+
+// Envelope makes events for one bus: the account and region that EventBridge would stamp on them.
+type Envelope struct {
+	Account string
+	Region  string
+}
+
+// LocalEnvelope is the envelope used on one machine.
+var LocalEnvelope = Envelope{Account: "000000000000", Region: "local"}
+
+// eventNamespace seeds the deterministic event ids.
+var eventNamespace = uuid.MustParse("5b0e7a7e-1c2f-4f57-9a5e-0f3d7c1a2b44")
+
+// EventID is the deterministic id of the event of the given detail type about the given order: the same
+// inputs always give the same id, so a re-emitted event is recognisably the same event.
+func EventID(orderID, detailType string) string {
+	return uuid.NewSHA1(eventNamespace, []byte(orderID+"/"+detailType)).String()
+}
+
+// Event wraps detail in the envelope. The detail's DetailMeta is filled in from o.
+func (env Envelope) Event(o *order.Order, source, detailType string, detail any, at time.Time) (contracts.Event, error) {
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return contracts.Event{}, fmt.Errorf("encode %s detail for order %s: %w", detailType, o.ID(), err)
+	}
+	return contracts.Event{
+		Version: "0", ID: EventID(o.ID(), detailType), DetailType: detailType, Source: source,
+		Account: env.Account, Time: at.UTC(), Region: env.Region, Resources: []string{o.ID()}, Detail: b,
+	}, nil
+}
+
+// Meta is the DetailMeta of an event about o.
+func Meta(o *order.Order) contracts.DetailMeta {
+	return contracts.DetailMeta{OrderID: o.ID(), CorrelationID: o.CorrelationID(), SchemaVersion: contracts.SchemaVersion}
+}
+
+// LineItems converts an order's items to their contract form.
+func LineItems(o *order.Order) []contracts.LineItem {
+	items := o.Items()
+	out := make([]contracts.LineItem, len(items))
+	for i, it := range items {
+		out[i] = contracts.LineItem{ProductID: it.ProductID, Name: it.Name, Quantity: it.Quantity, Price: it.Price}
+	}
+	return out
+}
+
+// Decode reads an event's detail into v, classifying a malformed detail as fault.Invalid so it is
+// dead-lettered rather than retried forever.
+func Decode(e contracts.Event, v any) error {
+	if err := json.Unmarshal(e.Detail, v); err != nil {
+		return invalidDetail(e, err)
+	}
+	return nil
+}
