@@ -45,7 +45,8 @@ type Store interface {
 	// nothing. It returns ErrOutOfStock or ErrReleased (wrapped); an unknown product is ErrOutOfStock.
 	Reserve(ctx context.Context, orderID string, lines []Line) error
 	// Release gives back the order's reservation exactly once: the first call returns the lines released
-	// and true; later calls return false. Releasing an order with no reservation records that, so that
+	// and true; later calls return the same lines and false (so a caller that crashed after releasing can
+	// still announce the release). Releasing an order with no reservation records that, so that
 	// a later Reserve for it returns ErrReleased, and returns false.
 	Release(ctx context.Context, orderID string) ([]Line, bool, error)
 }

@@ -41,7 +41,7 @@ type Gateway interface {
 	// authorization is a fault.Conflict error.
 	Capture(ctx context.Context, orderID string) error
 	// Void cancels the authorization exactly once: it returns the voided authorization and true the first
-	// time, false afterwards. Voiding an order with nothing authorized records that, so that a later
+	// time, and the same authorization and false afterwards. Voiding an order with nothing authorized records that, so that a later
 	// Authorize returns ErrVoided, and returns false. A captured payment cannot be voided (fault.Conflict).
 	Void(ctx context.Context, orderID string) (Authorization, bool, error)
 }

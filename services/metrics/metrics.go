@@ -1,0 +1,193 @@
+// Package metrics is the metrics subscriber: it turns order events into business metrics (orders created,
+// completed, failed by stage and code, order value, time per stage, create-to-completed time) and records
+// the technical ones (HTTP requests, event deliveries, dead letters). Locally they are served in the
+// Prometheus text format at GET /metrics.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/order"
+	"github.com/orderflow/orderflow/services/pipeline"
+)
+
+// Orders reads an order, to time its stages from its history once it ends.
+type Orders interface {
+	Get(ctx context.Context, id string) (*order.Order, error)
+}
+
+// Metrics holds the collectors. It is safe for concurrent use.
+type Metrics struct {
+	reg    *prometheus.Registry
+	orders Orders
+
+	created, completed, cancelled, events *prometheus.CounterVec
+	failed                                *prometheus.CounterVec
+	value                                 *prometheus.HistogramVec
+	stage                                 *prometheus.HistogramVec
+	endToEnd                              prometheus.Histogram
+	httpRequests                          *prometheus.CounterVec
+	httpDuration                          *prometheus.HistogramVec
+	deliveries                            *prometheus.CounterVec
+
+	mu   sync.Mutex
+	seen *recent
+}
+
+// New registers orderflow's collectors (and the Go runtime's) in a new registry. orders may be nil, in
+// which case stage durations are not recorded.
+func New(orders Orders) *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{reg: reg, orders: orders, seen: newRecent(100_000)}
+	m.created = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_orders_created_total", Help: "Orders that entered the pipeline."}, []string{"currency"})
+	m.completed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_orders_completed_total", Help: "Orders completed (ready for shipping)."}, []string{"currency"})
+	m.cancelled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_orders_cancelled_total", Help: "Orders cancelled by the customer."}, []string{"previous_status"})
+	m.failed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_orders_failed_total", Help: "Orders failed, by the stage they failed in and the failure code."}, []string{"stage", "code"})
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_events_total", Help: "Events published on the bus, by detail type."}, []string{"detail_type"})
+	m.value = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "orderflow_order_value", Help: "Value of created orders, in the order's currency.",
+		Buckets: []float64{10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000}}, []string{"currency"})
+	m.stage = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "orderflow_stage_duration_seconds", Help: "Time an order spent in each status before it moved on.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)}, []string{"stage"})
+	m.endToEnd = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "orderflow_order_completion_seconds", Help: "Time from order accepted to completed.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
+	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "status"})
+	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "orderflow_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14)}, []string{"route"})
+	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_deliveries_total", Help: "Message deliveries by target and outcome (ok, retry, dead)."}, []string{"target", "outcome"})
+	for _, c := range []prometheus.Collector{m.created, m.completed, m.cancelled, m.failed, m.events, m.value, m.stage, m.endToEnd, m.httpRequests, m.httpDuration, m.deliveries} {
+		f(c)
+	}
+	return m
+}
+
+// WatchDeadLetters exports the dead-letter count, read from count at every scrape, as orderflow_dlq_depth.
+func (m *Metrics) WatchDeadLetters(count func(ctx context.Context) (int, error)) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "orderflow_dlq_depth", Help: "Messages in the dead-letter table."}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := count(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Registry is where further collectors (e.g. the chatbot's) register.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ObserveHTTP records one HTTP request; route is the route pattern, not the raw path.
+func (m *Metrics) ObserveHTTP(route string, status int, d time.Duration) {
+	m.httpRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// ObserveDelivery records the outcome of one message delivery.
+func (m *Metrics) ObserveDelivery(target, outcome string) {
+	m.deliveries.WithLabelValues(target, outcome).Inc()
+}
+
+// Handle is the subscriber: it records one event, once per event id.
+func (m *Metrics) Handle(ctx context.Context, e contracts.Event) error {
+	m.mu.Lock()
+	dup := !m.seen.add(e.ID)
+	m.mu.Unlock()
+	if dup {
+		return nil
+	}
+	m.events.WithLabelValues(e.DetailType).Inc()
+	switch e.DetailType {
+	case contracts.DetailOrderCreated:
+		var d contracts.OrderCreatedDetail
+		if err := pipeline.Decode(e, &d); err != nil {
+			return err
+		}
+		m.created.WithLabelValues(d.Currency).Inc()
+		m.value.WithLabelValues(d.Currency).Observe(float64(d.TotalAmount) / 100)
+	case contracts.DetailOrderCompleted:
+		var d contracts.OrderCompletedDetail
+		if err := pipeline.Decode(e, &d); err != nil {
+			return err
+		}
+		m.completed.WithLabelValues(d.Currency).Inc()
+		return m.timeStages(ctx, d.OrderID)
+	case contracts.DetailOrderFailed:
+		var d contracts.OrderFailedDetail
+		if err := pipeline.Decode(e, &d); err != nil {
+			return err
+		}
+		m.failed.WithLabelValues(d.Failure.Stage, d.Failure.Code).Inc()
+		return m.timeStages(ctx, d.OrderID)
+	case contracts.DetailOrderCancelled:
+		var d contracts.OrderCancelledDetail
+		if err := pipeline.Decode(e, &d); err != nil {
+			return err
+		}
+		m.cancelled.WithLabelValues(d.PreviousStatus).Inc()
+	}
+	return nil
+}
+
+// timeStages records how long the ended order spent in each status, from its history.
+func (m *Metrics) timeStages(ctx context.Context, orderID string) error {
+	if m.orders == nil {
+		return nil
+	}
+	o, err := m.orders.Get(ctx, orderID)
+	if fault.Is(err, fault.NotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	h := o.History()
+	for i := 1; i < len(h); i++ {
+		m.stage.WithLabelValues(string(h[i-1].Status)).Observe(h[i].At.Sub(h[i-1].At).Seconds())
+	}
+	if o.Status() == order.Completed && len(h) > 0 {
+		m.endToEnd.Observe(h[len(h)-1].At.Sub(h[0].At).Seconds())
+	}
+	return nil
+}
+
+// recent is a bounded set of the last n ids.
+type recent struct {
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+func newRecent(n int) *recent {
+	return &recent{set: make(map[string]struct{}, n), ring: make([]string, n)}
+}
+
+// add reports whether id was new.
+func (r *recent) add(id string) bool {
+	if _, ok := r.set[id]; ok {
+		return false
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.next] = id
+	r.next = (r.next + 1) % len(r.ring)
+	r.set[id] = struct{}{}
+	return true
+}

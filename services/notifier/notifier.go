@@ -1,0 +1,133 @@
+package notifier
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/pipeline"
+)
+
+// consumer names this subscriber in the Deduper.
+const consumer = "notifier"
+
+// Service turns order events into text messages.
+type Service struct {
+	Sender  Sender
+	Deduper Deduper
+	// OperationsNumber receives the texts of orders placed without a customer phone ("" = skip them).
+	OperationsNumber string
+}
+
+// Handle reacts to OrderCreated, OrderCompleted and OrderFailed. A redelivered event sends nothing.
+func (s *Service) Handle(ctx context.Context, e contracts.Event) error {
+	seen, err := s.Deduper.Seen(ctx, consumer, e.ID)
+	if err != nil {
+		return fmt.Errorf("check event %s: %w", e.ID, err)
+	}
+	if seen {
+		return nil
+	}
+	to, text, err := Format(e)
+	if err != nil {
+		return err
+	}
+	if to == "" {
+		to = s.OperationsNumber
+	}
+	if to != "" && text != "" {
+		if err := s.Sender.Send(ctx, SMS{ID: e.ID, To: to, Text: text}); err != nil {
+			return fmt.Errorf("send sms for event %s: %w", e.ID, err)
+		}
+	}
+	if err := s.Deduper.MarkSeen(ctx, consumer, e.ID); err != nil {
+		return fmt.Errorf("mark event %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// Format renders the text of an event and the customer's number ("" when the order has none). Events
+// that are not texted return an empty text.
+func Format(e contracts.Event) (to, text string, err error) {
+	switch e.DetailType {
+	case contracts.DetailOrderCreated:
+		var d contracts.OrderCreatedDetail
+		if err := pipeline.Decode(e, &d); err != nil {
+			return "", "", err
+		}
+		items := 0
+		for _, it := range d.Items {
+			items += it.Quantity
+		}
+		return d.CustomerPhone, lines(
+			"🛒 Order Created!",
+			"Order ID: "+shortID(d.OrderID),
+			"Customer: "+d.CustomerID,
+			fmt.Sprintf("Items: %d", items),
+			"Total: "+Money(d.TotalAmount, d.Currency),
+			"Status: Processing",
+			"Time: "+stamp(d.CreatedAt),
+		), nil
+	case contracts.DetailOrderCompleted:
+		var d contracts.OrderCompletedDetail
+		if err := pipeline.Decode(e, &d); err != nil {
+			return "", "", err
+		}
+		return d.CustomerPhone, lines(
+			"✅ Order Completed!",
+			"Order ID: "+shortID(d.OrderID),
+			"Status: Ready for shipping",
+			"Carrier: "+d.Shipment.Carrier,
+			"Tracking: "+d.Shipment.TrackingNumber,
+			"Estimated delivery: "+d.Shipment.EstimatedDelivery,
+			"Completed: "+stamp(d.CompletedAt),
+		), nil
+	case contracts.DetailOrderFailed:
+		var d contracts.OrderFailedDetail
+		if err := pipeline.Decode(e, &d); err != nil {
+			return "", "", err
+		}
+		return d.CustomerPhone, lines(
+			"❌ Order Failed!",
+			"Order ID: "+shortID(d.OrderID),
+			"Reason: "+d.Failure.Reason,
+			"Total: "+Money(d.TotalAmount, d.Currency),
+			"Time: "+stamp(d.FailedAt),
+		), nil
+	}
+	return "", "", nil
+}
+
+func lines(l ...string) string { return strings.Join(l, "\n") }
+
+// shortID is the 8-character prefix customers see, with an ellipsis: 0193a1b2...
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8] + "..."
+	}
+	return id
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") + " UTC" }
+
+var symbols = map[string]string{"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF "}
+
+// Money formats an amount for people: €1,299.99.
+func Money(a contracts.Amount, currency string) string {
+	s := a.String()
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 && r != '-' && whole[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	sym, ok := symbols[currency]
+	if !ok {
+		sym = currency + " "
+	}
+	return sym + b.String() + "." + frac
+}

@@ -1,0 +1,97 @@
+package notifier_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/notifier"
+)
+
+type fakeSender struct{ sent []notifier.SMS }
+
+func (f *fakeSender) Send(_ context.Context, m notifier.SMS) error {
+	f.sent = append(f.sent, m)
+	return nil
+}
+
+type fakeDeduper map[string]bool
+
+func (f fakeDeduper) Seen(_ context.Context, c, id string) (bool, error) { return f[c+id], nil }
+func (f fakeDeduper) MarkSeen(_ context.Context, c, id string) error {
+	f[c+id] = true
+	return nil
+}
+
+func event(t *testing.T, detailType string, detail any) contracts.Event {
+	t.Helper()
+	b, err := json.Marshal(detail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return contracts.Event{ID: "ev-" + detailType, DetailType: detailType, Detail: b}
+}
+
+var at = time.Date(2026, 1, 15, 14, 30, 25, 0, time.UTC)
+
+func TestTextsInTheSeedFormat(t *testing.T) {
+	t.Parallel()
+	meta := contracts.DetailMeta{OrderID: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"}
+	created := event(t, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{
+		DetailMeta: meta, CustomerID: "customer123", CustomerPhone: "+31629408162",
+		Items:       []contracts.LineItem{{ProductID: "LAPTOP001", Quantity: 1, Price: 129999}, {ProductID: "MOUSE001", Quantity: 1, Price: 4999}},
+		TotalAmount: 134998, Currency: "EUR", CreatedAt: at,
+	})
+	want := "🛒 Order Created!\nOrder ID: 0193a1b2...\nCustomer: customer123\nItems: 2\nTotal: €1,349.98\nStatus: Processing\nTime: 2026-01-15 14:30:25 UTC"
+	to, text, err := notifier.Format(created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, text); diff != "" || to != "+31629408162" {
+		t.Errorf("created text (-want +got):\n%s (to %q)", diff, to)
+	}
+	failed := event(t, contracts.DetailOrderFailed, contracts.OrderFailedDetail{
+		DetailMeta: meta, Failure: contracts.Failure{Stage: "PAYMENT_PROCESSING", Code: "PAYMENT_DECLINED", Reason: "Payment declined by the card issuer"},
+		TotalAmount: 500, Currency: "USD", FailedAt: at,
+	})
+	_, text, _ = notifier.Format(failed)
+	if !strings.HasPrefix(text, "❌ Order Failed!\nOrder ID: 0193a1b2...\nReason: Payment declined by the card issuer\nTotal: $5.00") {
+		t.Errorf("failed text = %q", text)
+	}
+	completed := event(t, contracts.DetailOrderCompleted, contracts.OrderCompletedDetail{
+		DetailMeta: meta, Shipment: contracts.Shipment{Carrier: "DHL", TrackingNumber: "JD1", EstimatedDelivery: "2026-01-19"}, CompletedAt: at,
+	})
+	_, text, _ = notifier.Format(completed)
+	if !strings.HasPrefix(text, "✅ Order Completed!\nOrder ID: 0193a1b2...\nStatus: Ready for shipping") || !strings.Contains(text, "Tracking: JD1") {
+		t.Errorf("completed text = %q", text)
+	}
+}
+
+func TestMoney(t *testing.T) {
+	t.Parallel()
+	for amount, want := range map[contracts.Amount]string{0: "€0.00", 5: "€0.05", 129999: "€1,299.99", 100000000: "€1,000,000.00", 99999: "€999.99"} {
+		if got := notifier.Money(amount, "EUR"); got != want {
+			t.Errorf("Money(%d) = %q, want %q", amount, got, want)
+		}
+	}
+}
+
+func TestRedeliveredEventTextsOnce(t *testing.T) {
+	t.Parallel()
+	s := &fakeSender{}
+	svc := &notifier.Service{Sender: s, Deduper: fakeDeduper{}, OperationsNumber: "+3100000000"}
+	e := event(t, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{DetailMeta: contracts.DetailMeta{OrderID: "o1"}, CreatedAt: at})
+	for range 3 {
+		if err := svc.Handle(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(s.sent) != 1 || s.sent[0].To != "+3100000000" {
+		t.Fatalf("sent = %+v, want one text to the operations number", s.sent)
+	}
+}
