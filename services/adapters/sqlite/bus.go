@@ -1,0 +1,260 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/localbus"
+	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/routing"
+)
+
+var _ localbus.Mailbox = (*DB)(nil)
+
+// Publish stores the events durably and, for each event whose id was not stored before, one message per
+// target that Options.Router names, all in one transaction. Publishing an id again stores nothing. It
+// returns an error, and stores nothing, when an event has no id or the write fails.
+func (db *DB) Publish(ctx context.Context, events ...contracts.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	encoded, err := db.encodeEvents(events)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	err = db.write(ctx, func(w *writer) error {
+		for i := range encoded {
+			if err := w.publish(&encoded[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("publish %d events (first %s): %w", len(events), events[0].ID, err)
+	}
+	return nil
+}
+
+// Send puts an order on the ingest queue: one durable message for routing.Dispatcher. It returns an
+// error when the write fails.
+func (db *DB) Send(ctx context.Context, m contracts.OrderMessage) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("queue order %s: encode: %w", m.OrderID, err)
+	}
+	err = db.write(ctx, func(w *writer) error { return w.enqueue(routing.Dispatcher, body) })
+	if err != nil {
+		return fmt.Errorf("queue order %s: %w", m.OrderID, err)
+	}
+	return nil
+}
+
+// Due returns up to limit messages whose next attempt is due at now, longest due first, leaving out the
+// ids in skip and the messages whose Ack is still being written. A limit below 1 is a fault.Invalid error.
+func (db *DB) Due(ctx context.Context, now time.Time, limit int, skip map[int64]bool) ([]localbus.Message, error) {
+	if limit < 1 {
+		return nil, fault.Invalidf("due messages: limit %d must be at least 1", limit)
+	}
+	rows, err := db.rs.due.QueryContext(ctx, now.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("list due messages: %w", err)
+	}
+	defer rows.Close()
+	var out []localbus.Message
+	// The query has no LIMIT because skipped rows must not count; SQLite steps lazily, so the scan
+	// stops as soon as the page is full.
+	for len(out) < limit && rows.Next() {
+		var m localbus.Message
+		if err := rows.Scan(&m.ID, &m.Target, &m.Body, &m.Attempts, &m.LastError); err != nil {
+			return nil, fmt.Errorf("list due messages: %w", err)
+		}
+		if skip[m.ID] || db.beingAcked(m.ID) {
+			continue
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list due messages: %w", err)
+	}
+	return out, nil
+}
+
+func (db *DB) beingAcked(id int64) bool {
+	db.ackMu.Lock()
+	_, ok := db.acking[id]
+	db.ackMu.Unlock()
+	return ok
+}
+
+// Ack deletes delivered messages. It returns as soon as the deletion is queued for the writer, before
+// it is durable (a crash before the commit redelivers them); until then Due leaves them out. It returns
+// an error only when the DB is closed or ctx ends before the deletion could be queued.
+func (db *DB) Ack(ctx context.Context, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ids = append([]int64(nil), ids...)
+	db.ackMu.Lock()
+	for _, id := range ids {
+		db.acking[id] = struct{}{}
+	}
+	db.ackMu.Unlock()
+	o := &op{acks: ids, fn: func(w *writer) error {
+		for _, id := range ids {
+			if err := w.exec(w.st.deleteMessage, id); err != nil {
+				return fmt.Errorf("ack message %d: %w", id, err)
+			}
+		}
+		return nil
+	}}
+	if err := db.submit(ctx, o); err != nil {
+		db.ackMu.Lock()
+		for _, id := range ids {
+			delete(db.acking, id)
+		}
+		db.ackMu.Unlock()
+		return fmt.Errorf("ack %d messages: %w", len(ids), err)
+	}
+	return nil
+}
+
+// Retry records a failed attempt of message id and when to try it again. It returns a fault.NotFound
+// error when there is no such message (it was acked or buried).
+func (db *DB) Retry(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error {
+	err := db.write(ctx, func(w *writer) error {
+		n, err := w.changes(w.st.retryMessage, attempts, next.UnixNano(), lastError, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fault.NotFoundf("message %d not found", id)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("retry message %d: %w", id, err)
+	}
+	return nil
+}
+
+// Bury moves the message to the dead letters with lastError and m.Attempts, in one transaction. It
+// returns a fault.NotFound error, burying nothing, when the message is no longer waiting (it was acked
+// or buried already).
+func (db *DB) Bury(ctx context.Context, m localbus.Message, lastError string) error {
+	body := string(m.Body)
+	err := db.write(ctx, func(w *writer) error {
+		n, err := w.changes(w.st.deleteMessage, m.ID)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fault.NotFoundf("message %d not found", m.ID)
+		}
+		return w.exec(w.st.insertDeadLetter, m.Target, body, m.Attempts, lastError, w.now.UnixNano())
+	})
+	if err != nil {
+		return fmt.Errorf("bury message %d for %s: %w", m.ID, m.Target, err)
+	}
+	return nil
+}
+
+// DeadLetters returns up to limit dead letters, oldest first. A limit below 1 is a fault.Invalid error.
+func (db *DB) DeadLetters(ctx context.Context, limit int) ([]localbus.DeadLetter, error) {
+	if limit < 1 {
+		return nil, fault.Invalidf("dead letters: limit %d must be at least 1", limit)
+	}
+	rows, err := db.rs.deadLetters.QueryContext(ctx, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	defer rows.Close()
+	out := []localbus.DeadLetter{}
+	for rows.Next() {
+		var d localbus.DeadLetter
+		var at int64
+		if err := rows.Scan(&d.ID, &d.Target, &d.Body, &d.Attempts, &d.Error, &at); err != nil {
+			return nil, fmt.Errorf("list dead letters: %w", err)
+		}
+		d.FailedAt = time.Unix(0, at).UTC()
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// Redrive moves the dead letters with the given ids (every dead letter when ids is empty) back to the
+// messages, due now with no attempts counted, in one transaction, and returns how many moved. Ids that
+// are not dead letters are ignored. The moved messages are handed to OnMessages like new ones.
+func (db *DB) Redrive(ctx context.Context, ids ...int64) (int, error) {
+	moved := 0
+	err := db.write(ctx, func(w *writer) error {
+		moved = 0
+		type letter struct {
+			id           int64
+			target, body string
+		}
+		var letters []letter
+		if len(ids) == 0 {
+			// Read them all before changing the table that is being read.
+			rows, err := w.st.allDeadLetters.QueryContext(context.Background())
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var l letter
+				if err := rows.Scan(&l.id, &l.target, &l.body); err != nil {
+					rows.Close()
+					return err
+				}
+				letters = append(letters, l)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		} else {
+			for _, id := range ids {
+				l := letter{id: id}
+				err := w.queryRow(w.st.getDeadLetter, id).Scan(&l.target, &l.body)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("read dead letter %d: %w", id, err)
+				}
+				letters = append(letters, l)
+			}
+		}
+		for _, l := range letters {
+			if err := w.exec(w.st.deleteDeadLetter, l.id); err != nil {
+				return fmt.Errorf("delete dead letter %d: %w", l.id, err)
+			}
+			if err := w.enqueue(l.target, []byte(l.body)); err != nil {
+				return fmt.Errorf("requeue dead letter %d: %w", l.id, err)
+			}
+		}
+		moved = len(letters)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("redrive dead letters: %w", err)
+	}
+	return moved, nil
+}
+
+// CountDeadLetters returns how many dead letters there are.
+func (db *DB) CountDeadLetters(ctx context.Context) (int, error) {
+	var n int
+	if err := db.rs.countDeadLetters.QueryRowContext(ctx).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count dead letters: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,417 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" database/sql driver
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/localbus"
+	"github.com/orderflow/orderflow/services/fault"
+)
+
+// Options configures a DB. The zero value is usable: events are stored but routed nowhere, nobody is told
+// about new messages, and the clock is time.Now.
+type Options struct {
+	// Router returns the targets an event must be delivered to; the application passes
+	// routing.Router.Targets. One message per target is stored with each newly published event. Nil
+	// stores events without any message.
+	Router func(contracts.Event) []string
+	// OnMessages, when set, is called after a commit with the messages that commit inserted (ids
+	// included), so that the in-process delivery engine can deliver them at once instead of polling.
+	// It is called from one goroutine of the DB, never concurrently, in commit order; when it is slow,
+	// the messages of several commits are handed over in one call. It must not block for long. Messages
+	// still waiting to be handed over when the DB is closed are not handed over: they are durable and
+	// Due returns them.
+	OnMessages func([]localbus.Message)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// ReadConns is the size of the pool of read connections; 0 means twice the number of CPUs, at
+	// least 4.
+	ReadConns int
+	// BusyTimeout is how long a write waits for another process holding the database's write lock;
+	// 0 means 5 seconds.
+	BusyTimeout time.Duration
+	// Logger reports the failures of writes that nobody waits for (asynchronous acks); nil discards them.
+	Logger *slog.Logger
+}
+
+// ErrClosed (kind fault.Unavailable) is returned by every method called after Close.
+var ErrClosed = fault.Unavailablef("sqlite store is closed")
+
+// maxBatch caps how many write operations share one transaction, so that one commit never holds
+// callers for long.
+const maxBatch = 1000
+
+// DB is the local store. It is safe for concurrent use. Create one with Open and Close it when done.
+type DB struct {
+	opts Options
+	now  func() time.Time
+	log  *slog.Logger
+
+	read *sql.DB // the pool of read connections
+	rs   readStmts
+
+	wdb   *sql.DB   // holds exactly one connection: wconn
+	wconn *sql.Conn // the only connection that writes
+	w     *writer
+
+	mu         sync.RWMutex // guards closed against sends on ops
+	closed     bool
+	ops        chan *op
+	writerDone chan struct{}
+
+	// acking holds the ids of messages whose asynchronous Ack is not committed yet, so that Due does
+	// not hand them out again in the meantime.
+	ackMu  sync.Mutex
+	acking map[int64]struct{}
+
+	notify *handoff
+}
+
+// Open opens (creating if needed) the database file at path, brings its schema up to date and starts
+// the writer. It returns a fault.Invalid error for an unusable path, and a wrapped driver error when
+// the file cannot be opened or migrated (or was written by a newer build).
+func Open(path string, opts Options) (*DB, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fault.Invalidf("sqlite database path %q: must be a non-empty file path without ? or #", path)
+	}
+	db := &DB{
+		opts:       opts,
+		now:        opts.Now,
+		log:        opts.Logger,
+		ops:        make(chan *op, 4*maxBatch),
+		writerDone: make(chan struct{}),
+		acking:     map[int64]struct{}{},
+	}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.log == nil {
+		db.log = slog.New(slog.DiscardHandler)
+	}
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = 5 * time.Second
+	}
+	params := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=FULL", busy.Milliseconds())
+
+	if err := db.openWriter(path, params); err != nil {
+		return nil, err
+	}
+	if err := db.openReaders(path, params, opts.ReadConns); err != nil {
+		db.wconn.Close()
+		db.wdb.Close()
+		return nil, err
+	}
+	if opts.OnMessages != nil {
+		db.notify = newHandoff(opts.OnMessages)
+	}
+	go db.writeLoop()
+	return db, nil
+}
+
+func (db *DB) openWriter(path, params string) (err error) {
+	db.wdb, err = sql.Open("sqlite3", path+"?_journal_mode=WAL&"+params)
+	if err != nil {
+		return fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	db.wdb.SetMaxOpenConns(1)
+	db.wdb.SetMaxIdleConns(1)
+	db.wdb.SetConnMaxLifetime(0)
+	ctx := context.Background()
+	if db.wconn, err = db.wdb.Conn(ctx); err != nil {
+		db.wdb.Close()
+		return fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	fail := func(err error) error {
+		db.wconn.Close()
+		db.wdb.Close()
+		return err
+	}
+	var mode string
+	if err := db.wconn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fail(fmt.Errorf("read journal mode of %s: %w", path, err))
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fail(fmt.Errorf("open sqlite database %s: journal mode is %s, not wal", path, mode))
+	}
+	if err := migrate(ctx, db.wconn); err != nil {
+		return fail(fmt.Errorf("migrate sqlite database %s: %w", path, err))
+	}
+	if db.w, err = newWriter(ctx, db.wconn); err != nil {
+		return fail(fmt.Errorf("prepare writes on %s: %w", path, err))
+	}
+	db.w.db = db
+	return nil
+}
+
+func (db *DB) openReaders(path, params string, n int) (err error) {
+	if n <= 0 {
+		n = max(4, 2*runtime.NumCPU())
+	}
+	if db.read, err = sql.Open("sqlite3", path+"?_query_only=1&"+params); err != nil {
+		return fmt.Errorf("open sqlite read pool on %s: %w", path, err)
+	}
+	db.read.SetMaxOpenConns(n)
+	db.read.SetMaxIdleConns(n)
+	db.read.SetConnMaxLifetime(0)
+	if err := db.rs.prepare(db.read); err != nil {
+		db.read.Close()
+		return fmt.Errorf("prepare reads on %s: %w", path, err)
+	}
+	return nil
+}
+
+// migrate applies the migrations the file has not seen yet, in one transaction. BEGIN IMMEDIATE makes a
+// second process opening the same file at the same time wait, then find the work done.
+func migrate(ctx context.Context, c *sql.Conn) (err error) {
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_, _ = c.ExecContext(ctx, "ROLLBACK")
+		}
+	}()
+	var version int
+	if err := c.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read user_version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this build's %d", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := c.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("apply migration %d: %w", i+1, err)
+		}
+	}
+	if version < len(migrations) {
+		if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+			return fmt.Errorf("set user_version: %w", err)
+		}
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Close waits for the writes already submitted to commit, then closes the database. Later calls to
+// any method return ErrClosed. It returns the first error met while closing the connections.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.closed = true
+	close(db.ops)
+	db.mu.Unlock()
+	<-db.writerDone
+	if db.notify != nil {
+		db.notify.close()
+	}
+	return errors.Join(db.w.close(), db.wconn.Close(), db.wdb.Close(), db.rs.close(), db.read.Close())
+}
+
+// op is one write operation: fn runs inside the writer's transaction, in its own savepoint.
+type op struct {
+	ctx  context.Context // nil for asynchronous ops
+	fn   func(w *writer) error
+	done chan error // nil: nobody waits (asynchronous)
+	// msgs collects the messages fn inserted, for OnMessages.
+	msgs []localbus.Message
+	// acks are the message ids to take out of DB.acking once the batch is over.
+	acks []int64
+}
+
+// write runs fn in the writer and returns once the transaction holding it is durable. fn must do as
+// little as possible: callers encode JSON and compute everything they can before calling write.
+func (db *DB) write(ctx context.Context, fn func(w *writer) error) error {
+	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	if err := db.submit(ctx, o); err != nil {
+		return err
+	}
+	// Once submitted the op will run (or be refused if ctx is done by then); its outcome is what
+	// the caller must hear, so wait for it even if ctx ends meanwhile.
+	return <-o.done
+}
+
+func (db *DB) submit(ctx context.Context, o *op) error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return ErrClosed
+	}
+	select {
+	case db.ops <- o:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("submit write: %w", ctx.Err())
+	}
+}
+
+// writeLoop is the writer goroutine: it takes every op already waiting (up to maxBatch), without
+// waiting for more to arrive, and commits them together.
+func (db *DB) writeLoop() {
+	defer close(db.writerDone)
+	batch := make([]*op, 0, maxBatch)
+	for {
+		o, ok := <-db.ops
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], o)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case o, ok := <-db.ops:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		db.runBatch(batch)
+		clear(batch) // let the ops be collected
+	}
+}
+
+func (db *DB) runBatch(batch []*op) {
+	w := db.w
+	w.now = db.now().UTC()
+	errs := make([]error, len(batch))
+	if err := w.exec(w.st.begin); err != nil {
+		db.finish(batch, errs, fmt.Errorf("begin write transaction: %w", err))
+		return
+	}
+	for i, o := range batch {
+		if o.ctx != nil {
+			if err := o.ctx.Err(); err != nil {
+				errs[i] = fmt.Errorf("write not started: %w", err)
+				continue
+			}
+		}
+		if err := w.exec(w.st.savepoint); err != nil {
+			db.abort(batch, errs, fmt.Errorf("open savepoint: %w", err))
+			return
+		}
+		w.cur = o
+		err := w.call(o)
+		w.cur = nil
+		if err != nil {
+			o.msgs = nil
+			if rerr := w.exec(w.st.rollbackTo); rerr != nil {
+				db.abort(batch, errs, fmt.Errorf("roll back savepoint after %v: %w", err, rerr))
+				return
+			}
+		}
+		if rerr := w.exec(w.st.release); rerr != nil {
+			db.abort(batch, errs, fmt.Errorf("release savepoint: %w", rerr))
+			return
+		}
+		errs[i] = err
+	}
+	if err := w.exec(w.st.commit); err != nil {
+		db.abort(batch, errs, fmt.Errorf("commit write transaction: %w", err))
+		return
+	}
+	db.finish(batch, errs, nil)
+}
+
+// abort rolls back the whole transaction: every op of the batch fails with err.
+func (db *DB) abort(batch []*op, errs []error, err error) {
+	_ = db.w.exec(db.w.st.rollback)
+	db.finish(batch, errs, err)
+}
+
+// finish releases the callers of a batch and hands its messages to OnMessages. A non-nil batchErr
+// overrides every op's own result: nothing of the batch was stored.
+func (db *DB) finish(batch []*op, errs []error, batchErr error) {
+	var msgs []localbus.Message
+	for i, o := range batch {
+		err := errs[i]
+		if batchErr != nil {
+			err = batchErr
+		} else if db.notify != nil {
+			msgs = append(msgs, o.msgs...)
+		}
+		if len(o.acks) > 0 {
+			db.ackMu.Lock()
+			for _, id := range o.acks {
+				delete(db.acking, id)
+			}
+			db.ackMu.Unlock()
+		}
+		if o.done != nil {
+			o.done <- err
+		} else if err != nil {
+			db.log.Error("asynchronous sqlite write failed", "error", err)
+		}
+	}
+	if len(msgs) > 0 {
+		db.notify.push(msgs)
+	}
+}
+
+// handoff hands messages to OnMessages from its own goroutine, so that a slow or re-entrant callback
+// can never stall or deadlock the writer.
+type handoff struct {
+	fn      func([]localbus.Message)
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending []localbus.Message
+	closed  bool
+	done    chan struct{}
+}
+
+func newHandoff(fn func([]localbus.Message)) *handoff {
+	n := &handoff{fn: fn, done: make(chan struct{})}
+	n.cond = sync.NewCond(&n.mu)
+	go n.loop()
+	return n
+}
+
+func (n *handoff) push(msgs []localbus.Message) {
+	n.mu.Lock()
+	n.pending = append(n.pending, msgs...)
+	n.mu.Unlock()
+	n.cond.Signal()
+}
+
+func (n *handoff) loop() {
+	defer close(n.done)
+	for {
+		n.mu.Lock()
+		for len(n.pending) == 0 && !n.closed {
+			n.cond.Wait()
+		}
+		if n.closed {
+			n.mu.Unlock()
+			return
+		}
+		msgs := n.pending
+		n.pending = nil
+		n.mu.Unlock()
+		n.fn(msgs)
+	}
+}
+
+func (n *handoff) close() {
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	n.cond.Signal()
+	<-n.done
+}

@@ -1,0 +1,15 @@
+// Package sqlite is orderflow's local store: one embedded SQLite file that holds the orders, their
+// events and the outbox of messages waiting for delivery, the dead letters, the inventory, the simulated
+// payment ledger, idempotency keys and processed-event ids.
+//
+// It is built for durability first and speed second. Every acknowledged write has been committed with
+// synchronous=FULL in WAL mode, so it survives kill -9 and power loss. Reads use a pool of connections;
+// all writes go through one writer goroutine that owns the only write connection and commits whatever
+// writes are waiting in a single transaction (group commit), each write inside its own savepoint so that
+// a failing write rolls back only itself. The cost of one fsync is shared by every caller in the batch,
+// which is what lets one machine ingest thousands of orders per second.
+//
+// A DB implements ingest.Store, ingest.Queue, pipeline.Orders, pipeline.Publisher, localbus.Mailbox,
+// inventory.Store, paysim.Ledger and notifier.Deduper. Several processes may open the same file (the
+// dlq command does while the server runs); SQLite's locks serialize their writers.
+package sqlite

@@ -1,0 +1,184 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/inventory"
+)
+
+var _ inventory.Store = (*DB)(nil)
+
+// Reservation states.
+const (
+	reserved = "RESERVED"
+	released = "RELEASED"
+)
+
+// storedLine is how a reservation's lines are kept, as JSON.
+type storedLine struct {
+	ProductID string `json:"productId"`
+	Quantity  int    `json:"quantity"`
+}
+
+// PutProduct creates or replaces a product. It returns a fault.Invalid error for an empty id, a negative
+// price or negative stock.
+func (db *DB) PutProduct(ctx context.Context, p inventory.Product) error {
+	switch {
+	case strings.TrimSpace(p.ID) == "":
+		return fault.Invalidf("put product: id is required")
+	case p.Available < 0:
+		return fault.Invalidf("put product %s: available %d must not be negative", p.ID, p.Available)
+	case p.Price < 0:
+		return fault.Invalidf("put product %s: price %s must not be negative", p.ID, p.Price)
+	}
+	err := db.write(ctx, func(w *writer) error {
+		return w.exec(w.st.upsertProduct, p.ID, p.Name, int64(p.Price), p.Available)
+	})
+	if err != nil {
+		return fmt.Errorf("put product %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// Product returns the product, or a fault.NotFound error.
+func (db *DB) Product(ctx context.Context, id string) (inventory.Product, error) {
+	p := inventory.Product{ID: id}
+	var price int64
+	err := db.rs.product.QueryRowContext(ctx, id).Scan(&p.Name, &price, &p.Available)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inventory.Product{}, fault.NotFoundf("product %s not found", id)
+	}
+	if err != nil {
+		return inventory.Product{}, fmt.Errorf("read product %s: %w", id, err)
+	}
+	p.Price = contracts.Amount(price)
+	return p, nil
+}
+
+// Products returns every product ordered by id.
+func (db *DB) Products(ctx context.Context) ([]inventory.Product, error) {
+	rows, err := db.rs.products.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	defer rows.Close()
+	out := []inventory.Product{}
+	for rows.Next() {
+		var p inventory.Product
+		var price int64
+		if err := rows.Scan(&p.ID, &p.Name, &price, &p.Available); err != nil {
+			return nil, fmt.Errorf("list products: %w", err)
+		}
+		p.Price = contracts.Amount(price)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	return out, nil
+}
+
+// Reserve takes the stock of every line for the order in one transaction, all or nothing; lines of the
+// same product are added up. The stock check is part of the UPDATE that takes it, so stock cannot go
+// negative however many reservations race. Reserving again for an order that holds a reservation
+// returns nil and takes nothing. It returns a wrapped inventory.ErrOutOfStock naming the product (also
+// for an unknown product), a wrapped inventory.ErrReleased for a released order, and a fault.Invalid
+// error for an empty order id or a quantity below 1.
+func (db *DB) Reserve(ctx context.Context, orderID string, lines []inventory.Line) error {
+	if strings.TrimSpace(orderID) == "" {
+		return fault.Invalidf("reserve stock: order id is required")
+	}
+	want := map[string]int{}
+	for i, l := range lines {
+		if l.Quantity < 1 {
+			return fault.Invalidf("reserve stock for order %s: line %d (%s): quantity %d must be at least 1", orderID, i, l.ProductID, l.Quantity)
+		}
+		want[l.ProductID] += l.Quantity
+	}
+	stored := make([]storedLine, 0, len(want))
+	for id, q := range want {
+		stored = append(stored, storedLine{ProductID: id, Quantity: q})
+	}
+	// A fixed order keeps the error (which product is short) deterministic.
+	slices.SortFunc(stored, func(a, b storedLine) int { return strings.Compare(a.ProductID, b.ProductID) })
+	body, err := json.Marshal(stored)
+	if err != nil {
+		return fmt.Errorf("reserve stock for order %s: encode: %w", orderID, err)
+	}
+	err = db.write(ctx, func(w *writer) error {
+		var state, old string
+		err := w.queryRow(w.st.getReservation, orderID).Scan(&state, &old)
+		switch {
+		case err == nil && state == released:
+			return inventory.ErrReleased
+		case err == nil:
+			return nil // already reserved: take nothing
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("read reservation: %w", err)
+		}
+		for _, l := range stored {
+			n, err := w.changes(w.st.takeStock, l.Quantity, l.ProductID)
+			if err != nil {
+				return fmt.Errorf("take %d of %s: %w", l.Quantity, l.ProductID, err)
+			}
+			if n == 0 {
+				// The savepoint rolls back the lines already taken.
+				return fmt.Errorf("product %s (%d wanted): %w", l.ProductID, l.Quantity, inventory.ErrOutOfStock)
+			}
+		}
+		return w.exec(w.st.insertReservation, orderID, reserved, string(body))
+	})
+	if err != nil {
+		return fmt.Errorf("reserve stock for order %s: %w", orderID, err)
+	}
+	return nil
+}
+
+// Release gives back the order's reservation exactly once, in one transaction: the first call returns
+// the lines released and true, later calls nil and false. Releasing an order with no reservation
+// records that (so that a later Reserve returns inventory.ErrReleased) and returns false. It returns an
+// error only when the write fails.
+func (db *DB) Release(ctx context.Context, orderID string) ([]inventory.Line, bool, error) {
+	var lines []inventory.Line
+	var done bool
+	err := db.write(ctx, func(w *writer) error {
+		lines, done = nil, false
+		var state, body string
+		err := w.queryRow(w.st.getReservation, orderID).Scan(&state, &body)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return w.exec(w.st.insertReservation, orderID, released, "[]")
+		case err != nil:
+			return fmt.Errorf("read reservation: %w", err)
+		case state == released:
+			return nil
+		}
+		var stored []storedLine
+		if err := json.Unmarshal([]byte(body), &stored); err != nil {
+			return fmt.Errorf("decode reservation: %w", err)
+		}
+		for _, l := range stored {
+			if err := w.exec(w.st.giveStock, l.Quantity, l.ProductID); err != nil {
+				return fmt.Errorf("give back %d of %s: %w", l.Quantity, l.ProductID, err)
+			}
+			lines = append(lines, inventory.Line{ProductID: l.ProductID, Quantity: l.Quantity})
+		}
+		if err := w.exec(w.st.releaseReservation, orderID); err != nil {
+			return fmt.Errorf("mark reservation released: %w", err)
+		}
+		done = true
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("release stock of order %s: %w", orderID, err)
+	}
+	return lines, done, nil
+}

@@ -1,0 +1,305 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/ingest"
+	"github.com/orderflow/orderflow/services/order"
+	"github.com/orderflow/orderflow/services/pipeline"
+)
+
+var (
+	_ ingest.Store       = (*DB)(nil)
+	_ ingest.Queue       = (*DB)(nil)
+	_ pipeline.Orders    = (*DB)(nil)
+	_ pipeline.Publisher = (*DB)(nil)
+)
+
+// maxUpdateAttempts bounds how many times Update runs its function when other writers keep changing the
+// order first. Each lost race costs one group commit, so even dozens of writers racing on one order
+// settle well within it.
+const maxUpdateAttempts = 100
+
+// MaxListLimit is the largest page List returns.
+const MaxListLimit = 1000
+
+// errStale is an Update's write finding that the order's version moved on since it was read.
+var errStale = errors.New("order changed since it was read")
+
+// Create stores a new order (with version 1) and, when rec is not nil, its idempotency record, in one
+// durable transaction. It returns an error wrapping ingest.ErrIdempotencyKeyTaken when rec.Key is already
+// stored and a fault.Conflict error when the order id is; in both cases nothing is stored.
+func (db *DB) Create(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord) error {
+	s := o.Snapshot()
+	s.Version = 1
+	snap, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("create order %s: encode: %w", s.ID, err)
+	}
+	var recAt int64
+	if rec != nil {
+		recAt = rec.CreatedAt.UnixNano()
+	}
+	err = db.write(ctx, func(w *writer) error {
+		if rec != nil {
+			n, err := w.changes(w.st.insertIdempotency, rec.Key, rec.RequestHash, rec.OrderID, rec.Response, recAt)
+			if err != nil {
+				return fmt.Errorf("insert idempotency key: %w", err)
+			}
+			if n == 0 {
+				return fmt.Errorf("idempotency key %q: %w", rec.Key, ingest.ErrIdempotencyKeyTaken)
+			}
+		}
+		n, err := w.changes(w.st.insertOrder, s.ID, s.CustomerID, string(s.Status), s.CreatedAt.UnixNano(), s.Version, string(snap))
+		if err != nil {
+			return fmt.Errorf("insert order: %w", err)
+		}
+		if n == 0 {
+			return fault.Conflictf("order already exists")
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create order %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// Idempotency returns the record stored for key, or a fault.NotFound error.
+func (db *DB) Idempotency(ctx context.Context, key string) (ingest.IdempotencyRecord, error) {
+	rec := ingest.IdempotencyRecord{Key: key}
+	var at int64
+	err := db.rs.getIdempotency.QueryRowContext(ctx, key).Scan(&rec.RequestHash, &rec.OrderID, &rec.Response, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ingest.IdempotencyRecord{}, fault.NotFoundf("idempotency key %q not found", key)
+	}
+	if err != nil {
+		return ingest.IdempotencyRecord{}, fmt.Errorf("read idempotency key %q: %w", key, err)
+	}
+	rec.CreatedAt = time.Unix(0, at).UTC()
+	return rec, nil
+}
+
+// PendingBefore returns the ids of up to limit PENDING orders created before t, oldest first. A limit
+// below 1 is a fault.Invalid error.
+func (db *DB) PendingBefore(ctx context.Context, t time.Time, limit int) ([]string, error) {
+	if limit < 1 {
+		return nil, fault.Invalidf("pending orders: limit %d must be at least 1", limit)
+	}
+	rows, err := db.rs.pendingBefore.QueryContext(ctx, t.UnixNano(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list pending orders: %w", err)
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list pending orders: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list pending orders: %w", err)
+	}
+	return ids, nil
+}
+
+// Get returns the order, or a fault.NotFound error.
+func (db *DB) Get(ctx context.Context, id string) (*order.Order, error) {
+	version, snap, err := db.loadOrder(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	o, err := decodeOrder(version, snap)
+	if err != nil {
+		return nil, fmt.Errorf("get order %s: %w", id, err)
+	}
+	return o, nil
+}
+
+func (db *DB) loadOrder(ctx context.Context, id string) (int64, []byte, error) {
+	var version int64
+	var snap []byte
+	err := db.rs.getOrder.QueryRowContext(ctx, id).Scan(&version, &snap)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, fault.NotFoundf("order %s not found", id)
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("read order %s: %w", id, err)
+	}
+	return version, snap, nil
+}
+
+// decodeOrder rebuilds an order from its row. The version column, not the copy inside the JSON, is
+// the truth that conditional updates check.
+func decodeOrder(version int64, snap []byte) (*order.Order, error) {
+	var s order.Snapshot
+	if err := json.Unmarshal(snap, &s); err != nil {
+		return nil, fmt.Errorf("decode stored order: %w", err)
+	}
+	s.Version = version
+	return order.FromSnapshot(s), nil
+}
+
+// Update loads the order, calls fn outside the writer and stores the changed order with the events fn
+// returned in one durable transaction, on condition that nobody wrote the order since it was loaded.
+// When somebody did, fn runs again on the fresh order, up to a bound after which Update returns a
+// fault.Conflict error. It returns fn's error unchanged (and writes nothing) if fn fails, and a
+// fault.NotFound error for an unknown id. Events are published as by Publish.
+func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]contracts.Event, error)) (*order.Order, error) {
+	version, snap, err := db.loadOrder(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("update order: %w", err)
+	}
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("update order %s: %w", id, err)
+		}
+		o, err := decodeOrder(version, snap)
+		if err != nil {
+			return nil, fmt.Errorf("update order %s: %w", id, err)
+		}
+		events, err := fn(o)
+		if err != nil {
+			return nil, err
+		}
+		s := o.Snapshot()
+		s.Version = version + 1
+		body, err := json.Marshal(s)
+		if err != nil {
+			return nil, fmt.Errorf("update order %s: encode: %w", id, err)
+		}
+		encoded, err := db.encodeEvents(events)
+		if err != nil {
+			return nil, fmt.Errorf("update order %s: %w", id, err)
+		}
+		var freshVersion int64
+		var fresh []byte
+		err = db.write(ctx, func(w *writer) error {
+			n, err := w.changes(w.st.updateOrder, string(s.Status), s.Version, string(body), id, version)
+			if err != nil {
+				return fmt.Errorf("write order: %w", err)
+			}
+			if n == 0 {
+				// Read what the other writer stored, so that the retry does not need another read.
+				err := w.queryRow(w.st.getOrder, id).Scan(&freshVersion, &fresh)
+				if errors.Is(err, sql.ErrNoRows) {
+					return fault.NotFoundf("order %s not found", id)
+				}
+				if err != nil {
+					return fmt.Errorf("reread order: %w", err)
+				}
+				return errStale
+			}
+			for i := range encoded {
+				if err := w.publish(&encoded[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		switch {
+		case err == nil:
+			return order.FromSnapshot(s), nil
+		case !errors.Is(err, errStale):
+			return nil, fmt.Errorf("update order %s: %w", id, err)
+		case attempt >= maxUpdateAttempts:
+			return nil, fault.Wrap(fault.Conflict, err, fmt.Sprintf("update order %s: gave up after %d concurrent writes", id, attempt))
+		}
+		version, snap = freshVersion, fresh
+	}
+}
+
+// List returns up to limit orders of the customer, newest first, and the cursor of the next page, ""
+// on the last page. Pass "" as cursor for the first page. A limit outside 1 to MaxListLimit or a cursor
+// that List did not return is a fault.Invalid error.
+func (db *DB) List(ctx context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error) {
+	if limit < 1 || limit > MaxListLimit {
+		return nil, "", fault.Invalidf("list orders: limit %d must be from 1 to %d", limit, MaxListLimit)
+	}
+	var rows *sql.Rows
+	var err error
+	if cursor == "" {
+		rows, err = db.rs.listFirst.QueryContext(ctx, customerID, limit+1)
+	} else {
+		after, derr := base64.RawURLEncoding.DecodeString(cursor)
+		if derr != nil || len(after) == 0 {
+			return nil, "", fault.Invalidf("list orders: cursor %q is not valid", cursor)
+		}
+		rows, err = db.rs.listAfter.QueryContext(ctx, customerID, string(after), limit+1)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("list orders of customer %s: %w", customerID, err)
+	}
+	defer rows.Close()
+	orders := make([]*order.Order, 0, limit)
+	more := false
+	for rows.Next() {
+		if len(orders) == limit {
+			more = true
+			break
+		}
+		var version int64
+		var snap []byte
+		if err := rows.Scan(&version, &snap); err != nil {
+			return nil, "", fmt.Errorf("list orders of customer %s: %w", customerID, err)
+		}
+		o, err := decodeOrder(version, snap)
+		if err != nil {
+			return nil, "", fmt.Errorf("list orders of customer %s: %w", customerID, err)
+		}
+		orders = append(orders, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list orders of customer %s: %w", customerID, err)
+	}
+	next := ""
+	if more {
+		next = base64.RawURLEncoding.EncodeToString([]byte(orders[len(orders)-1].ID()))
+	}
+	return orders, next, nil
+}
+
+// Events returns every event published about the order, oldest first. It returns a fault.NotFound
+// error when there is neither such an order nor any event about it.
+func (db *DB) Events(ctx context.Context, orderID string) ([]contracts.Event, error) {
+	rows, err := db.rs.events.QueryContext(ctx, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("list events of order %s: %w", orderID, err)
+	}
+	defer rows.Close()
+	events := []contracts.Event{}
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("list events of order %s: %w", orderID, err)
+		}
+		var e contracts.Event
+		if err := json.Unmarshal(body, &e); err != nil {
+			return nil, fmt.Errorf("list events of order %s: decode stored event: %w", orderID, err)
+		}
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list events of order %s: %w", orderID, err)
+	}
+	if len(events) == 0 {
+		var exists bool
+		if err := db.rs.orderExists.QueryRowContext(ctx, orderID).Scan(&exists); err != nil {
+			return nil, fmt.Errorf("list events of order %s: %w", orderID, err)
+		}
+		if !exists {
+			return nil, fault.NotFoundf("order %s not found", orderID)
+		}
+	}
+	return events, nil
+}

@@ -1,0 +1,38 @@
+package sqlite
+
+import "database/sql"
+
+// readStmts are prepared on the read pool; database/sql prepares each on a connection when first used there.
+type readStmts struct {
+	getOrder, orderExists, getIdempotency, pendingBefore, listFirst, listAfter, events *sql.Stmt
+	due, deadLetters, countDeadLetters                                                 *sql.Stmt
+	product, products, seen                                                            *sql.Stmt
+}
+
+func (s *readStmts) list() []stmtSpec {
+	return []stmtSpec{
+		{&s.getOrder, `SELECT version, snapshot FROM orders WHERE id = ?`},
+		{&s.orderExists, `SELECT EXISTS (SELECT 1 FROM orders WHERE id = ?)`},
+		{&s.getIdempotency, `SELECT request_hash, order_id, response, created_at FROM idempotency WHERE key = ?`},
+		{&s.pendingBefore, `SELECT id FROM orders WHERE status = 'PENDING' AND created_at < ?
+			ORDER BY created_at, id LIMIT ?`},
+		{&s.listFirst, `SELECT version, snapshot FROM orders WHERE customer_id = ? ORDER BY id DESC LIMIT ?`},
+		{&s.listAfter, `SELECT version, snapshot FROM orders WHERE customer_id = ? AND id < ?
+			ORDER BY id DESC LIMIT ?`},
+		{&s.events, `SELECT body FROM events WHERE order_id = ? ORDER BY seq`},
+
+		{&s.due, `SELECT id, target, body, attempts, last_error FROM messages WHERE next_at <= ?
+			ORDER BY next_at, id`},
+		{&s.deadLetters, `SELECT id, target, body, attempts, error, failed_at FROM dead_letters
+			ORDER BY id LIMIT ?`},
+		{&s.countDeadLetters, `SELECT count(*) FROM dead_letters`},
+
+		{&s.product, `SELECT name, price, available FROM products WHERE id = ?`},
+		{&s.products, `SELECT id, name, price, available FROM products ORDER BY id`},
+		{&s.seen, `SELECT EXISTS (SELECT 1 FROM processed WHERE consumer = ? AND event_id = ?)`},
+	}
+}
+
+func (s *readStmts) prepare(db *sql.DB) error { return prepareAll(db, s.list()) }
+
+func (s *readStmts) close() error { return closeAll(s.list()) }

@@ -1,0 +1,30 @@
+package sqlite_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/orderflow/orderflow/services/adapters/sqlite"
+	"github.com/orderflow/orderflow/services/inventory"
+	"github.com/orderflow/orderflow/services/inventory/inventorytest"
+)
+
+// open opens a DB in a fresh temporary directory, closed when the test ends.
+func open(t testing.TB, opts sqlite.Options) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "orderflow.db"), opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+func TestInventoryContract(t *testing.T) {
+	t.Parallel()
+	inventorytest.Run(t, func(t *testing.T) inventory.Store { return open(t, sqlite.Options{}) })
+}

@@ -1,0 +1,231 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/localbus"
+)
+
+// writer is the state of the writer goroutine: the write connection's prepared statements and the
+// transaction in progress. Only the writer goroutine touches it.
+type writer struct {
+	db  *DB
+	st  writeStmts
+	now time.Time // the clock, read once per batch
+	cur *op       // the op running now
+}
+
+// writeStmts are prepared once on the write connection.
+type writeStmts struct {
+	begin, commit, rollback, savepoint, release, rollbackTo *sql.Stmt
+
+	insertIdempotency, insertOrder, updateOrder, getOrder             *sql.Stmt
+	insertEvent, insertMessage, deleteMessage, retryMessage           *sql.Stmt
+	insertDeadLetter, getDeadLetter, allDeadLetters, deleteDeadLetter *sql.Stmt
+	upsertProduct, takeStock, giveStock                               *sql.Stmt
+	getReservation, insertReservation, releaseReservation             *sql.Stmt
+	getPayment, upsertPayment, markSeen                               *sql.Stmt
+}
+
+func (s *writeStmts) list() []stmtSpec {
+	return []stmtSpec{
+		{&s.begin, `BEGIN IMMEDIATE`},
+		{&s.commit, `COMMIT`},
+		{&s.rollback, `ROLLBACK`},
+		{&s.savepoint, `SAVEPOINT op`},
+		{&s.release, `RELEASE op`},
+		{&s.rollbackTo, `ROLLBACK TO op`},
+
+		{&s.insertIdempotency, `INSERT INTO idempotency (key, request_hash, order_id, response, created_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`},
+		{&s.insertOrder, `INSERT INTO orders (id, customer_id, status, created_at, version, snapshot)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
+		{&s.updateOrder, `UPDATE orders SET status = ?, version = ?, snapshot = ? WHERE id = ? AND version = ?`},
+		{&s.getOrder, `SELECT version, snapshot FROM orders WHERE id = ?`},
+
+		{&s.insertEvent, `INSERT INTO events (id, order_id, detail_type, body) VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`},
+		{&s.insertMessage, `INSERT INTO messages (target, body, attempts, next_at, last_error, created_at)
+			VALUES (?, ?, 0, ?, '', ?)`},
+		{&s.deleteMessage, `DELETE FROM messages WHERE id = ?`},
+		{&s.retryMessage, `UPDATE messages SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?`},
+
+		{&s.insertDeadLetter, `INSERT INTO dead_letters (target, body, attempts, error, failed_at)
+			VALUES (?, ?, ?, ?, ?)`},
+		{&s.getDeadLetter, `SELECT target, body FROM dead_letters WHERE id = ?`},
+		{&s.allDeadLetters, `SELECT id, target, body FROM dead_letters ORDER BY id`},
+		{&s.deleteDeadLetter, `DELETE FROM dead_letters WHERE id = ?`},
+
+		{&s.upsertProduct, `INSERT INTO products (id, name, price, available) VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = excluded.price, available = excluded.available`},
+		{&s.takeStock, `UPDATE products SET available = available - ?1 WHERE id = ?2 AND available >= ?1`},
+		{&s.giveStock, `UPDATE products SET available = available + ? WHERE id = ?`},
+		{&s.getReservation, `SELECT state, lines FROM reservations WHERE order_id = ?`},
+		{&s.insertReservation, `INSERT INTO reservations (order_id, state, lines) VALUES (?, ?, ?)`},
+		{&s.releaseReservation, `UPDATE reservations SET state = 'RELEASED' WHERE order_id = ?`},
+
+		{&s.getPayment, `SELECT state, authorization_id, amount, currency, attempts, decline_code
+			FROM payments WHERE order_id = ?`},
+		{&s.upsertPayment, `INSERT INTO payments (order_id, state, authorization_id, amount, currency, attempts, decline_code)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, authorization_id = excluded.authorization_id,
+			amount = excluded.amount, currency = excluded.currency, attempts = excluded.attempts,
+			decline_code = excluded.decline_code`},
+		{&s.markSeen, `INSERT INTO processed (consumer, event_id, processed_at) VALUES (?, ?, ?)
+			ON CONFLICT (consumer, event_id) DO NOTHING`},
+	}
+}
+
+type stmtSpec struct {
+	dst   **sql.Stmt
+	query string
+}
+
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+func prepareAll(p preparer, specs []stmtSpec) error {
+	for _, s := range specs {
+		st, err := p.PrepareContext(context.Background(), s.query)
+		if err != nil {
+			closeAll(specs)
+			return fmt.Errorf("prepare %q: %w", s.query, err)
+		}
+		*s.dst = st
+	}
+	return nil
+}
+
+func closeAll(specs []stmtSpec) error {
+	var errs []error
+	for _, s := range specs {
+		if *s.dst != nil {
+			errs = append(errs, (*s.dst).Close())
+			*s.dst = nil
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func newWriter(ctx context.Context, c *sql.Conn) (*writer, error) {
+	w := &writer{}
+	if err := prepareAll(c, w.st.list()); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *writer) close() error { return closeAll(w.st.list()) }
+
+// call runs the op's function, turning a panic into that op's error so that the writer survives it.
+func (w *writer) call(o *op) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("write operation panicked: %v", r)
+		}
+	}()
+	return o.fn(w)
+}
+
+// The writer runs with a background context on purpose: one caller's cancellation must not interrupt
+// the transaction that carries every other caller's writes.
+
+func (w *writer) exec(s *sql.Stmt, args ...any) error {
+	_, err := s.ExecContext(context.Background(), args...)
+	return err
+}
+
+// changes executes s and returns the number of rows it changed.
+func (w *writer) changes(s *sql.Stmt, args ...any) (int64, error) {
+	res, err := s.ExecContext(context.Background(), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (w *writer) queryRow(s *sql.Stmt, args ...any) *sql.Row {
+	return s.QueryRowContext(context.Background(), args...)
+}
+
+// encodedEvent is an event made ready for the writer by its publisher: encoded, its order found and its
+// targets routed, so that the writer only inserts.
+type encodedEvent struct {
+	id, orderID, detailType string
+	body                    []byte
+	targets                 []string
+}
+
+// encodeEvents prepares events for publishing. It returns an error for an event without an id or that
+// cannot be encoded.
+func (db *DB) encodeEvents(events []contracts.Event) ([]encodedEvent, error) {
+	out := make([]encodedEvent, len(events))
+	for i, e := range events {
+		if e.ID == "" {
+			return nil, fmt.Errorf("encode %s event: event has no id", e.DetailType)
+		}
+		body, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("encode event %s: %w", e.ID, err)
+		}
+		out[i] = encodedEvent{id: e.ID, orderID: eventOrderID(e), detailType: e.DetailType, body: body}
+		if db.opts.Router != nil {
+			out[i].targets = db.opts.Router(e)
+		}
+	}
+	return out, nil
+}
+
+// eventOrderID finds the order an event is about: its first resource, as pipeline.Envelope sets it, or
+// else the orderId of its detail.
+func eventOrderID(e contracts.Event) string {
+	if len(e.Resources) > 0 && e.Resources[0] != "" {
+		return e.Resources[0]
+	}
+	var meta contracts.DetailMeta
+	if json.Unmarshal(e.Detail, &meta) == nil {
+		return meta.OrderID
+	}
+	return ""
+}
+
+// publish stores an event unless its id is already stored and, when it is new, one message per target.
+func (w *writer) publish(e *encodedEvent) error {
+	n, err := w.changes(w.st.insertEvent, e.id, e.orderID, e.detailType, string(e.body))
+	if err != nil {
+		return fmt.Errorf("insert event %s: %w", e.id, err)
+	}
+	if n == 0 {
+		return nil // published before: its messages were inserted then
+	}
+	for _, t := range e.targets {
+		if err := w.enqueue(t, e.body); err != nil {
+			return fmt.Errorf("enqueue event %s for %s: %w", e.id, t, err)
+		}
+	}
+	return nil
+}
+
+// enqueue inserts a message due now and remembers it for OnMessages.
+func (w *writer) enqueue(target string, body []byte) error {
+	now := w.now.UnixNano()
+	res, err := w.st.insertMessage.ExecContext(context.Background(), target, string(body), now, now)
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	if w.db.notify != nil {
+		w.cur.msgs = append(w.cur.msgs, localbus.Message{ID: id, Target: target, Body: body})
+	}
+	return nil
+}
