@@ -143,8 +143,9 @@ func (db *DB) Reserve(ctx context.Context, orderID string, lines []inventory.Lin
 }
 
 // Release gives back the order's reservation exactly once, in one transaction: the first call returns
-// the lines released and true, later calls nil and false. Releasing an order with no reservation
-// records that (so that a later Reserve returns inventory.ErrReleased) and returns false. It returns an
+// the lines released and true, later calls the same lines and false (so that a caller that crashed after
+// releasing can still announce the release). Releasing an order with no reservation records that (so
+// that a later Reserve returns inventory.ErrReleased) and returns no lines and false. It returns an
 // error only when the write fails.
 func (db *DB) Release(ctx context.Context, orderID string) ([]inventory.Line, bool, error) {
 	var lines []inventory.Line
@@ -158,18 +159,21 @@ func (db *DB) Release(ctx context.Context, orderID string) ([]inventory.Line, bo
 			return w.exec(w.st.insertReservation, orderID, released, "[]")
 		case err != nil:
 			return fmt.Errorf("read reservation: %w", err)
-		case state == released:
-			return nil
 		}
 		var stored []storedLine
 		if err := json.Unmarshal([]byte(body), &stored); err != nil {
 			return fmt.Errorf("decode reservation: %w", err)
 		}
 		for _, l := range stored {
+			lines = append(lines, inventory.Line{ProductID: l.ProductID, Quantity: l.Quantity})
+		}
+		if state == released {
+			return nil
+		}
+		for _, l := range stored {
 			if err := w.exec(w.st.giveStock, l.Quantity, l.ProductID); err != nil {
 				return fmt.Errorf("give back %d of %s: %w", l.Quantity, l.ProductID, err)
 			}
-			lines = append(lines, inventory.Line{ProductID: l.ProductID, Quantity: l.Quantity})
 		}
 		if err := w.exec(w.st.releaseReservation, orderID); err != nil {
 			return fmt.Errorf("mark reservation released: %w", err)

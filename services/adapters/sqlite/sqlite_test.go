@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
+	"github.com/orderflow/orderflow/services/ingest/ingesttest"
 	"github.com/orderflow/orderflow/services/inventory"
 	"github.com/orderflow/orderflow/services/inventory/inventorytest"
+	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
 )
 
 // open opens a DB in a fresh temporary directory, closed when the test ends.
@@ -27,4 +29,14 @@ func open(t testing.TB, opts sqlite.Options) *sqlite.DB {
 func TestInventoryContract(t *testing.T) {
 	t.Parallel()
 	inventorytest.Run(t, func(t *testing.T) inventory.Store { return open(t, sqlite.Options{}) })
+}
+
+func TestPipelineContract(t *testing.T) {
+	t.Parallel()
+	pipelinetest.Run(t, func(t *testing.T) pipelinetest.Store { return open(t, sqlite.Options{}) })
+}
+
+func TestIngestContract(t *testing.T) {
+	t.Parallel()
+	ingesttest.Run(t, func(t *testing.T) ingesttest.Store { return open(t, sqlite.Options{}) })
 }

@@ -1,0 +1,314 @@
+// Package ingesttest is the contract test suite of ingest.Store, together with the order reads the API
+// serves from the same store (Get and List). Every adapter runs it, so that they all keep the promises
+// the front door relies on: an idempotency key used once whatever the concurrency, nothing stored when
+// it is taken, the reconciler's view of PENDING orders, and stable pagination.
+package ingesttest
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/google/uuid"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/ingest"
+	"github.com/orderflow/orderflow/services/order"
+)
+
+// Store is what the suite drives: the port under test plus the reads that show what it stored.
+type Store interface {
+	ingest.Store
+	// Get returns the order, or a fault.NotFound error.
+	Get(ctx context.Context, id string) (*order.Order, error)
+	// List returns up to limit orders of the customer, newest first, and the cursor of the next page
+	// ("" on the last page).
+	List(ctx context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error)
+}
+
+// Run runs the suite. open must return an empty store of its own, cleaned up when the test ends.
+func Run(t *testing.T, open func(t *testing.T) Store) {
+	t.Run("create", func(t *testing.T) { t.Parallel(); testCreate(t, open) })
+	t.Run("idempotency", func(t *testing.T) { t.Parallel(); testIdempotency(t, open) })
+	t.Run("pending before", func(t *testing.T) { t.Parallel(); testPendingBefore(t, open) })
+	t.Run("list", func(t *testing.T) { t.Parallel(); testList(t, open) })
+}
+
+var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// newOrder returns a valid PENDING order with a fresh UUIDv7 id (so later calls sort after earlier ones).
+func newOrder(t *testing.T, customerID string, at time.Time) *order.Order {
+	t.Helper()
+	o, err := order.New(order.Draft{
+		ID:              uuid.Must(uuid.NewV7()).String(),
+		CustomerID:      customerID,
+		CustomerEmail:   "someone@example.com",
+		Items:           []order.Item{{ProductID: "BOOK001", Name: "Book", Quantity: 3, Price: 1250}},
+		Total:           3750,
+		Currency:        "EUR",
+		PaymentToken:    "tok_visa",
+		ShippingAddress: contracts.Address{Street: "2 Rue Haute", City: "Lyon", ZipCode: "69001", Country: "FR"},
+		CorrelationID:   uuid.NewString(),
+	}, at)
+	if err != nil {
+		t.Fatalf("order.New: %v", err)
+	}
+	return o
+}
+
+func record(key string, o *order.Order) *ingest.IdempotencyRecord {
+	return &ingest.IdempotencyRecord{
+		Key: key, RequestHash: "sha256:" + key, OrderID: o.ID(),
+		Response: []byte(`{"orderId":"` + o.ID() + `"}`), CreatedAt: start,
+	}
+}
+
+func mustCreate(t *testing.T, s Store, o *order.Order, rec *ingest.IdempotencyRecord) {
+	t.Helper()
+	if err := s.Create(t.Context(), o, rec); err != nil {
+		t.Fatalf("Create(%s): %v", o.ID(), err)
+	}
+}
+
+func testCreate(t *testing.T, open func(t *testing.T) Store) {
+	t.Run("a created order can be read back", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		o := newOrder(t, "cust-1", start)
+		mustCreate(t, s, o, nil)
+		got, err := s.Get(t.Context(), o.ID())
+		if err != nil {
+			t.Fatalf("Get: %v", err)
+		}
+		if diff := cmp.Diff(o.View(), got.View()); diff != "" {
+			t.Errorf("Get (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("an order id created twice is refused and the first kept", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		o := newOrder(t, "cust-1", start)
+		mustCreate(t, s, o, nil)
+		if err := s.Create(t.Context(), o, nil); err == nil {
+			t.Errorf("second Create of %s = nil, want an error", o.ID())
+		}
+		if _, err := s.Get(t.Context(), o.ID()); err != nil {
+			t.Errorf("Get after a refused second Create: %v", err)
+		}
+	})
+}
+
+func testIdempotency(t *testing.T, open func(t *testing.T) Store) {
+	t.Run("create stores the record with the order", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		o := newOrder(t, "cust-1", start)
+		rec := record("key-1", o)
+		mustCreate(t, s, o, rec)
+		got, err := s.Idempotency(t.Context(), "key-1")
+		if err != nil {
+			t.Fatalf("Idempotency: %v", err)
+		}
+		if diff := cmp.Diff(*rec, got); diff != "" {
+			t.Errorf("Idempotency (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("unknown key is not found", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, err := s.Idempotency(t.Context(), "never-used")
+		if !fault.Is(err, fault.NotFound) {
+			t.Errorf("Idempotency(unknown) error = %v, want kind not found", err)
+		}
+	})
+	t.Run("a taken key stores nothing", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		first := newOrder(t, "cust-1", start)
+		mustCreate(t, s, first, record("key-1", first))
+		second := newOrder(t, "cust-1", start)
+		err := s.Create(t.Context(), second, record("key-1", second))
+		if !errors.Is(err, ingest.ErrIdempotencyKeyTaken) || !fault.Is(err, fault.Conflict) {
+			t.Fatalf("Create with a taken key error = %v, want ErrIdempotencyKeyTaken (conflict)", err)
+		}
+		if _, err := s.Get(t.Context(), second.ID()); !fault.Is(err, fault.NotFound) {
+			t.Errorf("Get(second order) error = %v, want kind not found: nothing may be stored", err)
+		}
+		got, err := s.Idempotency(t.Context(), "key-1")
+		if err != nil || got.OrderID != first.ID() {
+			t.Errorf("Idempotency(key-1) = %+v, %v; want the first order's record", got, err)
+		}
+	})
+	t.Run("20 requests racing with one key: exactly one order is stored", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		orders := make([]*order.Order, 20)
+		errs := make([]error, len(orders))
+		for i := range orders {
+			orders[i] = newOrder(t, "cust-1", start)
+		}
+		var wg sync.WaitGroup
+		for i, o := range orders {
+			wg.Go(func() { errs[i] = s.Create(t.Context(), o, record("key-race", o)) })
+		}
+		wg.Wait()
+		var winner *order.Order
+		for i, err := range errs {
+			switch {
+			case err == nil && winner == nil:
+				winner = orders[i]
+			case err == nil:
+				t.Errorf("two creates won the key: %s and %s", winner.ID(), orders[i].ID())
+			case !errors.Is(err, ingest.ErrIdempotencyKeyTaken):
+				t.Errorf("Create error = %v, want nil or ErrIdempotencyKeyTaken", err)
+			}
+		}
+		if winner == nil {
+			t.Fatal("no create won the key")
+		}
+		for _, o := range orders {
+			_, err := s.Get(t.Context(), o.ID())
+			if o == winner && err != nil {
+				t.Errorf("Get(winner): %v", err)
+			}
+			if o != winner && !fault.Is(err, fault.NotFound) {
+				t.Errorf("Get(loser %s) error = %v, want kind not found", o.ID(), err)
+			}
+		}
+		rec, err := s.Idempotency(t.Context(), "key-race")
+		if err != nil || rec.OrderID != winner.ID() {
+			t.Errorf("Idempotency(key-race) = %+v, %v; want the winner's record", rec, err)
+		}
+	})
+}
+
+func testPendingBefore(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	// Created out of time order, so that "oldest first" is not just insertion order.
+	var ids [5]string
+	for _, i := range []int{3, 0, 4, 1, 2} {
+		o := newOrder(t, "cust-1", start.Add(time.Duration(i)*time.Minute))
+		ids[i] = o.ID()
+		mustCreate(t, s, o, nil)
+	}
+	moved := newOrder(t, "cust-1", start)
+	if err := moved.StartValidation(start); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, moved, nil) // not PENDING: never returned
+	tests := []struct {
+		name   string
+		before time.Time
+		limit  int
+		want   []string
+	}{
+		{"returns pending orders created before the time, oldest first", start.Add(3 * time.Minute), 10, ids[:3]},
+		{"honours the limit", start.Add(time.Hour), 2, ids[:2]},
+		{"returns all of them when the limit allows", start.Add(time.Hour), 100, ids[:]},
+		{"leaves out an order created at exactly the time", start, 10, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.PendingBefore(t.Context(), tt.before, tt.limit)
+			if err != nil {
+				t.Fatalf("PendingBefore: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("PendingBefore (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func testList(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	created := map[string][]string{} // customer → ids, oldest first
+	for i := range 7 {
+		for _, c := range []string{"seven", "six", "one"} {
+			n := map[string]int{"seven": 7, "six": 6, "one": 1}[c]
+			if i >= n {
+				continue
+			}
+			o := newOrder(t, c, start.Add(time.Duration(i)*time.Second))
+			mustCreate(t, s, o, nil)
+			created[c] = append(created[c], o.ID())
+		}
+	}
+	newestFirst := func(c string) []string {
+		ids := slices.Clone(created[c])
+		slices.Reverse(ids)
+		return ids
+	}
+	tests := []struct {
+		name     string
+		customer string
+		limit    int
+		want     [][]string
+	}{
+		{"pages newest first and ends with an empty cursor", "seven", 3, [][]string{newestFirst("seven")[:3], newestFirst("seven")[3:6], newestFirst("seven")[6:]}},
+		{"a last page that is exactly full has an empty cursor", "six", 3, [][]string{newestFirst("six")[:3], newestFirst("six")[3:]}},
+		{"one page holds everything", "seven", 100, [][]string{newestFirst("seven")}},
+		{"a single order", "one", 1, [][]string{newestFirst("one")}},
+		{"a customer without orders gets an empty page", "nobody", 10, [][]string{{}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var pages [][]string
+			cursor := ""
+			for page := 0; ; page++ {
+				if page > len(tt.want)+1 {
+					t.Fatalf("more pages than the %d expected", len(tt.want))
+				}
+				orders, next, err := s.List(t.Context(), tt.customer, tt.limit, cursor)
+				if err != nil {
+					t.Fatalf("List page %d: %v", page+1, err)
+				}
+				ids := []string{}
+				for _, o := range orders {
+					if o.CustomerID() != tt.customer {
+						t.Errorf("List(%s) returned an order of %s", tt.customer, o.CustomerID())
+					}
+					ids = append(ids, o.ID())
+				}
+				pages = append(pages, ids)
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			if diff := cmp.Diff(tt.want, pages, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("pages (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("a cursor that list did not return is invalid", func(t *testing.T) {
+		_, _, err := s.List(t.Context(), "seven", 3, "not a cursor!")
+		if !fault.Is(err, fault.Invalid) {
+			t.Errorf("List(bad cursor) error = %v, want kind invalid", err)
+		}
+	})
+	t.Run("orders created while paging do not disturb later pages", func(t *testing.T) {
+		first, next, err := s.List(t.Context(), "seven", 2, "")
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		mustCreate(t, s, newOrder(t, "seven", start.Add(time.Hour)), nil)
+		rest, _, err := s.List(t.Context(), "seven", 100, next)
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		var got []string
+		for _, o := range append(first, rest...) {
+			got = append(got, o.ID())
+		}
+		if diff := cmp.Diff(newestFirst("seven"), got); diff != "" {
+			t.Errorf("ids across pages (-want +got):\n%s", diff)
+		}
+	})
+}
