@@ -4,10 +4,16 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/localbus/mailboxtest"
+	"github.com/orderflow/orderflow/services/adapters/paysim"
+	"github.com/orderflow/orderflow/services/adapters/paysim/ledgertest"
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
 	"github.com/orderflow/orderflow/services/ingest/ingesttest"
 	"github.com/orderflow/orderflow/services/inventory"
 	"github.com/orderflow/orderflow/services/inventory/inventorytest"
+	"github.com/orderflow/orderflow/services/notifier"
+	"github.com/orderflow/orderflow/services/notifier/notifiertest"
 	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
 )
 
@@ -39,4 +45,21 @@ func TestPipelineContract(t *testing.T) {
 func TestIngestContract(t *testing.T) {
 	t.Parallel()
 	ingesttest.Run(t, func(t *testing.T) ingesttest.Store { return open(t, sqlite.Options{}) })
+}
+
+func TestMailboxContract(t *testing.T) {
+	t.Parallel()
+	mailboxtest.Run(t, func(t *testing.T, route func(contracts.Event) []string) mailboxtest.Store {
+		return open(t, sqlite.Options{Router: route})
+	})
+}
+
+func TestLedgerContract(t *testing.T) {
+	t.Parallel()
+	ledgertest.Run(t, func(t *testing.T) paysim.Ledger { return open(t, sqlite.Options{}) })
+}
+
+func TestDeduperContract(t *testing.T) {
+	t.Parallel()
+	notifiertest.Run(t, func(t *testing.T) notifier.Deduper { return open(t, sqlite.Options{}) })
 }
