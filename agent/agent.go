@@ -1,0 +1,228 @@
+// Package agent is the chatbot: it answers a customer's questions about their own orders. With a model
+// configured it runs a tool-use loop (the model asks for order tools, the agent runs them for the
+// customer of the request and sends the results back); without one, or whenever the model fails, an
+// offline responder answers from the same tools with templated sentences.
+//
+// Scoping is enforced in the tools, never in the prompt: every tool runs for the customer id of the
+// request, so another customer's order is "not found" whatever the model or the customer writes.
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
+)
+
+// Limits of a question.
+const (
+	// MaxQueryLength is the longest query accepted, in characters.
+	MaxQueryLength = 2000
+	// MaxSessionIDLength is the longest session id accepted.
+	MaxSessionIDLength = 128
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxRounds   = 5
+	DefaultSessionTTL  = 30 * time.Minute
+	DefaultMaxSessions = 10_000
+	DefaultMaxTurns    = 10
+	DefaultCancelHelp  = "To cancel an order, use the cancel option on it in your account, or contact customer support."
+)
+
+// Options tune a Chatbot. The zero value gives the defaults.
+type Options struct {
+	// MaxRounds is how many times in one question the model may have tools run (DefaultMaxRounds).
+	// When it asks for more, the offline responder answers instead.
+	MaxRounds int
+	// SessionTTL is how long a conversation is remembered after its last turn (DefaultSessionTTL).
+	SessionTTL time.Duration
+	// MaxSessions bounds the conversations remembered; the least recently used is forgotten first
+	// (DefaultMaxSessions).
+	MaxSessions int
+	// MaxTurns is how many of a conversation's last turns are remembered (DefaultMaxTurns).
+	MaxTurns int
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// NewSessionID makes the id of a new conversation (a random UUID).
+	NewSessionID func() string
+	// Logger logs model failures and fallbacks (slog.Default()).
+	Logger *slog.Logger
+	// CancelHelp tells the customer how to cancel an order that can still be cancelled
+	// (DefaultCancelHelp).
+	CancelHelp string
+}
+
+// Chatbot answers customers' questions about their orders. It is safe for concurrent use.
+type Chatbot struct {
+	tools     *toolbox
+	model     Model
+	sessions  *sessions
+	metrics   *metrics
+	log       *slog.Logger
+	now       func() time.Time
+	newID     func() string
+	maxRounds int
+	cancel    string
+}
+
+// New returns a chatbot reading orders through orders. model may be nil (an untyped nil): then every question is
+// answered by the offline responder (source "fallback"). Metrics, prefixed orderflow_chatbot_, are
+// registered with reg unless it is nil. It returns an error if a tool schema cannot be generated or the
+// metrics cannot be registered.
+func New(orders Orders, model Model, reg prometheus.Registerer, opts Options) (*Chatbot, error) {
+	if orders == nil {
+		return nil, fmt.Errorf("new chatbot: orders port is required")
+	}
+	tb, err := newToolbox(orders)
+	if err != nil {
+		return nil, fmt.Errorf("new chatbot: %w", err)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("new chatbot: %w", err)
+	}
+	c := &Chatbot{
+		tools: tb, model: model, metrics: m, log: opts.Logger, now: opts.Now, newID: opts.NewSessionID,
+		maxRounds: opts.MaxRounds, cancel: opts.CancelHelp,
+	}
+	if c.maxRounds <= 0 {
+		c.maxRounds = DefaultMaxRounds
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.newID == nil {
+		c.newID = uuid.NewString
+	}
+	if c.cancel == "" {
+		c.cancel = DefaultCancelHelp
+	}
+	ttl, maxSessions, maxTurns := opts.SessionTTL, opts.MaxSessions, opts.MaxTurns
+	if ttl <= 0 {
+		ttl = DefaultSessionTTL
+	}
+	if maxSessions <= 0 {
+		maxSessions = DefaultMaxSessions
+	}
+	if maxTurns <= 0 {
+		maxTurns = DefaultMaxTurns
+	}
+	c.sessions = newSessions(ttl, maxSessions, maxTurns)
+	return c, nil
+}
+
+// Tools returns the definitions of the tools the model is offered.
+func (c *Chatbot) Tools() []ToolSpec { return append([]ToolSpec(nil), c.tools.specs...) }
+
+// Answer answers one question of a customer. A missing query or customer id, a query over
+// MaxQueryLength characters or a session id over MaxSessionIDLength is a fault.Invalid error. When the
+// model fails, the offline responder answers and the response says source "fallback". An error is
+// returned only when the orders cannot be read (or ctx ends) and no answer can be given.
+func (c *Chatbot) Answer(ctx context.Context, req contracts.ChatRequest) (contracts.ChatResponse, error) {
+	start := c.now()
+	query, customerID, sessionID := strings.TrimSpace(req.Query), strings.TrimSpace(req.CustomerID), strings.TrimSpace(req.SessionID)
+	if err := validate(query, customerID, sessionID); err != nil {
+		c.metrics.requests.WithLabelValues("none", "invalid").Inc()
+		return contracts.ChatResponse{}, err
+	}
+	if sessionID == "" {
+		sessionID = c.newID()
+	}
+	history := c.sessions.get(customerID, sessionID, start)
+
+	var (
+		a   answer
+		err error
+	)
+	if c.model == nil {
+		c.metrics.fallbacks.WithLabelValues("no_model").Inc()
+		a, err = c.respondOffline(ctx, customerID, query, history)
+	} else {
+		var reason string
+		a, reason = c.converse(ctx, customerID, query, history)
+		if reason != "" {
+			c.metrics.fallbacks.WithLabelValues(reason).Inc()
+			a, err = c.respondOffline(ctx, customerID, query, history)
+		}
+	}
+	if err != nil {
+		c.metrics.requests.WithLabelValues(contracts.ChatSourceFallback, "error").Inc()
+		return contracts.ChatResponse{}, fmt.Errorf("answer customer %s: %w", customerID, err)
+	}
+	c.sessions.add(customerID, sessionID, turn{Query: query, Answer: a.text, OrderIDs: a.orderIDs}, c.now())
+	c.metrics.requests.WithLabelValues(a.source, "ok").Inc()
+	c.metrics.latency.WithLabelValues(a.source).Observe(c.now().Sub(start).Seconds())
+	ids := a.orderIDs
+	if ids == nil {
+		ids = []string{}
+	}
+	return contracts.ChatResponse{Answer: a.text, SessionID: sessionID, OrderIDs: ids, Source: a.source}, nil
+}
+
+// answer is what either responder produced.
+type answer struct {
+	text     string
+	orderIDs []string
+	source   string
+}
+
+func validate(query, customerID, sessionID string) error {
+	var issues []fault.FieldIssue
+	if query == "" {
+		issues = append(issues, fault.FieldIssue{Field: "query", Issue: "is required"})
+	} else if utf8.RuneCountInString(query) > MaxQueryLength {
+		issues = append(issues, fault.FieldIssue{Field: "query", Issue: fmt.Sprintf("must be at most %d characters", MaxQueryLength)})
+	}
+	if customerID == "" {
+		issues = append(issues, fault.FieldIssue{Field: "customerId", Issue: "is required"})
+	}
+	if len(sessionID) > MaxSessionIDLength {
+		issues = append(issues, fault.FieldIssue{Field: "sessionId", Issue: fmt.Sprintf("must be at most %d characters", MaxSessionIDLength)})
+	}
+	if len(issues) > 0 {
+		return &fault.Error{Kind: fault.Invalid, Code: contracts.CodeValidationFailed, Message: "chat request is invalid", Fields: issues}
+	}
+	return nil
+}
+
+// callTool runs a tool for the customer and counts it.
+func (c *Chatbot) callTool(ctx context.Context, customerID, name string, input []byte) (any, []string, error) {
+	out, ids, err := c.tools.run(ctx, customerID, name, input)
+	outcome := "ok"
+	if err != nil {
+		outcome = strings.ReplaceAll(fault.KindOf(err).String(), " ", "_")
+	}
+	c.metrics.toolCalls.WithLabelValues(name, outcome).Inc()
+	return out, ids, err
+}
+
+// orderIDSet collects order ids in the order they were first seen.
+type orderIDSet struct {
+	ids  []string
+	seen map[string]bool
+}
+
+func (s *orderIDSet) add(ids ...string) {
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	for _, id := range ids {
+		if !s.seen[id] {
+			s.seen[id] = true
+			s.ids = append(s.ids, id)
+		}
+	}
+}
