@@ -78,10 +78,15 @@ type LineItem struct {
 
 // Address is a postal address.
 type Address struct {
-	Street  string `json:"street"`
-	City    string `json:"city"`
-	State   string `json:"state"`
+	// Street is the street and house number.
+	Street string `json:"street"`
+	// City is the city or town.
+	City string `json:"city"`
+	// State is the state, province or region.
+	State string `json:"state"`
+	// ZipCode is the postal code.
 	ZipCode string `json:"zipCode"`
+	// Country is the country, e.g. US.
 	Country string `json:"country"`
 }
 
@@ -109,93 +114,135 @@ type Failure struct {
 // ingest queue and enters the pipeline.
 type OrderCreatedDetail struct {
 	DetailMeta
-	CustomerID      string     `json:"customerId"`
-	CustomerEmail   string     `json:"customerEmail"`
-	CustomerPhone   string     `json:"customerPhone,omitempty"`
-	Items           []LineItem `json:"items"`
-	TotalAmount     Amount     `json:"totalAmount"`
-	Currency        string     `json:"currency"`
-	ShippingAddress Address    `json:"shippingAddress"`
-	CreatedAt       time.Time  `json:"createdAt"`
+	// CustomerID is the customer who placed the order.
+	CustomerID string `json:"customerId"`
+	// CustomerEmail is where the customer gets mail.
+	CustomerEmail string `json:"customerEmail"`
+	// CustomerPhone is the customer's E.164 number for SMS; absent when the customer gave none.
+	CustomerPhone string `json:"customerPhone,omitempty"`
+	// Items are the lines of the order.
+	Items []LineItem `json:"items"`
+	// TotalAmount is the sum of quantity × price over the items.
+	TotalAmount Amount `json:"totalAmount"`
+	// Currency is the ISO 4217 code of every amount of the order, e.g. USD.
+	Currency string `json:"currency"`
+	// ShippingAddress is where the order is shipped.
+	ShippingAddress Address `json:"shippingAddress"`
+	// CreatedAt is when the API accepted the order, in UTC.
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // OrderValidatedDetail is emitted by orderflow.validation when every item matches the catalog and the
 // order is within limits.
 type OrderValidatedDetail struct {
 	DetailMeta
-	CustomerID  string     `json:"customerId"`
-	Items       []LineItem `json:"items"`
-	TotalAmount Amount     `json:"totalAmount"`
-	Currency    string     `json:"currency"`
-	ValidatedAt time.Time  `json:"validatedAt"`
+	// CustomerID is the customer who placed the order.
+	CustomerID string `json:"customerId"`
+	// Items are the lines of the order, as checked against the catalog.
+	Items []LineItem `json:"items"`
+	// TotalAmount is the sum of quantity × price over the items.
+	TotalAmount Amount `json:"totalAmount"`
+	// Currency is the ISO 4217 code of every amount of the order, e.g. USD.
+	Currency string `json:"currency"`
+	// ValidatedAt is when validation passed, in UTC.
+	ValidatedAt time.Time `json:"validatedAt"`
 }
 
 // ReservedItem is a quantity of one product held for an order.
 type ReservedItem struct {
+	// ProductID is the catalog id of the product, e.g. LAPTOP001.
 	ProductID string `json:"productId"`
-	Quantity  int    `json:"quantity"`
+	// Quantity is how many units are held.
+	Quantity int `json:"quantity"`
 }
 
 // InventoryReservedDetail is emitted by orderflow.inventory when stock for every item has been reserved.
 type InventoryReservedDetail struct {
 	DetailMeta
-	CustomerID  string         `json:"customerId"`
-	Items       []ReservedItem `json:"items"`
-	TotalAmount Amount         `json:"totalAmount"`
-	Currency    string         `json:"currency"`
-	ReservedAt  time.Time      `json:"reservedAt"`
+	// CustomerID is the customer who placed the order.
+	CustomerID string `json:"customerId"`
+	// Items are the quantities reserved, one entry per product.
+	Items []ReservedItem `json:"items"`
+	// TotalAmount is the amount the payment stage will authorize.
+	TotalAmount Amount `json:"totalAmount"`
+	// Currency is the ISO 4217 code of TotalAmount, e.g. USD.
+	Currency string `json:"currency"`
+	// ReservedAt is when the stock was reserved, in UTC.
+	ReservedAt time.Time `json:"reservedAt"`
 }
 
 // PaymentAuthorizedDetail is emitted by orderflow.payment when the payment was authorized; it is
 // captured at fulfillment.
 type PaymentAuthorizedDetail struct {
 	DetailMeta
-	CustomerID      string    `json:"customerId"`
-	AuthorizationID string    `json:"authorizationId"`
-	Amount          Amount    `json:"amount"`
-	Currency        string    `json:"currency"`
-	AuthorizedAt    time.Time `json:"authorizedAt"`
+	// CustomerID is the customer who placed the order.
+	CustomerID string `json:"customerId"`
+	// AuthorizationID is the payment gateway's id of the authorization.
+	AuthorizationID string `json:"authorizationId"`
+	// Amount is the authorized amount: the order total.
+	Amount Amount `json:"amount"`
+	// Currency is the ISO 4217 code of Amount, e.g. USD.
+	Currency string `json:"currency"`
+	// AuthorizedAt is when the payment was authorized, in UTC.
+	AuthorizedAt time.Time `json:"authorizedAt"`
 }
 
 // OrderCompletedDetail is emitted by orderflow.fulfillment when the order is ready for shipping.
 type OrderCompletedDetail struct {
 	DetailMeta
-	CustomerID    string    `json:"customerId"`
-	CustomerPhone string    `json:"customerPhone,omitempty"`
-	ItemCount     int       `json:"itemCount"`
-	TotalAmount   Amount    `json:"totalAmount"`
-	Currency      string    `json:"currency"`
-	Shipment      Shipment  `json:"shipment"`
-	CompletedAt   time.Time `json:"completedAt"`
+	// CustomerID is the customer who placed the order.
+	CustomerID string `json:"customerId"`
+	// CustomerPhone is the customer's E.164 number for SMS; absent when the customer gave none.
+	CustomerPhone string `json:"customerPhone,omitempty"`
+	// ItemCount is the number of units shipped: the sum of the quantities.
+	ItemCount int `json:"itemCount"`
+	// TotalAmount is the amount captured.
+	TotalAmount Amount `json:"totalAmount"`
+	// Currency is the ISO 4217 code of TotalAmount, e.g. USD.
+	Currency string `json:"currency"`
+	// Shipment is the parcel created for the order.
+	Shipment Shipment `json:"shipment"`
+	// CompletedAt is when the order was completed, in UTC.
+	CompletedAt time.Time `json:"completedAt"`
 }
 
 // OrderFailedDetail is emitted by the stage that failed the order.
 type OrderFailedDetail struct {
 	DetailMeta
-	CustomerID    string    `json:"customerId"`
-	CustomerPhone string    `json:"customerPhone,omitempty"`
-	TotalAmount   Amount    `json:"totalAmount"`
-	Currency      string    `json:"currency"`
-	Failure       Failure   `json:"failure"`
-	FailedAt      time.Time `json:"failedAt"`
+	// CustomerID is the customer who placed the order.
+	CustomerID string `json:"customerId"`
+	// CustomerPhone is the customer's E.164 number for SMS; absent when the customer gave none.
+	CustomerPhone string `json:"customerPhone,omitempty"`
+	// TotalAmount is the order total; nothing of it is charged.
+	TotalAmount Amount `json:"totalAmount"`
+	// Currency is the ISO 4217 code of TotalAmount, e.g. USD.
+	Currency string `json:"currency"`
+	// Failure says at which stage and why the order failed.
+	Failure Failure `json:"failure"`
+	// FailedAt is when the order failed, in UTC.
+	FailedAt time.Time `json:"failedAt"`
 }
 
 // OrderCancelledDetail is emitted by orderflow.orders when the customer cancelled the order.
 type OrderCancelledDetail struct {
 	DetailMeta
+	// CustomerID is the customer who placed and cancelled the order.
 	CustomerID string `json:"customerId"`
 	// PreviousStatus is the status the order had when it was cancelled.
-	PreviousStatus string    `json:"previousStatus"`
-	CancelledAt    time.Time `json:"cancelledAt"`
+	PreviousStatus string `json:"previousStatus"`
+	// CancelledAt is when the order was cancelled, in UTC.
+	CancelledAt time.Time `json:"cancelledAt"`
 }
 
 // InventoryReleasedDetail is emitted by orderflow.inventory when a reservation was given back because the
 // order failed or was cancelled. It is emitted at most once per order.
 type InventoryReleasedDetail struct {
 	DetailMeta
+	// Items are the quantities given back to stock, one entry per product.
 	Items []ReservedItem `json:"items"`
 	// Reason is OrderFailed or OrderCancelled: the event that caused the release.
-	Reason     string    `json:"reason"`
+	Reason string `json:"reason"`
+	// ReleasedAt is when the stock was given back, in UTC.
 	ReleasedAt time.Time `json:"releasedAt"`
 }
 
@@ -203,11 +250,16 @@ type InventoryReleasedDetail struct {
 // failed or was cancelled after payment was authorized.
 type PaymentVoidedDetail struct {
 	DetailMeta
-	AuthorizationID string    `json:"authorizationId"`
-	Amount          Amount    `json:"amount"`
-	Currency        string    `json:"currency"`
-	Reason          string    `json:"reason"`
-	VoidedAt        time.Time `json:"voidedAt"`
+	// AuthorizationID is the payment gateway's id of the voided authorization.
+	AuthorizationID string `json:"authorizationId"`
+	// Amount is the amount that was authorized and is now released.
+	Amount Amount `json:"amount"`
+	// Currency is the ISO 4217 code of Amount, e.g. USD.
+	Currency string `json:"currency"`
+	// Reason is OrderFailed or OrderCancelled: the event that caused the void.
+	Reason string `json:"reason"`
+	// VoidedAt is when the authorization was voided, in UTC.
+	VoidedAt time.Time `json:"voidedAt"`
 }
 
 // OrderMessage is the body of a message on the ingest queue: an accepted order waiting to enter the pipeline.
