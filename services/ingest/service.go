@@ -1,0 +1,235 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/order"
+	"github.com/orderflow/orderflow/services/pipeline"
+)
+
+// Orders is how Cancel changes an order: the Update of pipeline.Orders, which stores the changed order
+// and the events about it in one atomic, version-checked write.
+type Orders interface {
+	// Update loads the order, calls fn, and stores the result with the events fn returned if fn returns
+	// nil. An error from fn is returned as is and nothing is written; an unknown id is a fault.NotFound.
+	Update(ctx context.Context, id string, fn func(o *order.Order) ([]contracts.Event, error)) (*order.Order, error)
+}
+
+// Config tunes a Service. The zero value is usable.
+type Config struct {
+	// Envelope stamps the events Cancel emits; zero means pipeline.LocalEnvelope.
+	Envelope pipeline.Envelope
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NewID makes order ids; nil means a UUIDv7.
+	NewID func() (string, error)
+	// Logger receives warnings (an order stored but not queued); nil means slog.Default().
+	Logger *slog.Logger
+	// SendTimeout bounds the queue send after an order was stored; zero means 10 seconds.
+	SendTimeout time.Duration
+}
+
+// Service accepts new orders and cancels existing ones.
+type Service struct {
+	store  Store
+	queue  Queue
+	orders Orders
+	cfg    Config
+}
+
+// NewService returns a Service that stores orders in store, queues them on queue and cancels them
+// through orders.
+func NewService(store Store, queue Queue, orders Orders, cfg Config) *Service {
+	if cfg.Envelope == (pipeline.Envelope{}) {
+		cfg.Envelope = pipeline.LocalEnvelope
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = newUUIDv7
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 10 * time.Second
+	}
+	return &Service{store: store, queue: queue, orders: orders, cfg: cfg}
+}
+
+func newUUIDv7() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("generate UUIDv7: %w", err)
+	}
+	return id.String(), nil
+}
+
+// Create validates req, stores the order PENDING and queues it for the pipeline, returning the order as
+// the API shows it.
+//
+// With an idempotencyKey (scoped by scope, the caller's API key identity), a repeat of the same request
+// returns the response of the first one with replayed=true and creates nothing; the same key with a
+// different request is a fault.Conflict with code IDEMPOTENCY_KEY_REUSED. An invalid request is a
+// fault.Invalid with code VALIDATION_FAILED and one field issue per problem. Once the order is stored,
+// Create succeeds even if queueing fails: the Reconciler queues it later.
+func (s *Service) Create(ctx context.Context, req contracts.CreateOrderRequest, scope, idempotencyKey string) (contracts.Order, bool, error) {
+	d, err := draft(req)
+	if idempotencyKey != "" && !validIdempotencyKey(idempotencyKey) {
+		err = withIssue(err, fault.FieldIssue{Field: "Idempotency-Key", Issue: fmt.Sprintf("must be 1 to %d printable ASCII characters", MaxIdempotencyKeyLength)})
+	}
+	if err != nil {
+		return contracts.Order{}, false, fmt.Errorf("create order: %w", err)
+	}
+	hash := requestHash(d)
+
+	var key string
+	if idempotencyKey != "" {
+		key = scopedKey(scope, idempotencyKey)
+		rec, err := s.store.Idempotency(ctx, key)
+		switch {
+		case err == nil:
+			return replay(rec, hash)
+		case !fault.Is(err, fault.NotFound):
+			return contracts.Order{}, false, fmt.Errorf("create order: look up idempotency key: %w", err)
+		}
+	}
+
+	if d.ID, err = s.cfg.NewID(); err != nil {
+		return contracts.Order{}, false, fmt.Errorf("create order: %w", err)
+	}
+	d.CorrelationID = CorrelationID(ctx)
+	if d.CorrelationID == "" {
+		d.CorrelationID = d.ID
+	}
+	o, err := order.New(d, s.cfg.Now())
+	if err != nil {
+		return contracts.Order{}, false, fmt.Errorf("create order: %w", err)
+	}
+	view := o.View()
+
+	var rec *IdempotencyRecord
+	if key != "" {
+		body, err := json.Marshal(view)
+		if err != nil {
+			return contracts.Order{}, false, fmt.Errorf("create order %s: encode response: %w", o.ID(), err)
+		}
+		rec = &IdempotencyRecord{Key: key, RequestHash: hash, OrderID: o.ID(), Response: body, CreatedAt: o.CreatedAt()}
+	}
+	if err := s.store.Create(ctx, o, rec); err != nil {
+		if rec == nil || !errors.Is(err, ErrIdempotencyKeyTaken) {
+			return contracts.Order{}, false, fmt.Errorf("create order %s: store: %w", o.ID(), err)
+		}
+		// A concurrent request with the same key won the race; answer as if it had come first.
+		first, err := s.store.Idempotency(ctx, key)
+		if err != nil {
+			return contracts.Order{}, false, fmt.Errorf("create order: re-read idempotency key after a concurrent use: %w", err)
+		}
+		return replay(first, hash)
+	}
+
+	// The order is durable now. The client's disconnect must not keep it off the queue, and a failed send
+	// is not the client's problem: the reconciler queues PENDING orders that never left.
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SendTimeout)
+	defer cancel()
+	if err := s.queue.Send(sendCtx, contracts.OrderMessage{OrderID: o.ID(), CorrelationID: o.CorrelationID()}); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "order stored but not queued; the reconciler will queue it",
+			"orderId", o.ID(), "correlationId", o.CorrelationID(), "error", err)
+	}
+	return view, false, nil
+}
+
+// errNoChange stops an Update without writing anything.
+var errNoChange = errors.New("no change")
+
+// Cancel cancels an order that has not reached FULFILLMENT and emits OrderCancelled in the same write.
+// Cancelling a cancelled order returns it unchanged and emits nothing. An order that can no longer be
+// cancelled is a fault.Conflict (order.ErrNotCancellable); an unknown id is a fault.NotFound.
+func (s *Service) Cancel(ctx context.Context, orderID string) (contracts.Order, error) {
+	var unchanged *contracts.Order
+	o, err := s.orders.Update(ctx, orderID, func(o *order.Order) ([]contracts.Event, error) {
+		unchanged = nil // Update may call fn again after a concurrent write
+		prev := o.Status()
+		now := s.cfg.Now()
+		if err := o.Cancel(now); err != nil {
+			if errors.Is(err, order.ErrAlreadyCancelled) {
+				v := o.View()
+				unchanged = &v
+				return nil, errNoChange
+			}
+			return nil, err
+		}
+		detail := contracts.OrderCancelledDetail{
+			DetailMeta: pipeline.Meta(o), CustomerID: o.CustomerID(), PreviousStatus: string(prev), CancelledAt: now.UTC(),
+		}
+		e, err := s.cfg.Envelope.Event(o, contracts.SourceOrders, contracts.DetailOrderCancelled, detail, now)
+		if err != nil {
+			return nil, err
+		}
+		return []contracts.Event{e}, nil
+	})
+	switch {
+	case errors.Is(err, errNoChange) && unchanged != nil:
+		return *unchanged, nil
+	case err != nil:
+		return contracts.Order{}, fmt.Errorf("cancel order %s: %w", orderID, err)
+	}
+	return o.View(), nil
+}
+
+// replay answers a request whose idempotency key is already stored.
+func replay(rec IdempotencyRecord, hash string) (contracts.Order, bool, error) {
+	if rec.RequestHash != hash {
+		return contracts.Order{}, false, &fault.Error{
+			Kind: fault.Conflict, Code: contracts.CodeIdempotencyKeyReused,
+			Message: "the Idempotency-Key was already used with a different request",
+		}
+	}
+	var v contracts.Order
+	if err := json.Unmarshal(rec.Response, &v); err != nil {
+		return contracts.Order{}, false, fmt.Errorf("replay order %s: decode stored response: %w", rec.OrderID, err)
+	}
+	return v, true, nil
+}
+
+// scopedKey makes a client's key unique per API key. The scope is escaped so that no (scope, key) pair
+// can collide with another.
+func scopedKey(scope, key string) string {
+	return url.PathEscape(scope) + "/" + key
+}
+
+// requestHash identifies a request by its validated content with defaults applied, so that sending an
+// optional field with its default value, or 5.5 as 5.50, is still the same request.
+func requestHash(d order.Draft) string {
+	b, _ := json.Marshal(struct {
+		CustomerID, CustomerEmail, CustomerPhone, Currency, PaymentToken string
+		Items                                                            []order.Item
+		Total                                                            contracts.Amount
+		ShippingAddress                                                  contracts.Address
+	}{d.CustomerID, d.CustomerEmail, d.CustomerPhone, d.Currency, d.PaymentToken, d.Items, d.Total, d.ShippingAddress})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// withIssue adds an issue to a validation error, making one if err is nil.
+func withIssue(err error, issue fault.FieldIssue) error {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		fe.Fields = append(fe.Fields, issue)
+		return fe
+	}
+	return &fault.Error{Kind: fault.Invalid, Code: contracts.CodeValidationFailed, Message: "the order request is invalid", Fields: []fault.FieldIssue{issue}}
+}
