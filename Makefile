@@ -1,0 +1,34 @@
+# orderflow — the two commands that matter: `make run` starts the system, `make test` runs every test.
+GO        ?= go
+BIN       := bin/orderflow
+BENCHTIME ?= 10s
+
+.PHONY: run build test vet fmt bench schemas schemas-check clean
+
+## run: build and start orderflow on 127.0.0.1:8080 with its data in ./data
+run: build
+	./$(BIN) serve
+
+## build: compile the orderflow binary into bin/
+build:
+	$(GO) build -o $(BIN) ./cmd/orderflow
+
+## test: vet, check formatting, and run every test
+test: vet
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) test -count=1 -timeout 15m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## bench: drive a fresh server over loopback HTTP and print ingest, end-to-end and no-op figures
+bench: build
+	./$(BIN) bench --duration $(BENCHTIME)
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./services/adapters/sqlite/
+
+clean:
+	rm -rf bin data

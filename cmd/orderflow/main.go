@@ -1,0 +1,160 @@
+// Command orderflow runs the whole order pipeline on one machine: the REST API and every service,
+// in-process, with an embedded durable store. It also inspects and redrives the dead-letter table and
+// benchmarks a running system.
+//
+//	orderflow serve [flags]          start the system (the default command)
+//	orderflow dlq list [flags]       show dead letters
+//	orderflow dlq redrive [flags] [ID...]   deliver dead letters again (all when no ids)
+//	orderflow bench [flags]          measure ingest and end-to-end throughput over loopback HTTP
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "orderflow:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run is the whole program; ready, when not nil, receives the running system (for tests).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(*app.Local)) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stdout, stderr, ready)
+	case "dlq":
+		return dlq(ctx, args, stdout, stderr)
+	case "bench":
+		return bench(ctx, args, stdout, stderr)
+	case "noop":
+		return noop(ctx, args, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, "usage: orderflow [serve|dlq list|dlq redrive|bench] [flags]; orderflow serve --help lists the configuration")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (want serve, dlq or bench)", cmd)
+}
+
+// env returns the environment variable's value, or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// splitList splits a comma-separated list, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type serveFlags struct {
+	addr, dataDir, apiKeys, adminKeys, opsPhone, logLevel, orderLimit string
+	rateLimit                                                         float64
+	rateBurst, maxAttempts                                            int
+	retryBackoff, reconcileAfter                                      time.Duration
+}
+
+func serveFlagSet(stderr io.Writer) (*flag.FlagSet, *serveFlags, error) {
+	f := &serveFlags{}
+	fs := flag.NewFlagSet("orderflow serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var errs []error
+	fs.StringVar(&f.addr, "addr", env("ORDERFLOW_ADDR", "127.0.0.1:8080"), "listen address `host:port` (ORDERFLOW_ADDR)")
+	fs.StringVar(&f.dataDir, "data-dir", env("ORDERFLOW_DATA_DIR", "./data"), "data `directory`: database, generated keys, notifications.jsonl (ORDERFLOW_DATA_DIR)")
+	fs.StringVar(&f.apiKeys, "api-keys", env("ORDERFLOW_API_KEYS", ""), "comma-separated client API `keys`; none: generate one on first start (ORDERFLOW_API_KEYS)")
+	fs.StringVar(&f.adminKeys, "admin-keys", env("ORDERFLOW_ADMIN_KEYS", ""), "comma-separated admin API `keys` (ORDERFLOW_ADMIN_KEYS)")
+	rate, err := strconv.ParseFloat(env("ORDERFLOW_RATE_LIMIT", "100"), 64)
+	errs = append(errs, named("ORDERFLOW_RATE_LIMIT", err))
+	fs.Float64Var(&f.rateLimit, "rate-limit", rate, "requests per second per API key (ORDERFLOW_RATE_LIMIT)")
+	burst, err := strconv.Atoi(env("ORDERFLOW_RATE_BURST", "200"))
+	errs = append(errs, named("ORDERFLOW_RATE_BURST", err))
+	fs.IntVar(&f.rateBurst, "rate-burst", burst, "burst of requests per API key (ORDERFLOW_RATE_BURST)")
+	fs.StringVar(&f.orderLimit, "order-limit", env("ORDERFLOW_ORDER_LIMIT", "50000.00"), "largest order total validation accepts (ORDERFLOW_ORDER_LIMIT)")
+	attempts, err := strconv.Atoi(env("ORDERFLOW_MAX_ATTEMPTS", "8"))
+	errs = append(errs, named("ORDERFLOW_MAX_ATTEMPTS", err))
+	fs.IntVar(&f.maxAttempts, "max-attempts", attempts, "deliveries of a message before it is dead-lettered (ORDERFLOW_MAX_ATTEMPTS)")
+	backoff, err := time.ParseDuration(env("ORDERFLOW_RETRY_BACKOFF", "100ms"))
+	errs = append(errs, named("ORDERFLOW_RETRY_BACKOFF", err))
+	fs.DurationVar(&f.retryBackoff, "retry-backoff", backoff, "wait after a failed delivery, doubled per attempt (ORDERFLOW_RETRY_BACKOFF)")
+	reconcile, err := time.ParseDuration(env("ORDERFLOW_RECONCILE_AFTER", "30s"))
+	errs = append(errs, named("ORDERFLOW_RECONCILE_AFTER", err))
+	fs.DurationVar(&f.reconcileAfter, "reconcile-after", reconcile, "re-queue orders PENDING for longer than this (ORDERFLOW_RECONCILE_AFTER)")
+	fs.StringVar(&f.opsPhone, "operations-phone", env("ORDERFLOW_OPERATIONS_PHONE", "+31629408162"), "number texted about orders placed without a phone (ORDERFLOW_OPERATIONS_PHONE)")
+	fs.StringVar(&f.logLevel, "log-level", env("ORDERFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (ORDERFLOW_LOG_LEVEL)")
+	return fs, f, errors.Join(errs...)
+}
+
+func named(name string, err error) error {
+	if err != nil {
+		return fmt.Errorf("environment variable %s: %w", name, err)
+	}
+	return nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(*app.Local)) error {
+	fs, f, envErr := serveFlagSet(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if envErr != nil {
+		return envErr
+	}
+	limit, err := contracts.ParseAmount(f.orderLimit)
+	if err != nil {
+		return fmt.Errorf("order limit %q: %w", f.orderLimit, err)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("log level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	l, err := app.StartLocal(ctx, app.LocalConfig{
+		Addr: f.addr, DataDir: f.dataDir, APIKeys: splitList(f.apiKeys), AdminKeys: splitList(f.adminKeys),
+		RateLimit: f.rateLimit, RateBurst: f.rateBurst, MaxAttempts: f.maxAttempts, RetryBackoff: f.retryBackoff,
+		App:    app.Config{OrderLimit: limit, OperationsNumber: f.opsPhone, ReconcileGrace: f.reconcileAfter},
+		Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, l.Banner(f.dataDir))
+	if ready != nil {
+		ready(l)
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return l.Shutdown(shutdownCtx)
+}

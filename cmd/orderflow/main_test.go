@@ -1,0 +1,765 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/app"
+	"github.com/orderflow/orderflow/services/routing"
+)
+
+// TestMain lets the test binary act as the orderflow binary, for the crash test's child process.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("ORDERFLOW_TEST_RUN_MAIN"); args != "" {
+		os.Args = append([]string{"orderflow"}, strings.Fields(args)...)
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// system is a running orderflow driven over loopback HTTP.
+type system struct {
+	t       *testing.T
+	l       *app.Local
+	dataDir string
+	client  *http.Client
+}
+
+const (
+	clientKey = "test-client-key"
+	adminKey  = "test-admin-key"
+)
+
+// start runs the real program (run) on a free port with a temp data dir.
+func start(t *testing.T, extra ...string) *system {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan *app.Local, 1)
+	done := make(chan error, 1)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--api-keys", clientKey + ",other-client-key",
+		"--admin-keys", adminKey, "--rate-limit", "100000", "--rate-burst", "100000", "--log-level", "error"}, extra...)
+	go func() { done <- run(ctx, args, io.Discard, io.Discard, func(l *app.Local) { ready <- l }) }()
+	var l *app.Local
+	select {
+	case l = <-ready:
+	case err := <-done:
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not start within 30s")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return &system{t: t, l: l, dataDir: dir, client: &http.Client{Timeout: 10 * time.Second}}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+func (r response) errorCode(t *testing.T) string {
+	t.Helper()
+	var e contracts.ErrorBody
+	r.decode(t, &e)
+	return e.Error.Code
+}
+
+func (s *system) do(method, path, key string, body any, headers ...string) response {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.l.URL+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// orderBody is the seed example order, adjustable.
+func orderBody(customer string, mod func(m map[string]any)) map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal([]byte(app.ExampleOrder), &m)
+	m["customerId"] = customer
+	if mod != nil {
+		mod(m)
+	}
+	return m
+}
+
+func withItem(productID, name string, qty int, price float64) func(map[string]any) {
+	return func(m map[string]any) {
+		m["items"] = []map[string]any{{"productId": productID, "name": name, "quantity": qty, "price": price}}
+		m["totalAmount"] = float64(qty) * price
+	}
+}
+
+func withToken(tok string) func(map[string]any) {
+	return func(m map[string]any) { m["paymentToken"] = tok }
+}
+
+func (s *system) create(body map[string]any, headers ...string) contracts.Order {
+	s.t.Helper()
+	r := s.do("POST", "/orders", clientKey, body, headers...)
+	if r.status != http.StatusCreated {
+		s.t.Fatalf("POST /orders = %d %s", r.status, r.body)
+	}
+	var o contracts.Order
+	r.decode(s.t, &o)
+	if got := r.header.Get("Location"); got != "/orders/"+o.OrderID {
+		s.t.Errorf("Location = %q, want /orders/%s", got, o.OrderID)
+	}
+	return o
+}
+
+func (s *system) get(id string) contracts.Order {
+	s.t.Helper()
+	r := s.do("GET", "/orders/"+id, clientKey, nil)
+	if r.status != http.StatusOK {
+		s.t.Fatalf("GET /orders/%s = %d %s", id, r.status, r.body)
+	}
+	var o contracts.Order
+	r.decode(s.t, &o)
+	return o
+}
+
+// await polls until the order is in a terminal status (or want, when given), then returns it.
+func (s *system) await(id string, want ...string) contracts.Order {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		o := s.get(id)
+		terminal := o.Status == "COMPLETED" || o.Status == "FAILED" || o.Status == "CANCELLED"
+		if len(want) > 0 {
+			terminal = false
+			for _, w := range want {
+				terminal = terminal || o.Status == w
+			}
+		}
+		if terminal {
+			return o
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("order %s stuck in %s (history %v)", id, o.Status, o.History)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (s *system) events(id string) []contracts.Event {
+	s.t.Helper()
+	r := s.do("GET", "/orders/"+id+"/events", clientKey, nil)
+	if r.status != http.StatusOK {
+		s.t.Fatalf("events = %d %s", r.status, r.body)
+	}
+	var l contracts.EventList
+	r.decode(s.t, &l)
+	return l.Events
+}
+
+func detailTypes(evs []contracts.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.DetailType
+	}
+	return out
+}
+
+func (s *system) stock(productID string) int {
+	s.t.Helper()
+	r := s.do("GET", "/inventory/"+productID, adminKey, nil)
+	if r.status != http.StatusOK {
+		s.t.Fatalf("GET /inventory/%s = %d %s", productID, r.status, r.body)
+	}
+	var it contracts.InventoryItem
+	r.decode(s.t, &it)
+	return it.Available
+}
+
+func (s *system) putStock(productID, name string, price float64, available int) {
+	s.t.Helper()
+	r := s.do("PUT", "/inventory/"+productID, adminKey, map[string]any{"name": name, "price": price, "available": available})
+	if r.status != http.StatusOK && r.status != http.StatusCreated {
+		s.t.Fatalf("PUT /inventory/%s = %d %s", productID, r.status, r.body)
+	}
+}
+
+// texts reads notifications.jsonl.
+func (s *system) texts() []string {
+	s.t.Helper()
+	f, err := os.Open(filepath.Join(s.dataDir, "notifications.jsonl"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var line struct{ Text string }
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			s.t.Fatalf("notifications.jsonl line %q: %v", sc.Text(), err)
+		}
+		out = append(out, line.Text)
+	}
+	return out
+}
+
+func textsAbout(all []string, orderID string) []string {
+	var out []string
+	for _, t := range all {
+		if strings.Contains(t, "Order ID: "+orderID[:8]+"...") {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func TestHappyPathReachesCompleted(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	before := s.stock("LAPTOP001")
+	o := s.create(orderBody("customer123", nil))
+	if o.Status != "PENDING" || o.TotalAmount != 129999 || o.Currency != "EUR" {
+		t.Fatalf("created order = %+v", o)
+	}
+	done := s.await(o.OrderID)
+	if done.Status != "COMPLETED" {
+		t.Fatalf("status %s, failure %+v", done.Status, done.Failure)
+	}
+	var statuses []string
+	for _, h := range done.History {
+		statuses = append(statuses, h.Status)
+	}
+	want := []string{"PENDING", "VALIDATING", "INVENTORY_CHECK", "PAYMENT_PROCESSING", "FULFILLMENT", "COMPLETED"}
+	if diff := cmp.Diff(want, statuses); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
+	}
+	if done.Shipment == nil || done.Shipment.TrackingNumber == "" || done.Shipment.Carrier != "UPS" || done.Shipment.EstimatedDelivery == "" {
+		t.Errorf("shipment = %+v, want a UPS shipment with tracking number and delivery date", done.Shipment)
+	}
+	if took := done.History[len(done.History)-1].At.Sub(done.History[0].At); took > time.Second {
+		t.Errorf("create to completed took %s, want well under a second", took)
+	}
+	if got := s.stock("LAPTOP001"); got != before-1 {
+		t.Errorf("stock after one laptop = %d, want %d", got, before-1)
+	}
+	wantEvents := []string{"OrderCreated", "OrderValidated", "InventoryReserved", "PaymentAuthorized", "OrderCompleted"}
+	if diff := cmp.Diff(wantEvents, detailTypes(s.events(o.OrderID))); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(textsAbout(s.texts(), o.OrderID)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	texts := textsAbout(s.texts(), o.OrderID)
+	if len(texts) != 2 || !strings.HasPrefix(texts[0], "🛒 Order Created!") && !strings.HasPrefix(texts[1], "🛒 Order Created!") {
+		t.Errorf("texts = %q, want Order Created and Order Completed", texts)
+	}
+}
+
+func TestEveryFailureCode(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	tests := []struct {
+		name      string
+		body      map[string]any
+		wantStage string
+		wantCode  string
+		released  bool
+	}{
+		{"unknown product", orderBody("c-fail", withItem("NOPE001", "Ghost", 1, 10)), "VALIDATING", "UNKNOWN_PRODUCT", false},
+		{"price mismatch", orderBody("c-fail", withItem("LAPTOP001", "Gaming Laptop", 1, 999.99)), "VALIDATING", "PRICE_MISMATCH", false},
+		{"order limit", orderBody("c-fail", withItem("SERVER001", "Rack Server", 2, 49999.99)), "VALIDATING", "ORDER_LIMIT_EXCEEDED", false},
+		{"out of stock", orderBody("c-fail", withItem("LIMITED001", "Limited Edition Console", 6, 499.99)), "INVENTORY_CHECK", "OUT_OF_STOCK", false},
+		{"declined", orderBody("c-fail", withToken("tok_decline")), "PAYMENT_PROCESSING", "PAYMENT_DECLINED", true},
+		{"insufficient funds", orderBody("c-fail", withToken("tok_insufficient_funds")), "PAYMENT_PROCESSING", "INSUFFICIENT_FUNDS", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := *s
+			s.t = t
+			o := s.await(s.create(tt.body).OrderID)
+			if o.Status != "FAILED" || o.Failure == nil || o.Failure.Stage != tt.wantStage || o.Failure.Code != tt.wantCode || o.Failure.Reason == "" {
+				t.Fatalf("order = %s %+v, want FAILED at %s with %s", o.Status, o.Failure, tt.wantStage, tt.wantCode)
+			}
+			evs := detailTypes(s.events(o.OrderID))
+			if evs[len(evs)-1] != "OrderFailed" && !tt.released {
+				t.Errorf("events %v, want OrderFailed last", evs)
+			}
+			if tt.released {
+				waitFor(t, func() bool { return contains(detailTypes(s.events(o.OrderID)), "InventoryReleased") }, "InventoryReleased after "+tt.wantCode)
+			}
+		})
+	}
+	t.Run("flaky payment is retried and completes", func(t *testing.T) {
+		s := *s
+		s.t = t
+		o := s.await(s.create(orderBody("c-flaky", withToken("tok_flaky"))).OrderID)
+		if o.Status != "COMPLETED" {
+			t.Fatalf("status %s %+v, want COMPLETED after retries", o.Status, o.Failure)
+		}
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestPaymentFailureReleasesStock(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	s.putStock("GADGET01", "Gadget", 10, 7)
+	o := s.await(s.create(orderBody("c1", func(m map[string]any) {
+		withItem("GADGET01", "Gadget", 3, 10)(m)
+		withToken("tok_decline")(m)
+	})).OrderID)
+	if o.Status != "FAILED" {
+		t.Fatalf("status %s", o.Status)
+	}
+	waitFor(t, func() bool { return s.stock("GADGET01") == 7 }, "stock back to 7")
+}
+
+func TestCancellationRestoresStockAndVoidsPayment(t *testing.T) {
+	t.Parallel()
+	// A slow retry backoff holds a tok_flaky order in PAYMENT_PROCESSING long enough to cancel it.
+	s := start(t, "--retry-backoff", "2s")
+	s.putStock("GADGET02", "Gadget", 10, 5)
+	o := s.create(orderBody("c-cancel", func(m map[string]any) {
+		withItem("GADGET02", "Gadget", 2, 10)(m)
+		withToken("tok_flaky")(m)
+	}))
+	s.await(o.OrderID, "PAYMENT_PROCESSING")
+	if got := s.stock("GADGET02"); got != 3 {
+		t.Fatalf("stock while reserved = %d, want 3", got)
+	}
+	r := s.do("POST", "/orders/"+o.OrderID+"/cancel", clientKey, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("cancel = %d %s", r.status, r.body)
+	}
+	var c contracts.Order
+	r.decode(t, &c)
+	if c.Status != "CANCELLED" {
+		t.Fatalf("cancelled order status = %s", c.Status)
+	}
+	waitFor(t, func() bool { return s.stock("GADGET02") == 5 }, "stock restored to 5")
+	if again := s.do("POST", "/orders/"+o.OrderID+"/cancel", clientKey, nil); again.status != http.StatusOK {
+		t.Errorf("cancel twice = %d, want 200", again.status)
+	}
+	// Let the flaky payment's retries run out their course: the order stays cancelled, nothing is charged.
+	time.Sleep(3 * time.Second)
+	if got := s.get(o.OrderID); got.Status != "CANCELLED" {
+		t.Errorf("status after retries = %s, want CANCELLED", got.Status)
+	}
+	if got := s.stock("GADGET02"); got != 5 {
+		t.Errorf("stock after retries = %d, want 5", got)
+	}
+	evs := detailTypes(s.events(o.OrderID))
+	if contains(evs, "PaymentAuthorized") || !contains(evs, "OrderCancelled") || !contains(evs, "InventoryReleased") {
+		t.Errorf("events = %v, want OrderCancelled and InventoryReleased, no PaymentAuthorized", evs)
+	}
+	done := s.await(s.create(orderBody("c-cancel", nil)).OrderID)
+	if r := s.do("POST", "/orders/"+done.OrderID+"/cancel", clientKey, nil); r.status != http.StatusConflict || r.errorCode(t) != "CONFLICT" {
+		t.Errorf("cancel completed order = %d %s, want 409 CONFLICT", r.status, r.body)
+	}
+}
+
+func TestIdempotentCreate(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	body := orderBody("c-idem", nil)
+	first := s.create(body, "Idempotency-Key", "key-1")
+	second := s.create(body, "Idempotency-Key", "key-1")
+	if first.OrderID != second.OrderID {
+		t.Fatalf("replay created order %s, want %s", second.OrderID, first.OrderID)
+	}
+	r := s.do("POST", "/orders", clientKey, orderBody("c-idem", withItem("MOUSE001", "Wireless Mouse", 1, 49.99)), "Idempotency-Key", "key-1")
+	if r.status != http.StatusUnprocessableEntity || r.errorCode(t) != "IDEMPOTENCY_KEY_REUSED" {
+		t.Fatalf("different body = %d %s, want 422", r.status, r.body)
+	}
+	var list contracts.OrderList
+	s.do("GET", "/orders?customerId=c-idem", clientKey, nil).decode(t, &list)
+	if len(list.Orders) != 1 {
+		t.Errorf("customer has %d orders, want 1", len(list.Orders))
+	}
+}
+
+func TestDuplicateAndOutOfOrderDeliveryChangeNothing(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	s.putStock("GADGET03", "Gadget", 10, 10)
+	o := s.await(s.create(orderBody("c-dup", withItem("GADGET03", "Gadget", 2, 10))).OrderID)
+	if o.Status != "COMPLETED" {
+		t.Fatalf("status %s", o.Status)
+	}
+	evs := s.events(o.OrderID)
+	textsBefore := len(textsAbout(s.texts(), o.OrderID))
+	ctx := context.Background()
+	// Deliver every event again to every consumer, newest first (out of order), twice.
+	for range 2 {
+		for i := len(evs) - 1; i >= 0; i-- {
+			for _, target := range s.l.App.Router.Targets(evs[i]) {
+				if err := s.l.App.Handlers[target](ctx, evs[i]); err != nil {
+					t.Fatalf("redeliver %s to %s: %v", evs[i].DetailType, target, err)
+				}
+			}
+		}
+		if err := s.l.App.Dispatch(ctx, contracts.OrderMessage{OrderID: o.OrderID}); err != nil {
+			t.Fatalf("redeliver queue message: %v", err)
+		}
+	}
+	after := s.get(o.OrderID)
+	if after.Status != "COMPLETED" || len(after.History) != len(o.History) {
+		t.Errorf("after redelivery: status %s, %d history entries; want COMPLETED with %d", after.Status, len(after.History), len(o.History))
+	}
+	if got := s.stock("GADGET03"); got != 8 {
+		t.Errorf("stock = %d, want 8 (reserved once)", got)
+	}
+	if diff := cmp.Diff(detailTypes(evs), detailTypes(s.events(o.OrderID))); diff != "" {
+		t.Errorf("events changed (-before +after):\n%s", diff)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if got := len(textsAbout(s.texts(), o.OrderID)); got != textsBefore {
+		t.Errorf("texts = %d, want %d (none sent twice)", got, textsBefore)
+	}
+	_ = routing.Table
+}
+
+func TestScarceStockIsNeverOversold(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	s.putStock("SCARCE01", "Scarce", 25, 10)
+	var wg sync.WaitGroup
+	ids := make(chan string, 40)
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := s.do("POST", "/orders", clientKey, orderBody(fmt.Sprintf("c-scarce-%d", i), withItem("SCARCE01", "Scarce", 1, 25)))
+			if r.status != http.StatusCreated {
+				t.Errorf("create = %d %s", r.status, r.body)
+				return
+			}
+			var o contracts.Order
+			r.decode(t, &o)
+			ids <- o.OrderID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	counts := map[string]int{}
+	for id := range ids {
+		o := s.await(id)
+		key := o.Status
+		if o.Failure != nil {
+			key += "/" + o.Failure.Code
+		}
+		counts[key]++
+	}
+	if diff := cmp.Diff(map[string]int{"COMPLETED": 10, "FAILED/OUT_OF_STOCK": 30}, counts); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	if got := s.stock("SCARCE01"); got != 0 {
+		t.Errorf("stock = %d, want 0", got)
+	}
+}
+
+func TestAuthAndAdminRoutes(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	tests := []struct {
+		method, path, key string
+		want              int
+	}{
+		{"GET", "/healthz", "", 200},
+		{"GET", "/orders?customerId=c1", "", 403},
+		{"GET", "/orders?customerId=c1", "wrong-key", 403},
+		{"GET", "/orders?customerId=c1", clientKey, 200},
+		{"GET", "/orders?customerId=c1", adminKey, 200},
+		{"GET", "/inventory", clientKey, 403},
+		{"GET", "/inventory", adminKey, 200},
+		{"GET", "/inventory/LAPTOP001", adminKey, 200},
+		{"GET", "/inventory/NOPE", adminKey, 404},
+		{"GET", "/orders/0193a1b2-0000-7000-8000-000000000000", clientKey, 404},
+		{"GET", "/metrics", clientKey, 200},
+	}
+	for _, tt := range tests {
+		r := s.do(tt.method, tt.path, tt.key, nil)
+		if r.status != tt.want {
+			t.Errorf("%s %s with key %q = %d %s, want %d", tt.method, tt.path, tt.key, r.status, r.body, tt.want)
+		}
+		if r.status == 403 && r.errorCode(t) != "FORBIDDEN" {
+			t.Errorf("%s %s: code %s, want FORBIDDEN", tt.method, tt.path, r.errorCode(t))
+		}
+	}
+	var inv contracts.InventoryList
+	s.do("GET", "/inventory", adminKey, nil).decode(t, &inv)
+	if len(inv.Items) < 13 {
+		t.Errorf("catalog has %d products, want the seeded dozen and more", len(inv.Items))
+	}
+	metrics := string(s.do("GET", "/metrics", clientKey, nil).body)
+	for _, name := range []string{"orderflow_http_requests_total", "orderflow_dlq_depth"} {
+		if !strings.Contains(metrics, name) {
+			t.Errorf("metrics lack %s", name)
+		}
+	}
+}
+
+func TestRateLimiting(t *testing.T) {
+	t.Parallel()
+	s := start(t, "--rate-limit", "1", "--rate-burst", "3")
+	var limited response
+	for range 10 {
+		if r := s.do("GET", "/orders?customerId=c1", clientKey, nil); r.status == http.StatusTooManyRequests {
+			limited = r
+			break
+		}
+	}
+	if limited.status != http.StatusTooManyRequests || limited.errorCode(t) != "RATE_LIMITED" || limited.header.Get("Retry-After") == "" {
+		t.Fatalf("no 429 RATE_LIMITED with Retry-After after the burst: %d %s", limited.status, limited.body)
+	}
+	if r := s.do("GET", "/orders?customerId=c1", "other-client-key", nil); r.status != http.StatusOK {
+		t.Errorf("another key = %d, want 200 (limits are per key)", r.status)
+	}
+}
+
+func TestMalformedInput(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	tests := []struct {
+		name     string
+		body     any
+		ctype    string
+		want     int
+		wantCode string
+		fields   []string
+	}{
+		{"not json", `{"customerId":`, "", 400, "INVALID_JSON", nil},
+		{"empty object", `{}`, "", 400, "VALIDATION_FAILED", []string{"customerId", "items", "totalAmount", "customerEmail"}},
+		{"wrong type", orderBody("c1", func(m map[string]any) { m["customerId"] = 5 }), "", 400, "VALIDATION_FAILED", []string{"customerId"}},
+		{"unknown fields", orderBody("c1", func(m map[string]any) { m["coupon"] = "X"; m["shippingAddress"].(map[string]any)["planet"] = "Mars" }), "", 400, "VALIDATION_FAILED", []string{"coupon", "shippingAddress.planet"}},
+		{"bad quantity and price", orderBody("c1", withItem("LAPTOP001", "Gaming Laptop", 0, 1.999)), "", 400, "VALIDATION_FAILED", []string{"items[0].quantity", "items[0].price"}},
+		{"wrong total", orderBody("c1", func(m map[string]any) { m["totalAmount"] = 1.5 }), "", 400, "VALIDATION_FAILED", []string{"totalAmount"}},
+		{"bad email and phone", orderBody("c1", func(m map[string]any) { m["customerEmail"] = "nope"; m["customerPhone"] = "0612" }), "", 400, "VALIDATION_FAILED", []string{"customerEmail", "customerPhone"}},
+		{"wrong content type", `{}`, "text/plain", 415, "UNSUPPORTED_MEDIA_TYPE", nil},
+		{"too large", `{"customerId":"` + strings.Repeat("x", 70<<10) + `"}`, "", 413, "PAYLOAD_TOO_LARGE", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b []byte
+			switch v := tt.body.(type) {
+			case string:
+				b = []byte(v)
+			default:
+				b, _ = json.Marshal(v)
+			}
+			headers := []string{}
+			if tt.ctype != "" {
+				headers = append(headers, "Content-Type", tt.ctype)
+			}
+			s := *s
+			s.t = t
+			r := s.do("POST", "/orders", clientKey, b, headers...)
+			if r.status != tt.want {
+				t.Fatalf("status %d %s, want %d", r.status, r.body, tt.want)
+			}
+			var e contracts.ErrorBody
+			r.decode(t, &e)
+			if e.Error.Code != tt.wantCode || e.Error.Message == "" {
+				t.Errorf("error = %+v, want code %s with a message", e.Error, tt.wantCode)
+			}
+			got := map[string]bool{}
+			for _, d := range e.Error.Details {
+				got[d.Field] = true
+			}
+			for _, f := range tt.fields {
+				if !got[f] {
+					t.Errorf("details %+v lack field %s", e.Error.Details, f)
+				}
+			}
+		})
+	}
+	var list contracts.OrderList
+	s.do("GET", "/orders?customerId=c1", clientKey, nil).decode(t, &list)
+	if len(list.Orders) != 0 {
+		t.Errorf("bad input wrote %d orders", len(list.Orders))
+	}
+}
+
+func TestListNewestFirstWithCursor(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	var ids []string
+	for range 5 {
+		ids = append(ids, s.create(orderBody("c-list", nil)).OrderID)
+	}
+	var got []string
+	cursor := ""
+	for {
+		path := "/orders?customerId=c-list&limit=2"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		var page contracts.OrderList
+		s.do("GET", path, clientKey, nil).decode(t, &page)
+		for _, o := range page.Orders {
+			got = append(got, o.OrderID)
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = *page.NextCursor
+	}
+	want := []string{ids[4], ids[3], ids[2], ids[1], ids[0]}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("orders (-want +got):\n%s", diff)
+	}
+}
+
+// TestKillDashNine: every order acknowledged with 201 survives kill -9 of the process, and after a
+// restart every in-flight order reaches a terminal status.
+func TestKillDashNine(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	addr := freeAddr()
+	args := fmt.Sprintf("serve --addr %s --data-dir %s --api-keys %s --admin-keys %s --rate-limit 100000 --rate-burst 100000 --log-level error --reconcile-after 1s",
+		addr, dir, clientKey, adminKey)
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "ORDERFLOW_TEST_RUN_MAIN="+args)
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	if err := waitHealthy(context.Background(), client, "http://"+addr+"/healthz"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var acked []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, _ := json.Marshal(orderBody(fmt.Sprintf("c-crash-%d", w), nil))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("POST", "http://"+addr+"/orders", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-API-Key", clientKey)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				var o contracts.Order
+				if resp.StatusCode == http.StatusCreated && json.NewDecoder(resp.Body).Decode(&o) == nil {
+					mu.Lock()
+					acked = append(acked, o.OrderID)
+					mu.Unlock()
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	close(stop)
+	wg.Wait()
+	if len(acked) == 0 {
+		t.Fatal("no order was acknowledged before the kill")
+	}
+	// Restart on the same data directory.
+	s := &system{t: t, dataDir: dir, client: client}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan *app.Local, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, strings.Fields(strings.Replace(args, addr, "127.0.0.1:0", 1)), io.Discard, io.Discard, func(l *app.Local) { ready <- l })
+	}()
+	s.l = <-ready
+	defer func() { cancel(); <-done }()
+	for _, id := range acked {
+		if o := s.await(id); o.Status != "COMPLETED" {
+			t.Errorf("order %s ended %s %+v, want COMPLETED", id, o.Status, o.Failure)
+		}
+	}
+	t.Logf("%d acknowledged orders survived kill -9 and completed after restart", len(acked))
+}

@@ -1,0 +1,143 @@
+// Package app is the one wiring function of orderflow: New builds every service of the pipeline from a
+// set of adapters. The local binary calls it with the embedded-database adapters; a Lambda entrypoint
+// calls it with AWS adapters. Either way the services, the routing and the HTTP API are the same code.
+package app
+
+import (
+	"context"
+	"fmt"
+	"github.com/orderflow/orderflow/agent"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/dispatcher"
+	"github.com/orderflow/orderflow/services/fulfillment"
+	"github.com/orderflow/orderflow/services/ingest"
+	"github.com/orderflow/orderflow/services/inventory"
+	"github.com/orderflow/orderflow/services/metrics"
+	"github.com/orderflow/orderflow/services/notifier"
+	"github.com/orderflow/orderflow/services/order"
+	"github.com/orderflow/orderflow/services/payment"
+	"github.com/orderflow/orderflow/services/pipeline"
+	"github.com/orderflow/orderflow/services/routing"
+	"github.com/orderflow/orderflow/services/validation"
+)
+
+// OrderStore is everything the application needs from the order store.
+type OrderStore interface {
+	pipeline.Orders
+	ingest.Store
+	// List returns a page of a customer's orders, newest first, and the cursor of the next page ("" on
+	// the last page).
+	List(ctx context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error)
+	// Events returns every event published about an order, oldest first.
+	Events(ctx context.Context, orderID string) ([]contracts.Event, error)
+}
+
+// Adapters are the ports the application is built from.
+type Adapters struct {
+	Orders    OrderStore
+	Queue     ingest.Queue
+	Publisher pipeline.Publisher
+	Inventory inventory.Store
+	Gateway   payment.Gateway
+	Carrier   fulfillment.Carrier
+	SMS       notifier.Sender
+	Deduper   notifier.Deduper
+	// Model is the chatbot's language model; nil answers with the offline responder only.
+	Model agent.Model
+	// DeadLetters counts dead letters for the orderflow_dlq_depth gauge (optional).
+	DeadLetters func(ctx context.Context) (int, error)
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Config is the application's behaviour that does not depend on where it runs.
+type Config struct {
+	// Envelope stamps account and region on events.
+	Envelope pipeline.Envelope
+	// OrderLimit is the largest order total validation accepts (default 50,000.00).
+	OrderLimit contracts.Amount
+	// OperationsNumber receives the texts of orders without a customer phone.
+	OperationsNumber string
+	// ReconcileGrace is how long an order may stay PENDING before the reconciler re-queues it.
+	ReconcileGrace time.Duration
+	// HTTP configures the REST API.
+	HTTP HTTPConfig
+}
+
+// App is the built application.
+type App struct {
+	// Handlers are the bus consumers, by routing target.
+	Handlers map[string]pipeline.Handler
+	// Dispatch consumes the ingest queue.
+	Dispatch func(ctx context.Context, m contracts.OrderMessage) error
+	// Reconciler re-queues PENDING orders that never reached the bus.
+	Reconciler *ingest.Reconciler
+	// Ingest creates and cancels orders.
+	Ingest *ingest.Service
+	// Metrics holds the collectors.
+	Metrics *metrics.Metrics
+	// Router is the compiled routing table.
+	Router *routing.Router
+	// HTTP is the REST API.
+	HTTP http.Handler
+}
+
+// New builds the application.
+func New(cfg Config, a Adapters) (*App, error) {
+	if a.Now == nil {
+		a.Now = time.Now
+	}
+	if a.Logger == nil {
+		a.Logger = slog.Default()
+	}
+	if cfg.Envelope == (pipeline.Envelope{}) {
+		cfg.Envelope = pipeline.LocalEnvelope
+	}
+	router, err := routing.NewRouter(routing.Table)
+	if err != nil {
+		return nil, fmt.Errorf("compile routing table: %w", err)
+	}
+	m := metrics.New(a.Orders)
+	if a.DeadLetters != nil {
+		m.WatchDeadLetters(a.DeadLetters)
+	}
+	env, now, orders, pub := cfg.Envelope, a.Now, a.Orders, a.Publisher
+
+	disp := &dispatcher.Service{Orders: orders, Publisher: pub, Envelope: env, Now: now}
+	val := &validation.Service{Orders: orders, Publisher: pub, Catalog: a.Inventory, Envelope: env, OrderLimit: cfg.OrderLimit, Now: now}
+	inv := &inventory.Service{Orders: orders, Publisher: pub, Store: a.Inventory, Envelope: env, Now: now}
+	pay := &payment.Service{Orders: orders, Publisher: pub, Gateway: a.Gateway, Envelope: env, Now: now}
+	ful := &fulfillment.Service{Orders: orders, Publisher: pub, Carrier: a.Carrier, Payments: a.Gateway, Envelope: env, Now: now}
+	note := &notifier.Service{Sender: a.SMS, Deduper: a.Deduper, OperationsNumber: cfg.OperationsNumber}
+
+	handlers := map[string]pipeline.Handler{
+		routing.Validation:       val.Handle,
+		routing.InventoryReserve: inv.HandleValidated,
+		routing.InventoryRelease: inv.HandleEnded,
+		routing.PaymentAuthorize: pay.HandleReserved,
+		routing.PaymentVoid:      pay.HandleEnded,
+		routing.Fulfillment:      ful.Handle,
+		routing.Notifier:         note.Handle,
+		routing.Metrics:          m.Handle,
+	}
+	for _, rt := range routing.Table {
+		if handlers[rt.Target] == nil {
+			return nil, fmt.Errorf("route %s: no handler for target %s", rt.Name, rt.Target)
+		}
+	}
+	ing := ingest.NewService(a.Orders, a.Queue, a.Orders, ingest.Config{Envelope: env, Now: now, Logger: a.Logger})
+	rec := ingest.NewReconciler(a.Orders, a.Queue, ingest.ReconcilerConfig{Grace: cfg.ReconcileGrace, Now: now, Logger: a.Logger})
+	app := &App{
+		Handlers: handlers, Dispatch: disp.Handle, Reconciler: rec, Ingest: ing, Metrics: m, Router: router,
+	}
+	if app.HTTP, err = newHTTP(cfg.HTTP, a, app); err != nil {
+		return nil, err
+	}
+	return app, nil
+}

@@ -1,0 +1,280 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/orderflow/orderflow/agent"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/carriersim"
+	"github.com/orderflow/orderflow/services/adapters/localbus"
+	"github.com/orderflow/orderflow/services/adapters/paysim"
+	"github.com/orderflow/orderflow/services/adapters/smslog"
+	"github.com/orderflow/orderflow/services/adapters/sqlite"
+	"github.com/orderflow/orderflow/services/inventory"
+	"github.com/orderflow/orderflow/services/pipeline"
+	"github.com/orderflow/orderflow/services/routing"
+)
+
+// LocalConfig configures the single-machine runtime.
+type LocalConfig struct {
+	// Addr is the listen address, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+	Addr string
+	// DataDir holds the database, the generated API keys and notifications.jsonl.
+	DataDir string
+	// APIKeys and AdminKeys are the accepted keys. With none configured, a client key and an admin key
+	// are generated on first start and kept in the data directory.
+	APIKeys, AdminKeys []string
+	// RateLimit (requests per second per key) and RateBurst.
+	RateLimit float64
+	RateBurst int
+	// MaxAttempts is how many deliveries a message gets before it is dead-lettered.
+	MaxAttempts int
+	// RetryBackoff is the wait after a first failed delivery; it doubles per attempt.
+	RetryBackoff time.Duration
+	// Model is the chatbot's model (nil: the offline responder).
+	Model agent.Model
+	// App is the rest of the application's configuration.
+	App Config
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Local is a running single-machine orderflow.
+type Local struct {
+	// URL is where the API is served, e.g. http://127.0.0.1:8080.
+	URL string
+	// ClientKey and AdminKey are keys that work (the first configured or generated ones).
+	ClientKey, AdminKey string
+	// App is the wired application.
+	App *App
+	// DB is the embedded store.
+	DB *sqlite.DB
+
+	srv     *http.Server
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	errOnce sync.Once
+	err     error
+	sms     *smslog.Sink
+}
+
+// DatabaseFile is the name of the database in the data directory.
+const DatabaseFile = "orderflow.db"
+
+// StartLocal opens the data directory, builds the application and starts serving. It returns once the
+// listener is bound. Stop it with Shutdown.
+func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	clientKey, adminKey, err := ensureKeys(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	router, err := routing.NewRouter(routing.Table)
+	if err != nil {
+		return nil, err
+	}
+	// The engine needs the store and the store's after-commit hook needs the engine: messages committed
+	// before the engine exists are simply found by its first mailbox scan.
+	var engineRef atomic.Pointer[localbus.Engine]
+	db, err := sqlite.Open(filepath.Join(cfg.DataDir, DatabaseFile), sqlite.Options{
+		Router: router.Targets,
+		OnMessages: func(msgs []localbus.Message) {
+			if e := engineRef.Load(); e != nil {
+				e.Offer(msgs)
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := SeedCatalog(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	sms, err := smslog.Open(filepath.Join(cfg.DataDir, "notifications.jsonl"), log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	cfg.App.HTTP.ClientKeys, cfg.App.HTTP.AdminKeys = cfg.APIKeys, cfg.AdminKeys
+	cfg.App.HTTP.Rate, cfg.App.HTTP.Burst = cfg.RateLimit, cfg.RateBurst
+	if cfg.App.Envelope == (pipeline.Envelope{}) {
+		cfg.App.Envelope = pipeline.LocalEnvelope
+	}
+	a, err := New(cfg.App, Adapters{
+		Orders: db, Queue: db, Publisher: db, Inventory: db,
+		Gateway: paysim.New(db), Carrier: carriersim.Carrier{}, SMS: sms, Deduper: db,
+		DeadLetters: db.CountDeadLetters, Logger: log, Model: cfg.Model,
+	})
+	if err != nil {
+		db.Close()
+		sms.Close()
+		return nil, err
+	}
+	engine := localbus.NewEngine(db, localbus.Options{
+		MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBackoff, Logger: log,
+		Observe: a.Metrics.ObserveDelivery,
+	})
+	engine.Handle(routing.Dispatcher, localbus.QueueHandler(a.Dispatch))
+	for target, h := range a.Handlers {
+		engine.Handle(target, localbus.EventHandler(h))
+	}
+	engineRef.Store(engine)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		db.Close()
+		sms.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	l := &Local{
+		URL: "http://" + ln.Addr().String(), ClientKey: clientKey, AdminKey: adminKey, App: a, DB: db,
+		srv:    &http.Server{Handler: a.HTTP, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second},
+		cancel: cancel, sms: sms,
+	}
+	l.wg.Add(3)
+	go func() { defer l.wg.Done(); l.fail(engine.Run(runCtx)) }()
+	go func() { defer l.wg.Done(); l.fail(a.Reconciler.Run(runCtx)) }()
+	go func() {
+		defer l.wg.Done()
+		if err := l.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			l.fail(fmt.Errorf("serve http: %w", err))
+		}
+	}()
+	return l, nil
+}
+
+func (l *Local) fail(err error) {
+	if err != nil && !errors.Is(err, context.Canceled) {
+		l.errOnce.Do(func() { l.err = err })
+	}
+}
+
+// Shutdown stops accepting requests, lets requests and deliveries under way finish, and closes the store.
+// Messages not yet delivered stay in the store and are delivered after the next start.
+func (l *Local) Shutdown(ctx context.Context) error {
+	httpErr := l.srv.Shutdown(ctx)
+	l.cancel()
+	l.wg.Wait()
+	err := errors.Join(l.err, httpErr, l.DB.Close(), l.sms.Close())
+	if err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}
+
+// keyFile holds the generated keys in the data directory.
+type keyFile struct {
+	ClientKey string `json:"clientKey"`
+	AdminKey  string `json:"adminKey"`
+}
+
+// ensureKeys generates (once) and loads keys when none are configured, and returns a client key and an
+// admin key to show the user.
+func ensureKeys(cfg *LocalConfig) (client, admin string, err error) {
+	if len(cfg.APIKeys) > 0 || len(cfg.AdminKeys) > 0 {
+		if len(cfg.APIKeys) > 0 {
+			client = cfg.APIKeys[0]
+		}
+		if len(cfg.AdminKeys) > 0 {
+			admin = cfg.AdminKeys[0]
+		}
+		return client, admin, nil
+	}
+	path := filepath.Join(cfg.DataDir, "api-keys.json")
+	var kf keyFile
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &kf); err != nil || kf.ClientKey == "" || kf.AdminKey == "" {
+			return "", "", fmt.Errorf("read %s: not a key file", path)
+		}
+	case errors.Is(err, os.ErrNotExist):
+		kf = keyFile{ClientKey: "of_" + randomHex(16), AdminKey: "ofadm_" + randomHex(16)}
+		b, _ := json.MarshalIndent(kf, "", "  ")
+		if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+			return "", "", fmt.Errorf("write generated keys: %w", err)
+		}
+	default:
+		return "", "", fmt.Errorf("read generated keys: %w", err)
+	}
+	cfg.APIKeys, cfg.AdminKeys = []string{kf.ClientKey}, []string{kf.AdminKey}
+	return kf.ClientKey, kf.AdminKey, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// ExampleOrder is the order the banner's curl posts: the seed system's example.
+const ExampleOrder = `{"customerId":"customer123","items":[{"productId":"LAPTOP001","name":"Gaming Laptop","quantity":1,"price":1299.99}],"totalAmount":1299.99,"customerEmail":"customer@example.com","customerPhone":"+31629408162","shippingAddress":{"street":"123 Main St","city":"Anytown","state":"CA","zipCode":"12345","country":"USA"}}`
+
+// Banner is what the binary prints once it is serving.
+func (l *Local) Banner(dataDir string) string {
+	return fmt.Sprintf(`orderflow is running
+  API        %s
+  data dir   %s
+  API key    %s   (admin key: %s)
+
+Place the example order:
+  curl -s -X POST %s/orders -H 'Content-Type: application/json' -H 'X-API-Key: %s' -d '%s'
+
+Then follow it:   curl -s %s/orders/ORDER_ID -H 'X-API-Key: %s'
+`, l.URL, dataDir, l.ClientKey, l.AdminKey, l.URL, l.ClientKey, ExampleOrder, l.URL, l.ClientKey)
+}
+
+// DemoCatalog is seeded on first start.
+var DemoCatalog = []contracts.InventoryItem{
+	{ProductID: "LAPTOP001", Name: "Gaming Laptop", Price: 129999, Available: 1_000_000},
+	{ProductID: "MOUSE001", Name: "Wireless Mouse", Price: 4999, Available: 100_000},
+	{ProductID: "KEYBOARD001", Name: "Mechanical Keyboard", Price: 12950, Available: 50_000},
+	{ProductID: "MONITOR001", Name: "27-inch 4K Monitor", Price: 44900, Available: 20_000},
+	{ProductID: "HEADSET001", Name: "Noise-Cancelling Headset", Price: 19999, Available: 30_000},
+	{ProductID: "WEBCAM001", Name: "HD Webcam", Price: 7950, Available: 40_000},
+	{ProductID: "DOCK001", Name: "USB-C Docking Station", Price: 18900, Available: 15_000},
+	{ProductID: "SSD001", Name: "2 TB NVMe SSD", Price: 15999, Available: 25_000},
+	{ProductID: "CHAIR001", Name: "Ergonomic Office Chair", Price: 34900, Available: 5_000},
+	{ProductID: "DESK001", Name: "Standing Desk", Price: 59900, Available: 2_000},
+	{ProductID: "CABLE001", Name: "USB-C Cable 2 m", Price: 1299, Available: 500_000},
+	{ProductID: "SERVER001", Name: "Rack Server", Price: 4_999_999, Available: 100},
+	{ProductID: "LIMITED001", Name: "Limited Edition Console", Price: 49999, Available: 5},
+}
+
+// SeedCatalog puts DemoCatalog into an empty catalog; a catalog with any product is left alone.
+func SeedCatalog(ctx context.Context, store inventory.Store) error {
+	existing, err := store.Products(ctx)
+	if err != nil {
+		return fmt.Errorf("read catalog: %w", err)
+	}
+	if len(existing) > 0 {
+		return nil
+	}
+	for _, p := range DemoCatalog {
+		if err := store.PutProduct(ctx, inventory.Product{ID: p.ProductID, Name: p.Name, Price: p.Price, Available: p.Available}); err != nil {
+			return fmt.Errorf("seed product %s: %w", p.ProductID, err)
+		}
+	}
+	return nil
+}
