@@ -1,0 +1,125 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/ingest"
+)
+
+// createOrder serves POST /orders: 201 with the order and its Location, also when an Idempotency-Key
+// replays an earlier request (marked by Idempotent-Replayed: true).
+func (s *server) createOrder(w http.ResponseWriter, r *http.Request) {
+	v, err := s.readJSON(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req, sh, isObject := decodeCreateOrder(v)
+	if sh.err() != nil {
+		if isObject {
+			// Report the rule violations of what could be read together with the shape problems.
+			sh.merge(ingest.Validate(req))
+		}
+		s.writeError(w, r, sh.err())
+		return
+	}
+	p, _ := principalFrom(r.Context())
+	o, replayed, err := s.deps.Ingest.Create(r.Context(), req, p.id, r.Header.Get(headerIdempotency))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/orders/"+url.PathEscape(o.OrderID))
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	s.writeJSON(w, r, http.StatusCreated, o)
+}
+
+// getOrder serves GET /orders/{orderId}.
+func (s *server) getOrder(w http.ResponseWriter, r *http.Request) {
+	o, err := s.deps.Orders.Get(r.Context(), r.PathValue("orderId"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, o.View())
+}
+
+// listOrders serves GET /orders?customerId=&limit=&cursor=: a page of the customer's orders, newest
+// first, with the cursor of the next page (null on the last).
+func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var sh shape
+	customer := q.Get("customerId")
+	if blank(customer) {
+		sh.bad("customerId", "is required")
+	}
+	limit := defaultListLimit
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxListLimit {
+			sh.bad("limit", "must be an integer from 1 to 100")
+		}
+		limit = n
+	}
+	if err := sh.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	orders, next, err := s.deps.Orders.List(r.Context(), customer, limit, q.Get("cursor"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page := contracts.OrderList{Orders: make([]contracts.Order, len(orders))}
+	for i, o := range orders {
+		page.Orders[i] = o.View()
+	}
+	if next != "" {
+		page.NextCursor = &next
+	}
+	s.writeJSON(w, r, http.StatusOK, page)
+}
+
+// cancelOrder serves POST /orders/{orderId}/cancel: 200 with the cancelled order (also when it was
+// already cancelled), 409 once it can no longer be cancelled. A request body is not needed and ignored.
+func (s *server) cancelOrder(w http.ResponseWriter, r *http.Request) {
+	o, err := s.deps.Ingest.Cancel(r.Context(), r.PathValue("orderId"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, o)
+}
+
+// orderEvents serves GET /orders/{orderId}/events: every event published about the order, oldest first;
+// 404 for an unknown order.
+func (s *server) orderEvents(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("orderId")
+	if _, err := s.deps.Orders.Get(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	events, err := s.deps.Orders.Events(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if events == nil {
+		events = []contracts.Event{}
+	}
+	s.writeJSON(w, r, http.StatusOK, contracts.EventList{Events: events})
+}
+
+// notFoundIfBlank guards path parameters that an escaped path could make blank.
+func notFoundIfBlank(id, what string) error {
+	if blank(id) {
+		return fault.NotFoundf("%s not found", what)
+	}
+	return nil
+}
