@@ -1,0 +1,113 @@
+package httpapi_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orderflow/orderflow/contracts"
+)
+
+func TestInventory(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+
+	res := e.do(t, request{method: "PUT", path: "/inventory/PEN001", key: adminKey, body: `{"name":"Pen","price":5.5,"available":40}`, contentType: "application/json; charset=UTF-8"})
+	if res.status != 200 {
+		t.Fatalf("put: status %d: %s", res.status, res.body)
+	}
+	want := contracts.InventoryItem{ProductID: "PEN001", Name: "Pen", Price: 550, Available: 40}
+	var got contracts.InventoryItem
+	res.decode(t, &got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("put response (-want +got):\n%s", diff)
+	}
+
+	res = e.do(t, request{method: "GET", path: "/inventory/PEN001", key: adminKey})
+	if strings.TrimSpace(string(res.body)) != `{"productId":"PEN001","name":"Pen","price":5.50,"available":40}` {
+		t.Errorf("get: status %d body %s", res.status, res.body)
+	}
+
+	res = e.do(t, request{method: "PUT", path: "/inventory/PEN001", key: adminKey, body: `{"name":"Blue pen","price":0,"available":0}`})
+	if res.status != 200 {
+		t.Fatalf("replace: status %d: %s", res.status, res.body)
+	}
+	res = e.do(t, request{method: "GET", path: "/inventory", key: adminKey})
+	var list contracts.InventoryList
+	res.decode(t, &list)
+	wantList := []contracts.InventoryItem{
+		{ProductID: "BOOK001", Name: "Go book", Price: 1025, Available: 7},
+		{ProductID: "PEN001", Name: "Blue pen", Price: 0, Available: 0},
+	}
+	if diff := cmp.Diff(wantList, list.Items); diff != "" {
+		t.Errorf("list (-want +got):\n%s", diff)
+	}
+
+	res = e.do(t, request{method: "GET", path: "/inventory/NOPE", key: adminKey})
+	if res.status != 404 || res.errorBody(t).Error.Code != contracts.CodeNotFound {
+		t.Errorf("unknown product: status %d body %s, want 404 NOT_FOUND", res.status, res.body)
+	}
+}
+
+func TestPutInventoryRejects(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	type issue = contracts.FieldIssue
+	tests := []struct {
+		name        string
+		path        string
+		body        string
+		contentType string
+		wantStatus  int
+		wantCode    string
+		wantDetails []issue
+	}{
+		{name: "empty name", body: `{"name":" ","price":1,"available":1}`, wantDetails: []issue{{Field: "name", Issue: "is required"}}},
+		{name: "negative price", body: `{"name":"x","price":-1,"available":1}`, wantDetails: []issue{{Field: "price", Issue: "must not be negative"}}},
+		{name: "price with three decimals", body: `{"name":"x","price":1.001,"available":1}`, wantDetails: []issue{{Field: "price", Issue: "must be an amount with at most 2 decimals"}}},
+		{name: "price as string", body: `{"name":"x","price":"1","available":1}`, wantDetails: []issue{{Field: "price", Issue: "must be a number"}}},
+		{name: "negative stock", body: `{"name":"x","price":1,"available":-1}`, wantDetails: []issue{{Field: "available", Issue: "must be an integer of at least 0"}}},
+		{name: "fractional stock", body: `{"name":"x","price":1,"available":1.5}`, wantDetails: []issue{{Field: "available", Issue: "must be an integer of at least 0"}}},
+		{name: "huge stock", body: `{"name":"x","price":1,"available":1e30}`, wantDetails: []issue{{Field: "available", Issue: "must be an integer of at least 0"}}},
+		{name: "unknown field", body: `{"name":"x","price":1,"available":1,"sku":"y"}`, wantDetails: []issue{{Field: "sku", Issue: "is not a known field"}}},
+		{name: "name of wrong type", body: `{"name":1,"price":1,"available":1}`, wantDetails: []issue{{Field: "name", Issue: "must be a string"}}},
+		{
+			name: "everything missing", body: `{}`,
+			wantDetails: []issue{{Field: "name", Issue: "is required"}, {Field: "price", Issue: "is required"}, {Field: "available", Issue: "is required"}},
+		},
+		{name: "not an object", body: `"x"`, wantDetails: []issue{{Field: "body", Issue: "must be a JSON object"}}},
+		{name: "overlong product id", path: "/inventory/" + strings.Repeat("P", 129), body: `{"name":"x","price":1,"available":1}`, wantDetails: []issue{{Field: "productId", Issue: "must be 1 to 128 characters"}}},
+		{name: "blank product id", path: "/inventory/%20", body: `{"name":"x","price":1,"available":1}`, wantDetails: []issue{{Field: "productId", Issue: "must be 1 to 128 characters"}}},
+		{name: "syntax error", body: `{"name":`, wantStatus: 400, wantCode: contracts.CodeInvalidJSON},
+		{name: "wrong content type", body: `{}`, contentType: "text/json", wantStatus: 415, wantCode: contracts.CodeUnsupportedMediaType},
+		{name: "too large", body: `{"name":"` + strings.Repeat("n", 70000) + `"}`, wantStatus: 413, wantCode: contracts.CodePayloadTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if tt.path == "" {
+				tt.path = "/inventory/X1"
+			}
+			if tt.wantCode == "" {
+				tt.wantStatus, tt.wantCode = 400, contracts.CodeValidationFailed
+			}
+			res := e.do(t, request{method: "PUT", path: tt.path, key: adminKey, body: tt.body, contentType: tt.contentType})
+			if res.status != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", res.status, tt.wantStatus, res.body)
+			}
+			b := res.errorBody(t)
+			if b.Error.Code != tt.wantCode {
+				t.Errorf("code %s, want %s", b.Error.Code, tt.wantCode)
+			}
+			if diff := cmp.Diff(tt.wantDetails, b.Error.Details); diff != "" {
+				t.Errorf("details (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if _, err := e.inventory.Product(t.Context(), "X1"); err == nil {
+			t.Error("a rejected PUT stored a product")
+		}
+	})
+}
