@@ -68,6 +68,8 @@ type Inventory interface {
 
 // Chatbot answers a customer's question about their orders.
 type Chatbot interface {
+	// Answer replies to the customer's query, looking only at that customer's orders. Its errors carry
+	// fault kinds (e.g. fault.Unavailable when the model cannot be reached).
 	Answer(ctx context.Context, req contracts.ChatRequest) (contracts.ChatResponse, error)
 }
 
@@ -82,15 +84,20 @@ type Observer interface {
 // for Path, a net/http pattern path such as "/schemas/{name}" whose wildcards the handler reads with
 // r.PathValue. It is behind the same API-key check as the client endpoints.
 type Mount struct {
-	Path    string
+	// Path is the pattern path, without a method.
+	Path string
+	// Handler serves the path; it is only reached by callers with a valid API key.
 	Handler http.Handler
 }
 
 // Deps are the services the API calls. Orders, Ingest and Inventory are required; the others are
 // optional.
 type Deps struct {
-	Orders    Orders
-	Ingest    Ingest
+	// Orders serves the order reads.
+	Orders Orders
+	// Ingest creates and cancels orders (an *ingest.Service).
+	Ingest Ingest
+	// Inventory serves the admin catalog endpoints.
 	Inventory Inventory
 	// Chatbot serves POST /chatbot; nil leaves the route unmounted (404).
 	Chatbot Chatbot

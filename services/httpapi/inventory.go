@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/inventory"
 )
 
@@ -104,4 +105,12 @@ func checkAmount(sh *shape, field string, n interface{ String() string }) contra
 		sh.bad(field, "must be an amount with at most 2 decimals")
 	}
 	return a
+}
+
+// notFoundIfBlank guards path parameters that an escaped path could make blank.
+func notFoundIfBlank(id, what string) error {
+	if blank(id) {
+		return fault.NotFoundf("%s not found", what)
+	}
+	return nil
 }

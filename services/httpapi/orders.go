@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/orderflow/orderflow/contracts"
-	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/ingest"
 )
 
@@ -114,12 +113,4 @@ func (s *server) orderEvents(w http.ResponseWriter, r *http.Request) {
 		events = []contracts.Event{}
 	}
 	s.writeJSON(w, r, http.StatusOK, contracts.EventList{Events: events})
-}
-
-// notFoundIfBlank guards path parameters that an escaped path could make blank.
-func notFoundIfBlank(id, what string) error {
-	if blank(id) {
-		return fault.NotFoundf("%s not found", what)
-	}
-	return nil
 }
