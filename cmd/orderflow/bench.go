@@ -31,6 +31,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 10*time.Second, "how long each phase drives load")
 	conc := fs.Int("concurrency", 64, "concurrent client connections")
 	drain := fs.Duration("drain-timeout", 3*time.Minute, "how long to wait for accepted orders to finish")
+	profile := fs.String("server-cpuprofile", "", "write the server's CPU profile to this `file`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,7 +48,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ordersAddr, noopAddr := freeAddr(), freeAddr()
 	const key = "bench-client-key"
 	server := exec.CommandContext(ctx, self, "serve", "--addr", ordersAddr, "--data-dir", dir, "--api-keys", key,
-		"--admin-keys", "bench-admin-key", "--rate-limit", "1e9", "--rate-burst", "1000000000", "--log-level", "error")
+		"--admin-keys", "bench-admin-key", "--rate-limit", "1e9", "--rate-burst", "1000000000", "--log-level", "error",
+		"--cpuprofile", *profile)
 	server.Stdout, server.Stderr = io.Discard, stderr
 	noopSrv := exec.CommandContext(ctx, self, "noop", "--addr", noopAddr)
 	noopSrv.Stderr = stderr

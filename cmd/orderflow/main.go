@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -79,10 +80,10 @@ func splitList(s string) []string {
 }
 
 type serveFlags struct {
-	addr, dataDir, apiKeys, adminKeys, opsPhone, logLevel, orderLimit string
-	rateLimit                                                         float64
-	rateBurst, maxAttempts                                            int
-	retryBackoff, reconcileAfter                                      time.Duration
+	addr, dataDir, apiKeys, adminKeys, opsPhone, logLevel, orderLimit, cpuProfile string
+	rateLimit                                                                     float64
+	rateBurst, maxAttempts                                                        int
+	retryBackoff, reconcileAfter                                                  time.Duration
 }
 
 func serveFlagSet(stderr io.Writer) (*flag.FlagSet, *serveFlags, error) {
@@ -112,6 +113,7 @@ func serveFlagSet(stderr io.Writer) (*flag.FlagSet, *serveFlags, error) {
 	fs.DurationVar(&f.reconcileAfter, "reconcile-after", reconcile, "re-queue orders PENDING for longer than this (ORDERFLOW_RECONCILE_AFTER)")
 	fs.StringVar(&f.opsPhone, "operations-phone", env("ORDERFLOW_OPERATIONS_PHONE", "+31629408162"), "number texted about orders placed without a phone (ORDERFLOW_OPERATIONS_PHONE)")
 	fs.StringVar(&f.logLevel, "log-level", env("ORDERFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (ORDERFLOW_LOG_LEVEL)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for performance work)")
 	return fs, f, errors.Join(errs...)
 }
 
@@ -139,6 +141,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		return fmt.Errorf("log level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer func() { pprof.StopCPUProfile(); pf.Close() }()
+	}
 	l, err := app.StartLocal(ctx, app.LocalConfig{
 		Addr: f.addr, DataDir: f.dataDir, APIKeys: splitList(f.apiKeys), AdminKeys: splitList(f.adminKeys),
 		RateLimit: f.rateLimit, RateBurst: f.rateBurst, MaxAttempts: f.maxAttempts, RetryBackoff: f.retryBackoff,

@@ -69,6 +69,8 @@ type Local struct {
 	errOnce sync.Once
 	err     error
 	sms     *smslog.Sink
+	tap     *eventTap
+	tapStop chan struct{}
 }
 
 // DatabaseFile is the name of the database in the data directory.
@@ -95,8 +97,17 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	// The engine needs the store and the store's after-commit hook needs the engine: messages committed
 	// before the engine exists are simply found by its first mailbox scan.
 	var engineRef atomic.Pointer[localbus.Engine]
+	durableTargets := func(e contracts.Event) []string {
+		var out []string
+		for _, t := range router.Targets(e) {
+			if !memoryTargets[t] {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
 	db, err := sqlite.Open(filepath.Join(cfg.DataDir, DatabaseFile), sqlite.Options{
-		Router: router.Targets,
+		Router: durableTargets,
 		OnMessages: func(msgs []localbus.Message) {
 			if e := engineRef.Load(); e != nil {
 				e.Offer(msgs)
@@ -120,8 +131,10 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if cfg.App.Envelope == (pipeline.Envelope{}) {
 		cfg.App.Envelope = pipeline.LocalEnvelope
 	}
+	tap := newEventTap(log)
+	store := tappedStore{DB: db, tap: tap}
 	a, err := New(cfg.App, Adapters{
-		Orders: db, Queue: db, Publisher: db, Inventory: db,
+		Orders: store, Queue: db, Publisher: store, Inventory: db,
 		Gateway: paysim.New(db), Carrier: carriersim.Carrier{}, SMS: sms, Deduper: db,
 		DeadLetters: db.CountDeadLetters, Logger: log, Model: cfg.Model,
 	})
@@ -136,6 +149,10 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	})
 	engine.Handle(routing.Dispatcher, localbus.QueueHandler(a.Dispatch))
 	for target, h := range a.Handlers {
+		if memoryTargets[target] {
+			tap.subscribe(h)
+			continue
+		}
 		engine.Handle(target, localbus.EventHandler(h))
 	}
 	engineRef.Store(engine)
@@ -153,6 +170,8 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 		cancel: cancel, sms: sms,
 	}
 	l.wg.Add(3)
+	l.tapStop, l.tap = make(chan struct{}), tap
+	go tap.run(l.tapStop)
 	go func() { defer l.wg.Done(); l.fail(engine.Run(runCtx)) }()
 	go func() { defer l.wg.Done(); l.fail(a.Reconciler.Run(runCtx)) }()
 	go func() {
@@ -176,6 +195,8 @@ func (l *Local) Shutdown(ctx context.Context) error {
 	httpErr := l.srv.Shutdown(ctx)
 	l.cancel()
 	l.wg.Wait()
+	close(l.tapStop)
+	<-l.tap.done
 	err := errors.Join(l.err, httpErr, l.DB.Close(), l.sms.Close())
 	if err != nil {
 		return fmt.Errorf("shut down: %w", err)
