@@ -3,7 +3,7 @@ GO        ?= go
 BIN       := bin/orderflow
 BENCHTIME ?= 10s
 
-.PHONY: run build test vet fmt bench schemas schemas-check clean
+.PHONY: run build test vet fmt bench schemas schemas-check schemas-release clean
 
 ## run: build and start orderflow on 127.0.0.1:8080 with its data in ./data
 run: build
@@ -29,6 +29,18 @@ fmt:
 bench: build
 	./$(BIN) bench --duration $(BENCHTIME)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./services/adapters/sqlite/
+
+## schemas: regenerate schemas/ (event schemas, OpenAPI) and docs/events.md from the Go types in contracts/
+schemas:
+	$(GO) run ./cmd/schemagen
+
+## schemas-check: fail if the generated files are stale or a change breaks the last released contracts
+schemas-check:
+	$(GO) run ./cmd/schemagen -check
+
+## schemas-release: freeze the current schemas as release contracts.SchemaVersion
+schemas-release:
+	$(GO) run ./cmd/schemagen -release
 
 clean:
 	rm -rf bin data

@@ -23,6 +23,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/orderflow/orderflow/agent"
+	"github.com/orderflow/orderflow/agent/bedrock"
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/app"
 )
@@ -80,10 +84,10 @@ func splitList(s string) []string {
 }
 
 type serveFlags struct {
-	addr, dataDir, apiKeys, adminKeys, opsPhone, logLevel, orderLimit, cpuProfile string
-	rateLimit                                                                     float64
-	rateBurst, maxAttempts                                                        int
-	retryBackoff, reconcileAfter                                                  time.Duration
+	addr, dataDir, apiKeys, adminKeys, opsPhone, logLevel, orderLimit, cpuProfile, modelID string
+	rateLimit                                                                              float64
+	rateBurst, maxAttempts                                                                 int
+	retryBackoff, reconcileAfter                                                           time.Duration
 }
 
 func serveFlagSet(stderr io.Writer) (*flag.FlagSet, *serveFlags, error) {
@@ -113,6 +117,7 @@ func serveFlagSet(stderr io.Writer) (*flag.FlagSet, *serveFlags, error) {
 	fs.DurationVar(&f.reconcileAfter, "reconcile-after", reconcile, "re-queue orders PENDING for longer than this (ORDERFLOW_RECONCILE_AFTER)")
 	fs.StringVar(&f.opsPhone, "operations-phone", env("ORDERFLOW_OPERATIONS_PHONE", "+31629408162"), "number texted about orders placed without a phone (ORDERFLOW_OPERATIONS_PHONE)")
 	fs.StringVar(&f.logLevel, "log-level", env("ORDERFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (ORDERFLOW_LOG_LEVEL)")
+	fs.StringVar(&f.modelID, "bedrock-model-id", env("BEDROCK_MODEL_ID", ""), "Bedrock `model` for the chatbot, e.g. anthropic.claude-3-haiku-20240307-v1:0; none: the offline responder (BEDROCK_MODEL_ID; AWS credentials and region from the usual AWS environment)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for performance work)")
 	return fs, f, errors.Join(errs...)
 }
@@ -151,11 +156,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		}
 		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
+	var model agent.Model
+	if f.modelID != "" {
+		awsCfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return fmt.Errorf("load AWS configuration for Bedrock: %w", err)
+		}
+		m, err := bedrock.NewFromConfig(awsCfg, f.modelID, bedrock.Options{})
+		if err != nil {
+			return fmt.Errorf("bedrock model %s: %w", f.modelID, err)
+		}
+		model = m
+		log.Info("chatbot uses Bedrock", "model", f.modelID, "region", awsCfg.Region)
+	}
 	l, err := app.StartLocal(ctx, app.LocalConfig{
 		Addr: f.addr, DataDir: f.dataDir, APIKeys: splitList(f.apiKeys), AdminKeys: splitList(f.adminKeys),
 		RateLimit: f.rateLimit, RateBurst: f.rateBurst, MaxAttempts: f.maxAttempts, RetryBackoff: f.retryBackoff,
 		App:    app.Config{OrderLimit: limit, OperationsNumber: f.opsPhone, ReconcileGrace: f.reconcileAfter},
-		Logger: log,
+		Logger: log, Model: model,
 	})
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/schemas"
+	"github.com/orderflow/orderflow/services/adapters/sqlite"
 	"github.com/orderflow/orderflow/services/app"
 	"github.com/orderflow/orderflow/services/routing"
 )
@@ -841,5 +842,63 @@ func TestSchemaRegistry(t *testing.T) {
 	r.decode(t, &desc)
 	if r.status != http.StatusOK || desc.Type != "JSONSchemaDraft4" || !strings.Contains(desc.Content, "customerId") {
 		t.Errorf("describe = %d %s", r.status, r.body)
+	}
+}
+
+func TestDeadLetterCommands(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, err := sqlite.Open(filepath.Join(dir, app.DatabaseFile), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := db.Send(ctx, contracts.OrderMessage{OrderID: "o-dead"}); err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.Due(ctx, time.Now().Add(time.Second), 10, nil)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("due = %v, %v", due, err)
+	}
+	if err := db.Bury(ctx, due[0], "payment gateway exploded"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	cli := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := run(ctx, append(args, "--data-dir", dir), &out, io.Discard, nil); err != nil {
+			t.Fatalf("orderflow %v: %v", args, err)
+		}
+		return out.String()
+	}
+	if out := cli("dlq", "list"); !strings.Contains(out, "dispatcher") || !strings.Contains(out, "payment gateway exploded") {
+		t.Errorf("dlq list = %q, want the dead letter with its target and error", out)
+	}
+	if out := cli("dlq", "redrive"); !strings.Contains(out, "redrove 1") {
+		t.Errorf("dlq redrive = %q", out)
+	}
+	if out := cli("dlq", "list"); !strings.Contains(out, "no dead letters") {
+		t.Errorf("dlq list after redrive = %q", out)
+	}
+	db, err = sqlite.Open(filepath.Join(dir, app.DatabaseFile), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if due, _ := db.Due(ctx, time.Now().Add(time.Second), 10, nil); len(due) != 1 || due[0].Attempts != 0 {
+		t.Errorf("after redrive due = %+v, want the message back with no attempts", due)
+	}
+}
+
+func TestServeHelpListsEveryVariable(t *testing.T) {
+	t.Parallel()
+	var help bytes.Buffer
+	_ = run(context.Background(), []string{"serve", "--help"}, io.Discard, &help, nil)
+	for _, v := range []string{"ORDERFLOW_ADDR", "ORDERFLOW_DATA_DIR", "ORDERFLOW_API_KEYS", "ORDERFLOW_ADMIN_KEYS", "ORDERFLOW_RATE_LIMIT", "ORDERFLOW_RATE_BURST", "ORDERFLOW_MAX_ATTEMPTS", "BEDROCK_MODEL_ID"} {
+		if !strings.Contains(help.String(), v) {
+			t.Errorf("serve --help does not mention %s", v)
+		}
 	}
 }

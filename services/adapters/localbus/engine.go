@@ -53,6 +53,10 @@ type Engine struct {
 
 	mu       sync.Mutex
 	inflight map[int64]bool
+	// finished remembers recently delivered or buried ids. A mailbox scan reads under a snapshot that
+	// may predate an ack's commit, so it can return a message that was just delivered; ids are never
+	// reused, so refusing a recently finished id is always right.
+	finished *idRing
 	timers   map[int64]*time.Timer
 	wg       sync.WaitGroup
 }
@@ -83,7 +87,7 @@ func NewEngine(mb Mailbox, opts Options) *Engine {
 	return &Engine{
 		mb: mb, opts: opts, handlers: map[string]MessageHandler{},
 		queue:    make(chan Message, 16384),
-		inflight: map[int64]bool{}, timers: map[int64]*time.Timer{},
+		inflight: map[int64]bool{}, timers: map[int64]*time.Timer{}, finished: newIDRing(1 << 16),
 	}
 }
 
@@ -102,7 +106,7 @@ func (e *Engine) Offer(msgs []Message) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, m := range msgs {
-		if e.inflight[m.ID] {
+		if e.inflight[m.ID] || e.finished.has(m.ID) {
 			continue
 		}
 		select {
@@ -231,6 +235,7 @@ func (e *Engine) deliver(ctx context.Context, m Message) {
 func (e *Engine) done(id int64, outcome, target string) {
 	e.mu.Lock()
 	delete(e.inflight, id)
+	e.finished.add(id)
 	e.mu.Unlock()
 	if e.opts.Observe != nil {
 		e.opts.Observe(target, outcome)
@@ -265,4 +270,29 @@ func safeCall(ctx context.Context, h MessageHandler, m Message) (err error) {
 		}
 	}()
 	return h(ctx, m)
+}
+
+// idRing is a bounded set of the last n ids added.
+type idRing struct {
+	set  map[int64]struct{}
+	ring []int64
+	next int
+}
+
+func newIDRing(n int) *idRing {
+	return &idRing{set: make(map[int64]struct{}, n), ring: make([]int64, n)}
+}
+
+func (r *idRing) has(id int64) bool {
+	_, ok := r.set[id]
+	return ok
+}
+
+func (r *idRing) add(id int64) {
+	if old := r.ring[r.next]; old != 0 {
+		delete(r.set, old)
+	}
+	r.ring[r.next] = id
+	r.next = (r.next + 1) % len(r.ring)
+	r.set[id] = struct{}{}
 }
