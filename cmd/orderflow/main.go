@@ -28,6 +28,7 @@ import (
 	"github.com/orderflow/orderflow/agent"
 	"github.com/orderflow/orderflow/agent/bedrock"
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/webhook"
 	"github.com/orderflow/orderflow/services/app"
 )
 
@@ -84,10 +85,10 @@ func splitList(s string) []string {
 }
 
 type serveFlags struct {
-	addr, dataDir, apiKeys, adminKeys, opsPhone, logLevel, orderLimit, cpuProfile, modelID string
-	rateLimit                                                                              float64
-	rateBurst, maxAttempts                                                                 int
-	retryBackoff, reconcileAfter                                                           time.Duration
+	addr, dataDir, apiKeys, adminKeys, opsPhone, logLevel, orderLimit, cpuProfile, modelID, subscriptions string
+	rateLimit                                                                                             float64
+	rateBurst, maxAttempts                                                                                int
+	retryBackoff, reconcileAfter                                                                          time.Duration
 }
 
 func serveFlagSet(stderr io.Writer) (*flag.FlagSet, *serveFlags, error) {
@@ -118,6 +119,7 @@ func serveFlagSet(stderr io.Writer) (*flag.FlagSet, *serveFlags, error) {
 	fs.StringVar(&f.opsPhone, "operations-phone", env("ORDERFLOW_OPERATIONS_PHONE", "+31629408162"), "number texted about orders placed without a phone (ORDERFLOW_OPERATIONS_PHONE)")
 	fs.StringVar(&f.logLevel, "log-level", env("ORDERFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (ORDERFLOW_LOG_LEVEL)")
 	fs.StringVar(&f.modelID, "bedrock-model-id", env("BEDROCK_MODEL_ID", ""), "Bedrock `model` for the chatbot, e.g. anthropic.claude-3-haiku-20240307-v1:0; none: the offline responder (BEDROCK_MODEL_ID; AWS credentials and region from the usual AWS environment)")
+	fs.StringVar(&f.subscriptions, "subscriptions", env("ORDERFLOW_SUBSCRIPTIONS", ""), "JSON `file` of webhook subscriptions: [{\"name\",\"eventPattern\",\"endpoint\"}] (ORDERFLOW_SUBSCRIPTIONS)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for performance work)")
 	return fs, f, errors.Join(errs...)
 }
@@ -156,6 +158,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		}
 		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
+	var subs []webhook.Subscription
+	if f.subscriptions != "" {
+		if subs, err = webhook.Load(f.subscriptions); err != nil {
+			return err
+		}
+	}
 	var model agent.Model
 	if f.modelID != "" {
 		awsCfg, err := config.LoadDefaultConfig(ctx)
@@ -173,7 +181,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		Addr: f.addr, DataDir: f.dataDir, APIKeys: splitList(f.apiKeys), AdminKeys: splitList(f.adminKeys),
 		RateLimit: f.rateLimit, RateBurst: f.rateBurst, MaxAttempts: f.maxAttempts, RetryBackoff: f.retryBackoff,
 		App:    app.Config{OrderLimit: limit, OperationsNumber: f.opsPhone, ReconcileGrace: f.reconcileAfter},
-		Logger: log, Model: model,
+		Logger: log, Model: model, Subscriptions: subs,
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -900,5 +901,34 @@ func TestServeHelpListsEveryVariable(t *testing.T) {
 		if !strings.Contains(help.String(), v) {
 			t.Errorf("serve --help does not mention %s", v)
 		}
+	}
+}
+
+func TestWebhookSubscriptionReceivesMatchingEvents(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []contracts.Event
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var e contracts.Event
+		if err := json.NewDecoder(r.Body).Decode(&e); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		mu.Lock()
+		got = append(got, e)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	file := filepath.Join(t.TempDir(), "subscriptions.json")
+	subs := `[{"name":"analytics","eventPattern":{"source":["orderflow.fulfillment"],"detail-type":["OrderCompleted"]},"endpoint":"` + hook.URL + `"}]`
+	if err := os.WriteFile(file, []byte(subs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, "--subscriptions", file)
+	o := s.await(s.create(orderBody("c-hook", nil)).OrderID)
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 }, "the webhook call")
+	mu.Lock()
+	defer mu.Unlock()
+	if got[0].DetailType != "OrderCompleted" || got[0].Resources[0] != o.OrderID {
+		t.Errorf("webhook got %s about %v, want OrderCompleted about %s", got[0].DetailType, got[0].Resources, o.OrderID)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/orderflow/orderflow/services/adapters/paysim"
 	"github.com/orderflow/orderflow/services/adapters/smslog"
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
+	"github.com/orderflow/orderflow/services/adapters/webhook"
 	"github.com/orderflow/orderflow/services/inventory"
 	"github.com/orderflow/orderflow/services/pipeline"
 	"github.com/orderflow/orderflow/services/routing"
@@ -44,6 +45,8 @@ type LocalConfig struct {
 	MaxAttempts int
 	// RetryBackoff is the wait after a first failed delivery; it doubles per attempt.
 	RetryBackoff time.Duration
+	// Subscriptions are other teams' webhooks.
+	Subscriptions []webhook.Subscription
 	// Model is the chatbot's model (nil: the offline responder).
 	Model agent.Model
 	// App is the rest of the application's configuration.
@@ -90,7 +93,8 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	router, err := routing.NewRouter(routing.Table)
+	// Other teams' webhook subscriptions are routes like any other: same patterns, same mailbox.
+	router, err := routing.NewRouter(append(append([]routing.Route(nil), routing.Table...), webhook.Routes(cfg.Subscriptions)...))
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +158,10 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 			continue
 		}
 		engine.Handle(target, localbus.EventHandler(h))
+	}
+	hookClient := &http.Client{Timeout: 15 * time.Second}
+	for _, sub := range cfg.Subscriptions {
+		engine.Handle(sub.Target(), localbus.EventHandler(webhook.Handler(hookClient, sub)))
 	}
 	engineRef.Store(engine)
 

@@ -1,0 +1,108 @@
+// Package webhook delivers bus events to other teams' HTTP endpoints: the local counterpart of an
+// EventBridge rule with an API destination. A subscription is an EventBridge event pattern and a URL;
+// matching events are POSTed as the JSON envelope, at least once, with the local bus's retries and
+// dead-letter table behind every delivery.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/pipeline"
+	"github.com/orderflow/orderflow/services/routing"
+)
+
+// Subscription is one team's subscription, as written in the subscriptions file.
+type Subscription struct {
+	// Name identifies the subscription (letters, digits, '-' and '_'); it names the routing target
+	// "webhook:<name>" in logs, metrics and the dead-letter table.
+	Name string `json:"name"`
+	// EventPattern is an EventBridge event pattern.
+	EventPattern json.RawMessage `json:"eventPattern"`
+	// Endpoint is the URL events are POSTed to.
+	Endpoint string `json:"endpoint"`
+}
+
+// Target is the routing target of a subscription.
+func (s Subscription) Target() string { return "webhook:" + s.Name }
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Load reads a subscriptions file: a JSON array of Subscription. It checks every name, pattern and URL.
+func Load(path string) ([]Subscription, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read subscriptions: %w", err)
+	}
+	var subs []Subscription
+	if err := json.Unmarshal(b, &subs); err != nil {
+		return nil, fmt.Errorf("subscriptions file %s: %w", path, err)
+	}
+	seen := map[string]bool{}
+	for i, s := range subs {
+		if !validName.MatchString(s.Name) || seen[s.Name] {
+			return nil, fmt.Errorf("subscription %d: name %q must be unique letters, digits, '-' or '_'", i, s.Name)
+		}
+		seen[s.Name] = true
+		if _, err := routing.ParsePattern(string(s.EventPattern)); err != nil {
+			return nil, fmt.Errorf("subscription %s: %w", s.Name, err)
+		}
+		if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("subscription %s: endpoint %q is not an http(s) URL", s.Name, s.Endpoint)
+		}
+	}
+	return subs, nil
+}
+
+// Routes turns subscriptions into routes for the routing table.
+func Routes(subs []Subscription) []routing.Route {
+	out := make([]routing.Route, len(subs))
+	for i, s := range subs {
+		out[i] = routing.Route{Name: "webhook-" + s.Name, Target: s.Target(), Description: "deliver to " + s.Endpoint, Pattern: string(s.EventPattern)}
+	}
+	return out
+}
+
+// Handler returns the bus consumer that POSTs events to the subscription's endpoint. A 2xx answer
+// acknowledges the event; 429, 5xx and network errors are retried; any other answer dead-letters it,
+// as EventBridge API destinations do.
+func Handler(client *http.Client, s Subscription) pipeline.Handler {
+	return func(ctx context.Context, e contracts.Event) error {
+		body, err := json.Marshal(e)
+		if err != nil {
+			return fault.Wrap(fault.Invalid, err, "encode event")
+		}
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Endpoint, bytes.NewReader(body))
+		if err != nil {
+			return fault.Wrap(fault.Invalid, err, "build webhook request")
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Orderflow-Event-Id", e.ID)
+		req.Header.Set("X-Orderflow-Subscription", s.Name)
+		resp, err := client.Do(req)
+		if err != nil {
+			return fault.Wrap(fault.Unavailable, err, "webhook "+s.Name)
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		switch {
+		case resp.StatusCode >= 200 && resp.StatusCode < 300:
+			return nil
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+			return fault.Unavailablef("webhook %s answered %s", s.Name, resp.Status)
+		}
+		return fault.Invalidf("webhook %s answered %s", s.Name, resp.Status)
+	}
+}

@@ -1,0 +1,59 @@
+package webhook_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/webhook"
+	"github.com/orderflow/orderflow/services/fault"
+)
+
+func TestHandlerMapsAnswersToRetryOrDeadLetter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		status int
+		want   fault.Kind
+		ok     bool
+	}{
+		{200, 0, true}, {204, 0, true}, {429, fault.Unavailable, false}, {503, fault.Unavailable, false}, {404, fault.Invalid, false},
+	}
+	for _, tt := range tests {
+		var gotID string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			gotID = r.Header.Get("X-Orderflow-Event-Id")
+			w.WriteHeader(tt.status)
+		}))
+		err := webhook.Handler(srv.Client(), webhook.Subscription{Name: "t", Endpoint: srv.URL})(context.Background(), contracts.Event{ID: "ev1", Detail: []byte(`{}`)})
+		srv.Close()
+		if tt.ok != (err == nil) || (!tt.ok && fault.KindOf(err) != tt.want) {
+			t.Errorf("status %d: err %v, want kind %v", tt.status, err, tt.want)
+		}
+		if gotID != "ev1" {
+			t.Errorf("status %d: event id header %q", tt.status, gotID)
+		}
+	}
+}
+
+func TestLoadRefusesBadSubscriptions(t *testing.T) {
+	t.Parallel()
+	for name, body := range map[string]string{
+		"bad name":    `[{"name":"a b","eventPattern":{},"endpoint":"http://x"}]`,
+		"bad pattern": `[{"name":"a","eventPattern":{"source":"x"},"endpoint":"http://x"}]`,
+		"bad url":     `[{"name":"a","eventPattern":{},"endpoint":"ftp://x"}]`,
+		"duplicate":   `[{"name":"a","eventPattern":{},"endpoint":"http://x"},{"name":"a","eventPattern":{},"endpoint":"http://y"}]`,
+		"not json":    `{`,
+	} {
+		path := filepath.Join(t.TempDir(), "subs.json")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := webhook.Load(path); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
+	}
+}
