@@ -21,8 +21,9 @@ func (s *readStmts) list() []stmtSpec {
 			ORDER BY id DESC LIMIT ?`},
 		{&s.events, `SELECT body FROM events WHERE order_id = ? ORDER BY seq`},
 
-		{&s.due, `SELECT id, target, body, attempts, last_error FROM messages WHERE next_at <= ?
-			ORDER BY next_at, id`},
+		{&s.due, `SELECT m.id, m.target, coalesce(e.body, m.body), m.attempts, m.last_error
+			FROM messages m LEFT JOIN events e ON e.seq = m.event_seq
+			WHERE m.next_at <= ? ORDER BY m.next_at, m.id`},
 		{&s.deadLetters, `SELECT id, target, body, attempts, error, failed_at FROM dead_letters
 			ORDER BY id LIMIT ?`},
 		{&s.countDeadLetters, `SELECT count(*) FROM dead_letters`},

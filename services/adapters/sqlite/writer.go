@@ -26,7 +26,8 @@ type writeStmts struct {
 	begin, commit, rollback, savepoint, release, rollbackTo *sql.Stmt
 
 	insertIdempotency, insertOrder, updateOrder, getOrder             *sql.Stmt
-	insertEvent, insertMessage, deleteMessage, retryMessage           *sql.Stmt
+	insertEvent, insertMessage, insertEventMessage                    *sql.Stmt
+	deleteMessage, retryMessage                                       *sql.Stmt
 	insertDeadLetter, getDeadLetter, allDeadLetters, deleteDeadLetter *sql.Stmt
 	upsertProduct, takeStock, giveStock                               *sql.Stmt
 	getReservation, insertReservation, releaseReservation             *sql.Stmt
@@ -53,6 +54,8 @@ func (s *writeStmts) list() []stmtSpec {
 			ON CONFLICT (id) DO NOTHING`},
 		{&s.insertMessage, `INSERT INTO messages (target, body, attempts, next_at, last_error, created_at)
 			VALUES (?, ?, 0, ?, '', ?)`},
+		{&s.insertEventMessage, `INSERT INTO messages (target, body, event_seq, attempts, next_at, last_error, created_at)
+			VALUES (?, '', ?, 0, ?, '', ?)`},
 		{&s.deleteMessage, `DELETE FROM messages WHERE id = ?`},
 		{&s.retryMessage, `UPDATE messages SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?`},
 
@@ -197,29 +200,49 @@ func eventOrderID(e contracts.Event) string {
 }
 
 // publish stores an event unless its id is already stored and, when it is new, one message per target.
+// The messages refer to the stored event rather than copying its body: Due reads the body through the
+// reference, and OnMessages gets it from memory.
 func (w *writer) publish(e *encodedEvent) error {
-	n, err := w.changes(w.st.insertEvent, e.id, e.orderID, e.detailType, string(e.body))
+	res, err := w.st.insertEvent.ExecContext(context.Background(), e.id, e.orderID, e.detailType, string(e.body))
+	if err != nil {
+		return fmt.Errorf("insert event %s: %w", e.id, err)
+	}
+	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("insert event %s: %w", e.id, err)
 	}
 	if n == 0 {
 		return nil // published before: its messages were inserted then
 	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("insert event %s: %w", e.id, err)
+	}
+	now := w.now.UnixNano()
 	for _, t := range e.targets {
-		if err := w.enqueue(t, e.body); err != nil {
+		res, err := w.st.insertEventMessage.ExecContext(context.Background(), t, seq, now, now)
+		if err != nil {
+			return fmt.Errorf("enqueue event %s for %s: %w", e.id, t, err)
+		}
+		if err := w.inserted(res, t, e.body); err != nil {
 			return fmt.Errorf("enqueue event %s for %s: %w", e.id, t, err)
 		}
 	}
 	return nil
 }
 
-// enqueue inserts a message due now and remembers it for OnMessages.
+// enqueue inserts a message that carries its own body, due now, and remembers it for OnMessages.
 func (w *writer) enqueue(target string, body []byte) error {
 	now := w.now.UnixNano()
 	res, err := w.st.insertMessage.ExecContext(context.Background(), target, string(body), now, now)
 	if err != nil {
 		return err
 	}
+	return w.inserted(res, target, body)
+}
+
+// inserted remembers the message an insert stored, for OnMessages.
+func (w *writer) inserted(res sql.Result, target string, body []byte) error {
 	id, err := res.LastInsertId()
 	if err != nil {
 		return err
