@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/order"
 )
 
@@ -85,7 +86,7 @@ func LineItems(o *order.Order) []contracts.LineItem {
 // dead-lettered rather than retried forever.
 func Decode(e contracts.Event, v any) error {
 	if err := json.Unmarshal(e.Detail, v); err != nil {
-		return invalidDetail(e, err)
+		return fault.Wrap(fault.Invalid, err, "malformed "+e.DetailType+" detail in event "+e.ID)
 	}
 	return nil
 }
