@@ -94,32 +94,26 @@ func (db *DB) beingAcked(id int64) bool {
 
 // Ack deletes delivered messages. It returns as soon as the deletion is queued for the writer, before
 // it is durable (a crash before the commit redelivers them); until then Due leaves them out. It returns
-// an error only when the DB is closed or ctx ends before the deletion could be queued.
-func (db *DB) Ack(ctx context.Context, ids ...int64) error {
+// an error only when the DB is closed.
+func (db *DB) Ack(_ context.Context, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	ids = append([]int64(nil), ids...)
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return fmt.Errorf("ack %d messages: %w", len(ids), ErrClosed)
+	}
 	db.ackMu.Lock()
 	for _, id := range ids {
 		db.acking[id] = struct{}{}
 	}
+	db.ackQueue = append(db.ackQueue, ids...)
 	db.ackMu.Unlock()
-	o := &op{acks: ids, fn: func(w *writer) error {
-		for _, id := range ids {
-			if err := w.exec(w.st.deleteMessage, id); err != nil {
-				return fmt.Errorf("ack message %d: %w", id, err)
-			}
-		}
-		return nil
-	}}
-	if err := db.submit(ctx, o); err != nil {
-		db.ackMu.Lock()
-		for _, id := range ids {
-			delete(db.acking, id)
-		}
-		db.ackMu.Unlock()
-		return fmt.Errorf("ack %d messages: %w", len(ids), err)
+	// Never blocks: a wake-up already pending, or a batch already running, takes these acks too.
+	select {
+	case db.ackWake <- struct{}{}:
+	default:
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
+
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/localbus"
 )
@@ -27,7 +29,7 @@ type writeStmts struct {
 
 	insertIdempotency, insertOrder, updateOrder, getOrder             *sql.Stmt
 	insertEvent, insertMessage, insertEventMessage                    *sql.Stmt
-	deleteMessage, retryMessage                                       *sql.Stmt
+	deleteMessage, deleteMessages, retryMessage                       *sql.Stmt
 	insertDeadLetter, getDeadLetter, allDeadLetters, deleteDeadLetter *sql.Stmt
 	upsertProduct, takeStock, giveStock                               *sql.Stmt
 	getReservation, insertReservation, releaseReservation             *sql.Stmt
@@ -57,6 +59,7 @@ func (s *writeStmts) list() []stmtSpec {
 		{&s.insertEventMessage, `INSERT INTO messages (target, body, event_seq, attempts, next_at, last_error, created_at)
 			VALUES (?, '', ?, 0, ?, '', ?)`},
 		{&s.deleteMessage, `DELETE FROM messages WHERE id = ?`},
+		{&s.deleteMessages, `DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))`},
 		{&s.retryMessage, `UPDATE messages SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?`},
 
 		{&s.insertDeadLetter, `INSERT INTO dead_letters (target, body, attempts, error, failed_at)
@@ -135,6 +138,20 @@ func (w *writer) call(o *op) (err error) {
 		}
 	}()
 	return o.fn(w)
+}
+
+// inTransaction reports whether the write transaction is still open. A failed statement normally
+// undoes only itself, but some errors (disk full, I/O) make SQLite roll back the whole transaction;
+// the writer must then not go on as if the earlier writes of the batch were still pending.
+func (w *writer) inTransaction() bool {
+	open := false
+	_ = w.db.wconn.Raw(func(dc any) error {
+		if c, ok := dc.(*sqlite3.SQLiteConn); ok {
+			open = !c.AutoCommit()
+		}
+		return nil
+	})
+	return open
 }
 
 // The writer runs with a background context on purpose: one caller's cancellation must not interrupt
