@@ -106,6 +106,7 @@ type DB struct {
 	ackWake  chan struct{}
 
 	notify *handoff
+	snaps  *snapshotCache
 }
 
 // Open opens (creating if needed) the database file at path, brings its schema up to date and starts
@@ -123,6 +124,7 @@ func Open(path string, opts Options) (*DB, error) {
 		writerDone: make(chan struct{}),
 		acking:     map[int64]struct{}{},
 		ackWake:    make(chan struct{}, 1),
+		snaps:      newSnapshotCache(),
 	}
 	if db.now == nil {
 		db.now = time.Now

@@ -70,6 +70,7 @@ func (db *DB) Create(ctx context.Context, o *order.Order, rec *ingest.Idempotenc
 	if err != nil {
 		return fmt.Errorf("create order %s: %w", s.ID, err)
 	}
+	db.snaps.put(s)
 	return nil
 }
 
@@ -115,6 +116,19 @@ func (db *DB) PendingBefore(ctx context.Context, t time.Time, limit int) ([]stri
 
 // Get returns the order, or a fault.NotFound error.
 func (db *DB) Get(ctx context.Context, id string) (*order.Order, error) {
+	// The stored version decides whether the cached snapshot is current; reading it alone skips
+	// copying and decoding the snapshot, which is most of what a read costs.
+	var version int64
+	err := db.rs.orderVersion.QueryRowContext(ctx, id).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fault.NotFoundf("order %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read order %s: %w", id, err)
+	}
+	if s, ok := db.snaps.at(id, version); ok {
+		return order.FromSnapshot(s), nil
+	}
 	version, snap, err := db.loadOrder(ctx, id)
 	if err != nil {
 		return nil, err
@@ -123,6 +137,7 @@ func (db *DB) Get(ctx context.Context, id string) (*order.Order, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get order %s: %w", id, err)
 	}
+	db.snaps.put(o.Snapshot())
 	return o, nil
 }
 
@@ -156,17 +171,31 @@ func decodeOrder(version int64, snap []byte) (*order.Order, error) {
 // fault.Conflict error. It returns fn's error unchanged (and writes nothing) if fn fails, and a
 // fault.NotFound error for an unknown id. Events are published as by Publish.
 func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]contracts.Event, error)) (*order.Order, error) {
-	version, snap, err := db.loadOrder(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("update order: %w", err)
+	// Usually the caller has just read the order, so the cache has it. If it is stale, the conditional
+	// write fails and the loop goes on from the stored order, as after a lost race.
+	var version int64
+	var snap []byte
+	cached, ok := db.snaps.latest(id)
+	if ok {
+		version = cached.Version
+	} else {
+		var err error
+		if version, snap, err = db.loadOrder(ctx, id); err != nil {
+			return nil, fmt.Errorf("update order: %w", err)
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("update order %s: %w", id, err)
 		}
-		o, err := decodeOrder(version, snap)
-		if err != nil {
-			return nil, fmt.Errorf("update order %s: %w", id, err)
+		var o *order.Order
+		if snap == nil {
+			o = order.FromSnapshot(cached)
+		} else {
+			var err error
+			if o, err = decodeOrder(version, snap); err != nil {
+				return nil, fmt.Errorf("update order %s: %w", id, err)
+			}
 		}
 		events, err := fn(o)
 		if err != nil {
@@ -209,6 +238,7 @@ func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]
 		})
 		switch {
 		case err == nil:
+			db.snaps.put(s)
 			return order.FromSnapshot(s), nil
 		case !errors.Is(err, errStale):
 			return nil, fmt.Errorf("update order %s: %w", id, err)

@@ -4,14 +4,15 @@ import "database/sql"
 
 // readStmts are prepared on the read pool; database/sql prepares each on a connection when first used there.
 type readStmts struct {
-	getOrder, orderExists, getIdempotency, pendingBefore, listFirst, listAfter, events *sql.Stmt
-	due, deadLetters, countDeadLetters                                                 *sql.Stmt
-	product, products, seen                                                            *sql.Stmt
+	getOrder, orderVersion, orderExists, getIdempotency, pendingBefore, listFirst, listAfter, events *sql.Stmt
+	due, deadLetters, countDeadLetters                                                               *sql.Stmt
+	product, products, seen                                                                          *sql.Stmt
 }
 
 func (s *readStmts) list() []stmtSpec {
 	return []stmtSpec{
 		{&s.getOrder, `SELECT version, snapshot FROM orders WHERE id = ?`},
+		{&s.orderVersion, `SELECT version FROM orders WHERE id = ?`},
 		{&s.orderExists, `SELECT EXISTS (SELECT 1 FROM orders WHERE id = ?)`},
 		{&s.getIdempotency, `SELECT request_hash, order_id, response, created_at FROM idempotency WHERE key = ?`},
 		{&s.pendingBefore, `SELECT id FROM orders WHERE status = 'PENDING' AND created_at < ?
