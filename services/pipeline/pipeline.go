@@ -67,6 +67,19 @@ func (env Envelope) Event(o *order.Order, source, detailType string, detail any,
 	}, nil
 }
 
+// EventOrderID returns the id of the order an event is about: its first resource, as Envelope.Event
+// sets it, or else the orderId of its detail; "" when it has neither.
+func EventOrderID(e contracts.Event) string {
+	if len(e.Resources) > 0 && e.Resources[0] != "" {
+		return e.Resources[0]
+	}
+	var meta contracts.DetailMeta
+	if json.Unmarshal(e.Detail, &meta) == nil {
+		return meta.OrderID
+	}
+	return ""
+}
+
 // Meta is the DetailMeta of an event about o.
 func Meta(o *order.Order) contracts.DetailMeta {
 	return contracts.DetailMeta{OrderID: o.ID(), CorrelationID: o.CorrelationID(), SchemaVersion: contracts.SchemaVersion}
