@@ -2,12 +2,15 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/memory"
 	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/httpapi"
 	"github.com/orderflow/orderflow/services/ingest"
@@ -15,14 +18,12 @@ import (
 	"github.com/orderflow/orderflow/services/order"
 )
 
-// memOrders is an in-memory order store: the order reads of the API and the ports of the real ingest
-// service, so that the API tests exercise real validation and idempotency.
+// memOrders is the in-memory order store behind both the order reads of the API and the real ingest
+// service, so that the API tests exercise real validation and idempotency. It remembers the limit of
+// the last List call.
 type memOrders struct {
-	mu     sync.Mutex
-	orders map[string]order.Snapshot
-	keys   map[string]ingest.IdempotencyRecord
-	events []contracts.Event
-	// lastLimit is the limit of the last List call.
+	*memory.Orders
+	mu        sync.Mutex
 	lastLimit int
 }
 
@@ -32,137 +33,51 @@ var (
 	_ ingest.Orders  = (*memOrders)(nil)
 )
 
-func newMemOrders() *memOrders {
-	return &memOrders{orders: map[string]order.Snapshot{}, keys: map[string]ingest.IdempotencyRecord{}}
-}
+func newMemOrders() *memOrders { return &memOrders{Orders: memory.NewOrders()} }
 
-func (s *memOrders) Get(_ context.Context, id string) (*order.Order, error) {
+func (s *memOrders) List(ctx context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	snap, ok := s.orders[id]
-	if !ok {
-		return nil, fault.NotFoundf("order %s not found", id)
-	}
-	return order.FromSnapshot(snap), nil
-}
-
-// List pages newest first; the cursor is the id of the last order of the previous page.
-func (s *memOrders) List(_ context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.lastLimit = limit
-	var mine []order.Snapshot
-	for _, o := range s.orders {
-		if o.CustomerID == customerID {
-			mine = append(mine, o)
-		}
-	}
-	sort.Slice(mine, func(i, j int) bool {
-		if !mine[i].CreatedAt.Equal(mine[j].CreatedAt) {
-			return mine[i].CreatedAt.After(mine[j].CreatedAt)
-		}
-		return mine[i].ID > mine[j].ID
-	})
-	start := 0
-	if cursor != "" {
-		start = -1
-		for i, o := range mine {
-			if o.ID == cursor {
-				start = i + 1
-			}
-		}
-		if start < 0 {
-			return nil, "", fault.Invalidf("malformed cursor")
-		}
-	}
-	end := min(start+limit, len(mine))
-	var page []*order.Order
-	for _, o := range mine[start:end] {
-		page = append(page, order.FromSnapshot(o))
-	}
-	next := ""
-	if end < len(mine) {
-		next = mine[end-1].ID
-	}
-	return page, next, nil
+	s.mu.Unlock()
+	return s.Orders.List(ctx, customerID, limit, cursor)
 }
 
-func (s *memOrders) Events(_ context.Context, orderID string) ([]contracts.Event, error) {
+// listLimit is the limit of the last List call.
+func (s *memOrders) listLimit() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []contracts.Event
-	for _, e := range s.events {
-		if len(e.Resources) > 0 && e.Resources[0] == orderID {
-			out = append(out, e)
+	return s.lastLimit
+}
+
+// moveTo takes a PENDING order through the state machine to st, as the pipeline would: to FULFILLMENT,
+// or to FAILED in validation.
+func (s *memOrders) moveTo(t *testing.T, id string, st order.Status) {
+	t.Helper()
+	at := time.Now()
+	_, err := s.Update(context.Background(), id, func(o *order.Order) ([]contracts.Event, error) {
+		err := o.StartValidation(at)
+		switch st {
+		case order.Fulfillment:
+			err = errors.Join(err, o.PassValidation(at), o.ReserveInventory(at), o.AuthorizePayment("auth-"+id, at))
+		case order.Failed:
+			err = errors.Join(err, o.Fail("INVALID_ORDER", "rejected by validation", at))
+		default:
+			err = fmt.Errorf("moving an order to %s is not implemented", st)
 		}
-	}
-	return out, nil
-}
-
-func (s *memOrders) Create(_ context.Context, o *order.Order, rec *ingest.IdempotencyRecord) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if rec != nil {
-		if _, ok := s.keys[rec.Key]; ok {
-			return fmt.Errorf("key %s: %w", rec.Key, ingest.ErrIdempotencyKeyTaken)
-		}
-		s.keys[rec.Key] = *rec
-	}
-	s.orders[o.ID()] = o.Snapshot()
-	return nil
-}
-
-func (s *memOrders) Idempotency(_ context.Context, key string) (ingest.IdempotencyRecord, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, ok := s.keys[key]
-	if !ok {
-		return ingest.IdempotencyRecord{}, fault.NotFoundf("idempotency key not found")
-	}
-	return rec, nil
-}
-
-func (s *memOrders) PendingBefore(context.Context, time.Time, int) ([]string, error) { return nil, nil }
-
-func (s *memOrders) Update(_ context.Context, id string, fn func(o *order.Order) ([]contracts.Event, error)) (*order.Order, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	snap, ok := s.orders[id]
-	if !ok {
-		return nil, fault.NotFoundf("order %s not found", id)
-	}
-	o := order.FromSnapshot(snap)
-	events, err := fn(o)
-	if err != nil {
 		return nil, err
+	})
+	if err != nil {
+		t.Fatalf("move order %s to %s: %v", id, st, err)
 	}
-	next := o.Snapshot()
-	next.Version++
-	s.orders[id] = next
-	s.events = append(s.events, events...)
-	return order.FromSnapshot(next), nil
 }
 
-// setStatus forces an order's status, as the pipeline would have moved it.
-func (s *memOrders) setStatus(id string, st order.Status) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	snap := s.orders[id]
-	snap.Status = st
-	snap.History = append(snap.History, order.Change{Status: st, At: snap.UpdatedAt})
-	s.orders[id] = snap
-}
-
+// snapshot returns the stored order's state.
 func (s *memOrders) snapshot(id string) order.Snapshot {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.orders[id]
-}
-
-func (s *memOrders) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.orders)
+	o, err := s.Get(context.Background(), id)
+	if err != nil {
+		return order.Snapshot{}
+	}
+	return o.Snapshot()
 }
 
 // nopQueue accepts every message.

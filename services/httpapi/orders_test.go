@@ -89,7 +89,7 @@ func TestCreateOrderIdempotency(t *testing.T) {
 			}
 		})
 	}
-	if n := e.orders.count(); n != 2 {
+	if n := e.orders.Len(); n != 2 {
 		t.Errorf("%d orders stored, want 2 (the original and the other API key's)", n)
 	}
 }
@@ -178,8 +178,8 @@ func TestListOrders(t *testing.T) {
 	}
 
 	res := e.do(t, request{method: "GET", path: "/orders?customerId=nobody", key: clientKey})
-	if res.status != 200 || !strings.Contains(string(res.body), `"orders":[]`) || e.orders.lastLimit != 20 {
-		t.Errorf("empty list: status %d body %s limit %d; want 200, an empty array, default limit 20", res.status, res.body, e.orders.lastLimit)
+	if res.status != 200 || !strings.Contains(string(res.body), `"orders":[]`) || e.orders.listLimit() != 20 {
+		t.Errorf("empty list: status %d body %s limit %d; want 200, an empty array, default limit 20", res.status, res.body, e.orders.listLimit())
 	}
 }
 
@@ -221,9 +221,9 @@ func TestCancelOrder(t *testing.T) {
 	e := newEnv(t)
 	pending := e.createOrder(t, "c").OrderID
 	shipped := e.createOrder(t, "c").OrderID
-	e.orders.setStatus(shipped, order.Fulfillment)
+	e.orders.moveTo(t, shipped, order.Fulfillment)
 	failed := e.createOrder(t, "c").OrderID
-	e.orders.setStatus(failed, order.Failed)
+	e.orders.moveTo(t, failed, order.Failed)
 
 	tests := []struct {
 		name       string

@@ -26,6 +26,10 @@ func set(body, field, raw string) string {
 	return string(b)
 }
 
+// TestCreateOrderRejectsBadInput covers what the HTTP layer adds: media type, size, JSON syntax and the
+// shape of the body. The business rules themselves are ingest.Validate's, tested in full there; the
+// rule cases here are samples proving that rule problems come back as 400 with their details, in order
+// after the shape problems, and that JSON numbers reach the rules as written (1.5, 1.001, 1e2).
 func TestCreateOrderRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -124,29 +128,9 @@ func TestCreateOrderRejectsBadInput(t *testing.T) {
 			},
 		},
 		{
-			name: "missing required fields", wantStatus: 400, wantCode: contracts.CodeValidationFailed,
-			body: `{"items":[]}`,
-			wantDetails: []issue{
-				{Field: "customerId", Issue: "is required"},
-				{Field: "items", Issue: "must have at least 1 item"},
-				{Field: "totalAmount", Issue: "is required"},
-				{Field: "customerEmail", Issue: "is required"},
-				{Field: "shippingAddress.street", Issue: "is required"},
-				{Field: "shippingAddress.city", Issue: "is required"},
-				{Field: "shippingAddress.state", Issue: "is required"},
-				{Field: "shippingAddress.zipCode", Issue: "is required"},
-				{Field: "shippingAddress.country", Issue: "is required"},
-			},
-		},
-		{
 			name: "nulls count as missing", wantStatus: 400, wantCode: contracts.CodeValidationFailed,
 			body:        withField("customerId", `null`),
 			wantDetails: []issue{{Field: "customerId", Issue: "is required"}},
-		},
-		{
-			name: "too many items", wantStatus: 400, wantCode: contracts.CodeValidationFailed,
-			body:        withField("items", "["+strings.TrimSuffix(strings.Repeat(item+",", 101), ",")+"]"),
-			wantDetails: []issue{{Field: "items", Issue: "must have at most 100 items"}},
 		},
 		{
 			name: "quantity out of range and fractional", wantStatus: 400, wantCode: contracts.CodeValidationFailed,
@@ -165,24 +149,11 @@ func TestCreateOrderRejectsBadInput(t *testing.T) {
 				{Field: "items[2].price", Issue: "must be an amount with at most 2 decimals"},
 			},
 		},
-		{
-			name: "total not the sum", wantStatus: 400, wantCode: contracts.CodeValidationFailed,
-			body:        withField("totalAmount", `26.01`),
-			wantDetails: []issue{{Field: "totalAmount", Issue: "must equal the sum of quantity × price (26.00)"}},
-		},
-		{
-			name: "malformed phone and currency", wantStatus: 400, wantCode: contracts.CodeValidationFailed,
-			body: set(withField("customerPhone", `"0151 1234"`), "currency", `"euro"`),
-			wantDetails: []issue{
-				{Field: "currency", Issue: "must be an ISO 4217 code of 3 upper-case letters, e.g. EUR"},
-				{Field: "customerPhone", Issue: "must be an E.164 phone number, e.g. +4915112345678"},
-			},
-		},
 		{name: "charset parameter is fine", body: orderBody, contentType: "application/json; charset=utf-8", wantStatus: 201},
 	}
 	t.Cleanup(func() {
 		// Nothing was created but by the one valid request.
-		if n := e.orders.count(); n != 1 {
+		if n := e.orders.Len(); n != 1 {
 			t.Errorf("%d orders stored, want 1", n)
 		}
 	})

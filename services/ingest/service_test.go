@@ -241,7 +241,7 @@ func TestCreateIdempotency(t *testing.T) {
 					t.Errorf("replayed = %v, order %s; want a new order", replayed, got.OrderID)
 				}
 			}
-			if n := store.count(); n != tt.wantOrders {
+			if n := store.Len(); n != tt.wantOrders {
 				t.Errorf("%d orders stored, want %d", n, tt.wantOrders)
 			}
 			if n := len(queue.messages()); n != tt.wantOrders {
@@ -321,7 +321,7 @@ func TestCreateRaceLostToTheSameRequest(t *testing.T) {
 					t.Errorf("got order %s replayed=%v, want the winner's %s replayed", got.OrderID, replayed, winner.OrderID)
 				}
 			}
-			if n := store.count(); n != 1 {
+			if n := store.Len(); n != 1 {
 				t.Errorf("%d orders stored, want 1", n)
 			}
 		})
@@ -353,7 +353,7 @@ func TestCreateConcurrentRequestsWithOneKeyMakeOneOrder(t *testing.T) {
 			t.Errorf("request %d got order %s, request 0 got %s", i, ids[i], ids[0])
 		}
 	}
-	if c := store.count(); c != 1 {
+	if c := store.Len(); c != 1 {
 		t.Errorf("%d orders stored, want 1", c)
 	}
 }
@@ -370,7 +370,9 @@ func pendingOrder(t *testing.T, store *memStore, id string, status order.Status,
 	}
 	snap := o.Snapshot()
 	snap.Status = status
-	store.put(snap)
+	if err := store.Create(context.Background(), order.FromSnapshot(snap), nil); err != nil {
+		t.Fatalf("store order %s: %v", id, err)
+	}
 }
 
 func TestCancel(t *testing.T) {
@@ -408,7 +410,7 @@ func TestCancel(t *testing.T) {
 					t.Errorf("got order %s status %s, want o-1 %s", got.OrderID, got.Status, tt.wantStatus)
 				}
 			}
-			events := store.published()
+			events := store.published("o-1")
 			if !tt.wantEvent {
 				if len(events) != 0 {
 					t.Errorf("published %d events, want none", len(events))
@@ -455,7 +457,7 @@ func TestCancelTwiceEmitsOneEvent(t *testing.T) {
 	if diff := cmp.Diff(first, second); diff != "" {
 		t.Errorf("second cancel (-want +got):\n%s", diff)
 	}
-	if n := len(store.published()); n != 1 {
+	if n := len(store.published("o-1")); n != 1 {
 		t.Errorf("published %d events, want 1", n)
 	}
 }

@@ -3,71 +3,52 @@ package pipeline_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/memory"
 	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/order"
 	"github.com/orderflow/orderflow/services/pipeline"
 )
 
-// memOrders is a hand-written in-memory pipeline.Orders. Its events go to published, unless
-// loseEvents is set: that simulates a crash after the state write and before the publish (the AWS
-// adapter's window, which the stage must survive by re-emitting).
+// memOrders is the in-memory order store with two faults injected into Update. With loseEvents set,
+// an update's events are dropped: that simulates a crash after the state write and before the publish
+// (the AWS adapter's window, which the stage must survive by re-emitting).
 type memOrders struct {
-	mu         sync.Mutex
-	orders     map[string]order.Snapshot
-	published  []contracts.Event
+	*memory.Orders
 	loseEvents bool
-	// beforeWrite, if set, runs inside Update after fn, to interleave a concurrent change.
+	// beforeWrite, if set, changes the order once at the start of the next Update, as a concurrent writer
+	// would while the stage does its work.
 	beforeWrite func(o *order.Order)
 }
 
-func (m *memOrders) Get(_ context.Context, id string) (*order.Order, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.orders[id]
-	if !ok {
-		return nil, fault.NotFoundf("order %s", id)
-	}
-	return order.FromSnapshot(s), nil
-}
-
 func (m *memOrders) Update(ctx context.Context, id string, fn func(*order.Order) ([]contracts.Event, error)) (*order.Order, error) {
-	if m.beforeWrite != nil {
-		o, _ := m.Get(ctx, id)
-		m.beforeWrite(o)
-		m.mu.Lock()
-		m.orders[id] = o.Snapshot()
+	if change := m.beforeWrite; change != nil {
 		m.beforeWrite = nil
-		m.mu.Unlock()
+		if _, err := m.Orders.Update(ctx, id, func(o *order.Order) ([]contracts.Event, error) {
+			change(o)
+			return nil, nil
+		}); err != nil {
+			return nil, err
+		}
 	}
-	o, err := m.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	evs, err := fn(o)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.orders[id] = o.Snapshot()
-	if !m.loseEvents {
-		m.published = append(m.published, evs...)
-	}
-	return o, nil
+	return m.Orders.Update(ctx, id, func(o *order.Order) ([]contracts.Event, error) {
+		evs, err := fn(o)
+		if m.loseEvents {
+			evs = nil
+		}
+		return evs, err
+	})
 }
 
-func (m *memOrders) Publish(_ context.Context, evs ...contracts.Event) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.published = append(m.published, evs...)
-	return nil
+// published returns the events published about the test's order.
+func (m *memOrders) published() []contracts.Event {
+	evs, _ := m.Events(context.Background(), "o1")
+	return evs
 }
 
 var now = time.Date(2026, 1, 15, 14, 30, 0, 0, time.UTC)
@@ -83,7 +64,11 @@ func newStore(t *testing.T, status order.Status) *memOrders {
 			t.Fatal(err)
 		}
 	}
-	return &memOrders{orders: map[string]order.Snapshot{"o1": o.Snapshot()}}
+	store := &memOrders{Orders: memory.NewOrders()}
+	if err := store.Create(context.Background(), o, nil); err != nil {
+		t.Fatal(err)
+	}
+	return store
 }
 
 // validationLike is a stage that moves VALIDATING → INVENTORY_CHECK and counts its side effects.
@@ -122,15 +107,15 @@ func TestRedeliveryAfterLostPublishReEmitsTheSameEvent(t *testing.T) {
 	if err := pipeline.Advance(ctx, store, store, "o1", validationLike(&work)); err != nil {
 		t.Fatal(err)
 	}
-	if len(store.published) != 0 {
-		t.Fatalf("published %v before redelivery", ids(store.published))
+	if len(store.published()) != 0 {
+		t.Fatalf("published %v before redelivery", ids(store.published()))
 	}
 	store.loseEvents = false
 	if err := pipeline.Advance(ctx, store, store, "o1", validationLike(&work)); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{contracts.DetailOrderValidated + "/" + pipeline.EventID("o1", contracts.DetailOrderValidated)}
-	if diff := cmp.Diff(want, ids(store.published)); diff != "" {
+	if diff := cmp.Diff(want, ids(store.published())); diff != "" {
 		t.Errorf("re-emitted events (-want +got):\n%s", diff)
 	}
 	if work != 1 {
@@ -149,8 +134,8 @@ func TestStaleEventIsAcknowledgedAndIgnored(t *testing.T) {
 	if err := pipeline.Advance(context.Background(), store, store, "o1", validationLike(&work)); err != nil {
 		t.Fatalf("stale event: %v, want nil (acknowledged)", err)
 	}
-	if work != 0 || len(store.published) != 0 {
-		t.Errorf("stale event did work %d times and published %v", work, ids(store.published))
+	if work != 0 || len(store.published()) != 0 {
+		t.Errorf("stale event did work %d times and published %v", work, ids(store.published()))
 	}
 }
 
@@ -167,8 +152,8 @@ func TestOrderCancelledDuringWorkIsNotMovedOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	o, _ := store.Get(context.Background(), "o1")
-	if o.Status() != order.Cancelled || len(store.published) != 0 {
-		t.Errorf("order %s, published %v; want CANCELLED and nothing published", o.Status(), ids(store.published))
+	if o.Status() != order.Cancelled || len(store.published()) != 0 {
+		t.Errorf("order %s, published %v; want CANCELLED and nothing published", o.Status(), ids(store.published()))
 	}
 }
 

@@ -1,5 +1,5 @@
-// Package agenttest holds what the agent's tests share: an in-memory fake of the agent's Orders port and
-// a builder of seeded orders, in every status, from a JSON description.
+// Package agenttest holds what the agent's tests share: the in-memory order store serving the agent's
+// Orders port, and a builder of seeded orders, in every status, from a JSON description.
 package agenttest
 
 import (
@@ -7,98 +7,46 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"slices"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/orderflow/orderflow/contracts"
-	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/adapters/memory"
 	"github.com/orderflow/orderflow/services/order"
 )
 
-// Orders is an in-memory fake of agent.Orders. It counts calls, and fails every call with Err when set.
+// Orders is the in-memory order store, serving agent.Orders, with a switch to make every read fail.
 type Orders struct {
-	mu     sync.Mutex
-	orders map[string]*order.Order
-	// Err, when not nil, is returned by every call.
+	*memory.Orders
+	// Err, when not nil, is returned by every Get and List call.
 	Err error
-	// Calls counts Get and List calls.
-	Calls int
 }
 
-// NewOrders returns a fake holding orders.
-func NewOrders(orders ...*order.Order) *Orders {
-	f := &Orders{orders: map[string]*order.Order{}}
+// NewOrders returns a store holding orders. It returns an error if two of them share an id.
+func NewOrders(orders ...*order.Order) (*Orders, error) {
+	f := &Orders{Orders: memory.NewOrders()}
 	for _, o := range orders {
-		f.orders[o.ID()] = o
+		if err := f.Create(context.Background(), o, nil); err != nil {
+			return nil, err
+		}
 	}
-	return f
+	return f, nil
 }
 
-// Get returns the order with id, or a fault.NotFound error.
-func (f *Orders) Get(_ context.Context, id string) (*order.Order, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.Calls++
+// Get returns Err when it is set, and otherwise the order, or a fault.NotFound error.
+func (f *Orders) Get(ctx context.Context, id string) (*order.Order, error) {
 	if f.Err != nil {
 		return nil, f.Err
 	}
-	o, ok := f.orders[id]
-	if !ok {
-		return nil, fault.NotFoundf("order %s not found", id)
-	}
-	return order.FromSnapshot(o.Snapshot()), nil
+	return f.Orders.Get(ctx, id)
 }
 
-// List returns a page of the customer's orders, newest first; the cursor is the offset of the next page.
-func (f *Orders) List(_ context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.Calls++
+// List returns Err when it is set, and otherwise a page of the customer's orders, newest first, and
+// the cursor of the next page ("" on the last).
+func (f *Orders) List(ctx context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error) {
 	if f.Err != nil {
 		return nil, "", f.Err
 	}
-	var mine []*order.Order
-	for _, o := range f.orders {
-		if o.CustomerID() == customerID {
-			mine = append(mine, o)
-		}
-	}
-	slices.SortFunc(mine, func(a, b *order.Order) int {
-		if c := b.CreatedAt().Compare(a.CreatedAt()); c != 0 {
-			return c
-		}
-		return compareStrings(b.ID(), a.ID())
-	})
-	start := 0
-	if cursor != "" {
-		n, err := strconv.Atoi(cursor)
-		if err != nil || n < 0 {
-			return nil, "", fault.Invalidf("bad cursor %q", cursor)
-		}
-		start = min(n, len(mine))
-	}
-	end := min(start+limit, len(mine))
-	next := ""
-	if end < len(mine) {
-		next = strconv.Itoa(end)
-	}
-	page := make([]*order.Order, 0, end-start)
-	for _, o := range mine[start:end] {
-		page = append(page, order.FromSnapshot(o.Snapshot()))
-	}
-	return page, next, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return f.Orders.List(ctx, customerID, limit, cursor)
 }
 
 // Seed describes one order to build: it is made with order.New and moved to Status through the
@@ -233,5 +181,9 @@ func LoadFixture(path string) (Fixture, *Orders, error) {
 		}
 		orders = append(orders, o)
 	}
-	return fx, NewOrders(orders...), nil
+	store, err := NewOrders(orders...)
+	if err != nil {
+		return Fixture{}, nil, fmt.Errorf("fixture %s: %w", path, err)
+	}
+	return fx, store, nil
 }
