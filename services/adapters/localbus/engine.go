@@ -30,7 +30,9 @@ type Options struct {
 	BaseBackoff time.Duration
 	// MaxBackoff caps the wait (default 30s).
 	MaxBackoff time.Duration
-	// Workers is how many messages are handled at once (default 64).
+	// Workers is how many messages are handled at once (default 128). Handlers mostly wait for the
+	// store's group commit, so more of them make bigger, cheaper commits: 128 delivered about a third
+	// more orders per second than 64, at the price of a smaller share of the writer for new orders.
 	Workers int
 	// PollInterval is how often the mailbox is scanned for messages that were not handed over in-process:
 	// left from before a restart, redriven from the dead-letter table, or beyond the in-memory buffer
@@ -73,7 +75,7 @@ func NewEngine(mb Mailbox, opts Options) *Engine {
 		opts.MaxBackoff = 30 * time.Second
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 64
+		opts.Workers = 128
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 500 * time.Millisecond
