@@ -93,4 +93,25 @@ CREATE TABLE processed (
 	// letters, and is '' when event_seq is set. No foreign key: events are never deleted, and the
 	// check would cost a lookup per message.
 	`ALTER TABLE messages ADD COLUMN event_seq INTEGER`,
+	// 3: indexes whose keys are random rewrite a different page for every insert, and each rewritten
+	// page is a full page in the WAL. events.id is a SHA-1 UUID, so the unique index on it becomes one
+	// on (order_id, id): the same constraint (an event id determines its order), but keyed by the
+	// time-ordered UUIDv7 order id, so inserts append; it also serves the per-order event listing.
+	// orders_by_status moved an entry on every status change; the reconciler only ever asks for
+	// PENDING orders, so a partial index over those is all that is kept.
+	`
+CREATE TABLE events_v3 (
+	seq         INTEGER PRIMARY KEY,
+	id          TEXT NOT NULL,
+	order_id    TEXT NOT NULL,
+	detail_type TEXT NOT NULL,
+	body        TEXT NOT NULL,
+	UNIQUE (order_id, id)
+);
+INSERT INTO events_v3 (seq, id, order_id, detail_type, body) SELECT seq, id, order_id, detail_type, body FROM events;
+DROP TABLE events;
+ALTER TABLE events_v3 RENAME TO events;
+DROP INDEX orders_by_status;
+CREATE INDEX orders_pending ON orders (created_at, id) WHERE status = 'PENDING';
+`,
 }

@@ -53,7 +53,7 @@ func (s *writeStmts) list() []stmtSpec {
 		{&s.getOrder, `SELECT version, snapshot FROM orders WHERE id = ?`},
 
 		{&s.insertEvent, `INSERT INTO events (id, order_id, detail_type, body) VALUES (?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`},
+			ON CONFLICT (order_id, id) DO NOTHING`},
 		{&s.insertMessage, `INSERT INTO messages (target, body, attempts, next_at, last_error, created_at)
 			VALUES (?, ?, 0, ?, '', ?)`},
 		{&s.insertEventMessage, `INSERT INTO messages (target, body, event_seq, attempts, next_at, last_error, created_at)
