@@ -41,6 +41,15 @@ type Store interface {
 	PendingBefore(ctx context.Context, t time.Time, limit int) ([]string, error)
 }
 
+// QueueingStore is a Store that can also put the new order on the ingest queue in the same atomic write
+// (a transactional outbox). When the Store given to NewService implements it, Create makes one durable
+// write instead of two and never leaves an order stored but unqueued; stores that cannot (DynamoDB with
+// SQS) use Create and Queue.Send, and the reconciler covers the gap between them.
+type QueueingStore interface {
+	// CreateQueued is Store.Create plus Queue.Send of m, atomically. Errors are Create's.
+	CreateQueued(ctx context.Context, o *order.Order, rec *IdempotencyRecord, m contracts.OrderMessage) error
+}
+
 // Queue is the ingest queue between the API and the dispatcher (SQS on AWS).
 type Queue interface {
 	// Send enqueues durably: once it returns nil the message will be delivered at least once.

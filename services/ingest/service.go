@@ -129,7 +129,14 @@ func (s *Service) Create(ctx context.Context, req contracts.CreateOrderRequest, 
 		}
 		rec = &IdempotencyRecord{Key: key, RequestHash: hash, OrderID: o.ID(), Response: body, CreatedAt: o.CreatedAt()}
 	}
-	if err := s.store.Create(ctx, o, rec); err != nil {
+	msg := contracts.OrderMessage{OrderID: o.ID(), CorrelationID: o.CorrelationID()}
+	qs, queued := s.store.(QueueingStore)
+	if queued {
+		err = qs.CreateQueued(ctx, o, rec, msg)
+	} else {
+		err = s.store.Create(ctx, o, rec)
+	}
+	if err != nil {
 		if rec == nil || !errors.Is(err, ErrIdempotencyKeyTaken) {
 			return contracts.Order{}, false, fmt.Errorf("create order %s: store: %w", o.ID(), err)
 		}
@@ -141,11 +148,14 @@ func (s *Service) Create(ctx context.Context, req contracts.CreateOrderRequest, 
 		return replay(first, hash)
 	}
 
+	if queued {
+		return view, false, nil
+	}
 	// The order is durable now. The client's disconnect must not keep it off the queue, and a failed send
 	// is not the client's problem: the reconciler queues PENDING orders that never left.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SendTimeout)
 	defer cancel()
-	if err := s.queue.Send(sendCtx, contracts.OrderMessage{OrderID: o.ID(), CorrelationID: o.CorrelationID()}); err != nil {
+	if err := s.queue.Send(sendCtx, msg); err != nil {
 		s.cfg.Logger.WarnContext(ctx, "order stored but not queued; the reconciler will queue it",
 			"orderId", o.ID(), "correlationId", o.CorrelationID(), "error", err)
 	}

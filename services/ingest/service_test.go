@@ -481,3 +481,34 @@ func ExampleService_Create() {
 	// PENDING 26.00 false <nil>
 	// true <nil>
 }
+
+// queueingStore is a store that queues the order in the same write (ingest.QueueingStore).
+type queueingStore struct {
+	*memStore
+	queued []contracts.OrderMessage
+}
+
+func (s *queueingStore) CreateQueued(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord, m contracts.OrderMessage) error {
+	if err := s.memStore.Create(ctx, o, rec); err != nil {
+		return err
+	}
+	s.queued = append(s.queued, m)
+	return nil
+}
+
+func TestCreateUsesTheStoresOutboxWhenItHasOne(t *testing.T) {
+	t.Parallel()
+	store, queue := &queueingStore{memStore: newMemStore()}, &memQueue{}
+	svc := ingest.NewService(store, queue, store, ingest.Config{Now: func() time.Time { return t0 }})
+	got, _, err := svc.Create(ingest.WithCorrelationID(context.Background(), "corr-9"), validRequest(), "scope", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []contracts.OrderMessage{{OrderID: got.OrderID, CorrelationID: "corr-9"}}
+	if diff := cmp.Diff(want, store.queued); diff != "" {
+		t.Errorf("queued in the store's write (-want +got):\n%s", diff)
+	}
+	if n := len(queue.messages()); n != 0 {
+		t.Errorf("also sent %d messages through the queue, want 0", n)
+	}
+}

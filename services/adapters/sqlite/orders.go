@@ -14,13 +14,15 @@ import (
 	"github.com/orderflow/orderflow/services/ingest"
 	"github.com/orderflow/orderflow/services/order"
 	"github.com/orderflow/orderflow/services/pipeline"
+	"github.com/orderflow/orderflow/services/routing"
 )
 
 var (
-	_ ingest.Store       = (*DB)(nil)
-	_ ingest.Queue       = (*DB)(nil)
-	_ pipeline.Orders    = (*DB)(nil)
-	_ pipeline.Publisher = (*DB)(nil)
+	_ ingest.Store         = (*DB)(nil)
+	_ ingest.Queue         = (*DB)(nil)
+	_ ingest.QueueingStore = (*DB)(nil)
+	_ pipeline.Orders      = (*DB)(nil)
+	_ pipeline.Publisher   = (*DB)(nil)
 )
 
 // maxUpdateAttempts bounds how many times Update runs its function when other writers keep changing the
@@ -38,6 +40,21 @@ var errStale = errors.New("order changed since it was read")
 // durable transaction. It returns an error wrapping ingest.ErrIdempotencyKeyTaken when rec.Key is already
 // stored and a fault.Conflict error when the order id is; in both cases nothing is stored.
 func (db *DB) Create(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord) error {
+	return db.create(ctx, o, rec, nil)
+}
+
+// CreateQueued is Create and Send in one atomic write: the order, its idempotency record and its
+// message on the ingest queue are durable together, or not at all (ingest.QueueingStore).
+func (db *DB) CreateQueued(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord, m contracts.OrderMessage) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("create order %s: encode queue message: %w", o.ID(), err)
+	}
+	return db.create(ctx, o, rec, body)
+}
+
+// create stores the order and, when queued is not nil, the ingest-queue message with that body.
+func (db *DB) create(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord, queued []byte) error {
 	s := o.Snapshot()
 	s.Version = 1
 	snap, err := json.Marshal(s)
@@ -64,6 +81,9 @@ func (db *DB) Create(ctx context.Context, o *order.Order, rec *ingest.Idempotenc
 		}
 		if n == 0 {
 			return fault.Conflictf("order already exists")
+		}
+		if queued != nil {
+			return w.enqueue(routing.Dispatcher, queued)
 		}
 		return nil
 	})
