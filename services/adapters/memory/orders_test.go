@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/orderflow/orderflow/agent"
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/memory"
@@ -101,34 +99,5 @@ func TestOrdersHandedOutDoNotShareState(t *testing.T) {
 	}
 	if n := s.Len(); n != 1 {
 		t.Errorf("Len = %d, want 1", n)
-	}
-}
-
-// The contract suite's races rarely interleave in memory, where the window between read and write is
-// short; this one forces a write into that window.
-func TestUpdateRerunsOnAWriteBetweenReadAndWrite(t *testing.T) {
-	t.Parallel()
-	s := open(t)
-	o := create(t, s)
-	var seen []order.Status
-	got, err := s.Update(t.Context(), o.ID(), func(o *order.Order) ([]contracts.Event, error) {
-		seen = append(seen, o.Status())
-		if len(seen) == 1 {
-			if _, err := s.Update(t.Context(), o.ID(), func(o *order.Order) ([]contracts.Event, error) {
-				return nil, o.StartValidation(at)
-			}); err != nil {
-				t.Fatalf("interleaved Update: %v", err)
-			}
-		}
-		return nil, o.Cancel(at)
-	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
-	if diff := cmp.Diff([]order.Status{order.Pending, order.Validating}, seen); diff != "" {
-		t.Errorf("statuses the function saw (-want +got):\n%s", diff)
-	}
-	if got.Status() != order.Cancelled || got.Version() != 3 || len(got.History()) != 3 {
-		t.Errorf("order %s at version %d with %d history entries, want CANCELLED at 3 with 3", got.Status(), got.Version(), len(got.History()))
 	}
 }

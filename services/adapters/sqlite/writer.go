@@ -12,6 +12,7 @@ import (
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/localbus"
+	"github.com/orderflow/orderflow/services/pipeline"
 )
 
 // writer is the state of the writer goroutine: the write connection's prepared statements and the
@@ -195,25 +196,12 @@ func (db *DB) encodeEvents(events []contracts.Event) ([]encodedEvent, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encode event %s: %w", e.ID, err)
 		}
-		out[i] = encodedEvent{id: e.ID, orderID: eventOrderID(e), detailType: e.DetailType, body: body}
+		out[i] = encodedEvent{id: e.ID, orderID: pipeline.EventOrderID(e), detailType: e.DetailType, body: body}
 		if db.opts.Router != nil {
 			out[i].targets = db.opts.Router(e)
 		}
 	}
 	return out, nil
-}
-
-// eventOrderID finds the order an event is about: its first resource, as pipeline.Envelope sets it, or
-// else the orderId of its detail.
-func eventOrderID(e contracts.Event) string {
-	if len(e.Resources) > 0 && e.Resources[0] != "" {
-		return e.Resources[0]
-	}
-	var meta contracts.DetailMeta
-	if json.Unmarshal(e.Detail, &meta) == nil {
-		return meta.OrderID
-	}
-	return ""
 }
 
 // publish stores an event unless its id is already stored and, when it is new, one message per target.
