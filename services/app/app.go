@@ -109,11 +109,12 @@ func New(cfg Config, a Adapters) (*App, error) {
 	}
 	env, now, orders, pub := cfg.Envelope, a.Now, a.Orders, a.Publisher
 
-	disp := &dispatcher.Service{Orders: orders, Publisher: pub, Envelope: env, Now: now}
-	val := &validation.Service{Orders: orders, Publisher: pub, Catalog: a.Inventory, Envelope: env, OrderLimit: cfg.OrderLimit, Now: now}
-	inv := &inventory.Service{Orders: orders, Publisher: pub, Store: a.Inventory, Envelope: env, Now: now}
-	pay := &payment.Service{Orders: orders, Publisher: pub, Gateway: a.Gateway, Envelope: env, Now: now}
-	ful := &fulfillment.Service{Orders: orders, Publisher: pub, Carrier: a.Carrier, Payments: a.Gateway, Envelope: env, Now: now}
+	deps := pipeline.Deps{Orders: orders, Publisher: pub, Envelope: env, Now: now}
+	disp := &dispatcher.Service{Deps: deps}
+	val := &validation.Service{Deps: deps, Catalog: a.Inventory, OrderLimit: cfg.OrderLimit}
+	inv := &inventory.Service{Deps: deps, Store: a.Inventory}
+	pay := &payment.Service{Deps: deps, Gateway: a.Gateway}
+	ful := &fulfillment.Service{Deps: deps, Carrier: a.Carrier, Payments: a.Gateway}
 	note := &notifier.Service{Sender: a.SMS, Deduper: a.Deduper, OperationsNumber: cfg.OperationsNumber}
 
 	handlers := map[string]pipeline.Handler{

@@ -4,7 +4,6 @@ package dispatcher
 
 import (
 	"context"
-	"time"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/order"
@@ -13,10 +12,7 @@ import (
 
 // Service dispatches queued orders.
 type Service struct {
-	Orders    pipeline.Orders
-	Publisher pipeline.Publisher
-	Envelope  pipeline.Envelope
-	Now       func() time.Time
+	pipeline.Deps
 }
 
 // Handle consumes one message of the ingest queue. A redelivered message (or one re-queued by the

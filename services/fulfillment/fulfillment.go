@@ -33,21 +33,14 @@ type Capturer interface {
 
 // Service fulfills orders.
 type Service struct {
-	Orders    pipeline.Orders
-	Publisher pipeline.Publisher
-	Carrier   Carrier
-	Payments  Capturer
-	Envelope  pipeline.Envelope
-	Now       func() time.Time
+	pipeline.Deps
+	Carrier  Carrier
+	Payments Capturer
 }
 
 // Handle reacts to PaymentAuthorized.
 func (s *Service) Handle(ctx context.Context, e contracts.Event) error {
-	var d contracts.PaymentAuthorizedDetail
-	if err := pipeline.Decode(e, &d); err != nil {
-		return err
-	}
-	return pipeline.Advance(ctx, s.Orders, s.Publisher, d.OrderID, pipeline.Stage{
+	return s.Deps.Handle(ctx, e, pipeline.Stage{
 		Name:   "fulfillment",
 		Expect: order.Fulfillment,
 		Work:   s.fulfill,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/order"
@@ -13,21 +12,14 @@ import (
 
 // Service reserves and releases stock.
 type Service struct {
-	Orders    pipeline.Orders
-	Publisher pipeline.Publisher
-	Store     Store
-	Envelope  pipeline.Envelope
-	Now       func() time.Time
+	pipeline.Deps
+	Store Store
 }
 
 // HandleValidated reacts to OrderValidated: it reserves every item, all or nothing, and moves the order
 // on to PAYMENT_PROCESSING, or fails it with OUT_OF_STOCK.
 func (s *Service) HandleValidated(ctx context.Context, e contracts.Event) error {
-	var d contracts.OrderValidatedDetail
-	if err := pipeline.Decode(e, &d); err != nil {
-		return err
-	}
-	return pipeline.Advance(ctx, s.Orders, s.Publisher, d.OrderID, pipeline.Stage{
+	return s.Deps.Handle(ctx, e, pipeline.Stage{
 		Name:   "inventory",
 		Expect: order.InventoryCheck,
 		Work:   s.reserve,
@@ -78,17 +70,9 @@ func (s *Service) HandleEnded(ctx context.Context, e contracts.Event) error {
 	if len(lines) == 0 {
 		return nil // nothing was reserved
 	}
-	o, err := s.Orders.Get(ctx, d.OrderID)
-	if err != nil {
-		return fmt.Errorf("load order %s: %w", d.OrderID, err)
-	}
-	ev, err := s.Envelope.Event(o, contracts.SourceInventory, contracts.DetailInventoryReleased, contracts.InventoryReleasedDetail{
-		DetailMeta: pipeline.Meta(o), Items: reservedItems(lines), Reason: e.DetailType, ReleasedAt: e.Time,
-	}, e.Time)
-	if err != nil {
-		return err
-	}
-	return s.Publisher.Publish(ctx, ev)
+	return s.Emit(ctx, d.OrderID, contracts.SourceInventory, contracts.DetailInventoryReleased, e.Time, func(o *order.Order) any {
+		return contracts.InventoryReleasedDetail{DetailMeta: pipeline.Meta(o), Items: reservedItems(lines), Reason: e.DetailType, ReleasedAt: e.Time}
+	})
 }
 
 // Lines is what an order needs from stock.

@@ -3,7 +3,6 @@ package payment
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
@@ -13,21 +12,14 @@ import (
 
 // Service authorizes and voids payments.
 type Service struct {
-	Orders    pipeline.Orders
-	Publisher pipeline.Publisher
-	Gateway   Gateway
-	Envelope  pipeline.Envelope
-	Now       func() time.Time
+	pipeline.Deps
+	Gateway Gateway
 }
 
 // HandleReserved reacts to InventoryReserved: it authorizes the order's total and moves the order on to
 // FULFILLMENT, or fails it with the gateway's decline code. Transient gateway errors are retried.
 func (s *Service) HandleReserved(ctx context.Context, e contracts.Event) error {
-	var d contracts.InventoryReservedDetail
-	if err := pipeline.Decode(e, &d); err != nil {
-		return err
-	}
-	return pipeline.Advance(ctx, s.Orders, s.Publisher, d.OrderID, pipeline.Stage{
+	return s.Deps.Handle(ctx, e, pipeline.Stage{
 		Name:   "payment",
 		Expect: order.PaymentProcessing,
 		Work:   s.authorize,
@@ -84,16 +76,8 @@ func (s *Service) HandleEnded(ctx context.Context, e contracts.Event) error {
 	if auth.ID == "" {
 		return nil // nothing was authorized
 	}
-	o, err := s.Orders.Get(ctx, d.OrderID)
-	if err != nil {
-		return fmt.Errorf("load order %s: %w", d.OrderID, err)
-	}
-	ev, err := s.Envelope.Event(o, contracts.SourcePayment, contracts.DetailPaymentVoided, contracts.PaymentVoidedDetail{
-		DetailMeta: pipeline.Meta(o), AuthorizationID: auth.ID, Amount: o.Total(), Currency: o.Currency(),
-		Reason: e.DetailType, VoidedAt: e.Time,
-	}, e.Time)
-	if err != nil {
-		return err
-	}
-	return s.Publisher.Publish(ctx, ev)
+	return s.Emit(ctx, d.OrderID, contracts.SourcePayment, contracts.DetailPaymentVoided, e.Time, func(o *order.Order) any {
+		return contracts.PaymentVoidedDetail{DetailMeta: pipeline.Meta(o), AuthorizationID: auth.ID, Amount: o.Total(),
+			Currency: o.Currency(), Reason: e.DetailType, VoidedAt: e.Time}
+	})
 }

@@ -99,7 +99,11 @@ func LineItems(o *order.Order) []contracts.LineItem {
 // dead-lettered rather than retried forever.
 func Decode(e contracts.Event, v any) error {
 	if err := json.Unmarshal(e.Detail, v); err != nil {
-		return fault.Wrap(fault.Invalid, err, "malformed "+e.DetailType+" detail in event "+e.ID)
+		return invalidEvent(e, err.Error())
 	}
 	return nil
+}
+
+func invalidEvent(e contracts.Event, why string) error {
+	return fault.Invalidf("malformed %s detail in event %s: %s", e.DetailType, e.ID, why)
 }

@@ -6,7 +6,6 @@ package validation
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
@@ -32,22 +31,15 @@ type Catalog interface {
 
 // Service validates orders.
 type Service struct {
-	Orders    pipeline.Orders
-	Publisher pipeline.Publisher
-	Catalog   Catalog
-	Envelope  pipeline.Envelope
+	pipeline.Deps
+	Catalog Catalog
 	// OrderLimit is the largest total accepted (DefaultOrderLimit when zero).
 	OrderLimit contracts.Amount
-	Now        func() time.Time
 }
 
 // Handle reacts to OrderCreated.
 func (s *Service) Handle(ctx context.Context, e contracts.Event) error {
-	var d contracts.OrderCreatedDetail
-	if err := pipeline.Decode(e, &d); err != nil {
-		return err
-	}
-	return pipeline.Advance(ctx, s.Orders, s.Publisher, d.OrderID, s.stage())
+	return s.Deps.Handle(ctx, e, s.stage())
 }
 
 func (s *Service) stage() pipeline.Stage {

@@ -1,0 +1,49 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/order"
+)
+
+// Deps are what every stage service needs: the orders, the bus, the envelope and the clock.
+type Deps struct {
+	Orders    Orders
+	Publisher Publisher
+	Envelope  Envelope
+	Now       func() time.Time
+}
+
+// Handle runs st for the order that event e is about (its detail's orderId). A detail without an order
+// id is malformed: fault.Invalid, dead-lettered rather than retried.
+func (d Deps) Handle(ctx context.Context, e contracts.Event, st Stage) error {
+	var meta contracts.DetailMeta
+	if err := Decode(e, &meta); err != nil {
+		return err
+	}
+	if meta.OrderID == "" {
+		return invalidEvent(e, "detail has no orderId")
+	}
+	return Advance(ctx, d.Orders, d.Publisher, meta.OrderID, st)
+}
+
+// Emit publishes an event about an order that is not a transition of it (a release or a void),
+// building its detail from the order as stored. Its id is deterministic, so emitting it again after a
+// crash publishes the same event.
+func (d Deps) Emit(ctx context.Context, orderID, source, detailType string, at time.Time, detail func(o *order.Order) any) error {
+	o, err := d.Orders.Get(ctx, orderID)
+	if err != nil {
+		return fmt.Errorf("emit %s: load order %s: %w", detailType, orderID, err)
+	}
+	ev, err := d.Envelope.Event(o, source, detailType, detail(o), at)
+	if err != nil {
+		return err
+	}
+	if err := d.Publisher.Publish(ctx, ev); err != nil {
+		return fmt.Errorf("emit %s for order %s: %w", detailType, orderID, err)
+	}
+	return nil
+}
