@@ -13,11 +13,11 @@ run: build
 build:
 	$(GO) build -o $(BIN) ./cmd/orderflow
 
-## test: vet, check formatting, and run every test
+## test: vet, check formatting, and run every test under the race detector
 test: vet
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
 
 vet:
 	$(GO) vet ./...
