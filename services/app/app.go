@@ -132,6 +132,9 @@ func New(cfg Config, a Adapters) (*App, error) {
 			return nil, fmt.Errorf("route %s: no handler for target %s", rt.Name, rt.Target)
 		}
 	}
+	for target, h := range handlers {
+		handlers[target] = pipeline.Chain(h, pipeline.Recovered(), pipeline.Correlated(), pipeline.Logged(a.Logger, target))
+	}
 	ing := ingest.NewService(a.Orders, a.Queue, a.Orders, ingest.Config{Envelope: env, Now: now, Logger: a.Logger})
 	rec := ingest.NewReconciler(a.Orders, a.Queue, ingest.ReconcilerConfig{Grace: cfg.ReconcileGrace, Now: now, Logger: a.Logger})
 	app := &App{

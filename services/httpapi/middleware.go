@@ -17,7 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/orderflow/orderflow/services/fault"
-	"github.com/orderflow/orderflow/services/ingest"
+	"github.com/orderflow/orderflow/services/pipeline"
 )
 
 // correlate takes the request's X-Correlation-Id, or makes one when it is absent or unusable, puts it in
@@ -29,7 +29,7 @@ func correlate(next http.Handler) http.Handler {
 			id = newCorrelationID()
 		}
 		w.Header().Set(headerCorrelationID, id)
-		next.ServeHTTP(w, r.WithContext(ingest.WithCorrelationID(r.Context(), id)))
+		next.ServeHTTP(w, r.WithContext(pipeline.WithCorrelationID(r.Context(), id)))
 	})
 }
 
@@ -55,7 +55,7 @@ func newCorrelationID() string {
 	return uuid.NewString()
 }
 
-func correlationID(ctx context.Context) string { return ingest.CorrelationID(ctx) }
+func correlationID(ctx context.Context) string { return pipeline.CorrelationID(ctx) }
 
 // observe writes the access log line and reports the request to the Observer, labelled with the route
 // pattern it matched.

@@ -111,7 +111,7 @@ func (s *Service) Create(ctx context.Context, req contracts.CreateOrderRequest, 
 	if d.ID, err = s.cfg.NewID(); err != nil {
 		return contracts.Order{}, false, fmt.Errorf("create order: %w", err)
 	}
-	d.CorrelationID = CorrelationID(ctx)
+	d.CorrelationID = pipeline.CorrelationID(ctx)
 	if d.CorrelationID == "" {
 		d.CorrelationID = d.ID
 	}

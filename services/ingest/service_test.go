@@ -35,7 +35,7 @@ func TestCreateStoresPendingOrderAndQueuesIt(t *testing.T) {
 	t.Parallel()
 	store, queue := newMemStore(), &memQueue{}
 	svc := newService(store, queue)
-	ctx := ingest.WithCorrelationID(context.Background(), "corr-1")
+	ctx := pipeline.WithCorrelationID(context.Background(), "corr-1")
 
 	req := validRequest()
 	req.CustomerPhone = ""
@@ -500,7 +500,7 @@ func TestCreateUsesTheStoresOutboxWhenItHasOne(t *testing.T) {
 	t.Parallel()
 	store, queue := &queueingStore{memStore: newMemStore()}, &memQueue{}
 	svc := ingest.NewService(store, queue, store, ingest.Config{Now: func() time.Time { return t0 }})
-	got, _, err := svc.Create(ingest.WithCorrelationID(context.Background(), "corr-9"), validRequest(), "scope", "")
+	got, _, err := svc.Create(pipeline.WithCorrelationID(context.Background(), "corr-9"), validRequest(), "scope", "")
 	if err != nil {
 		t.Fatal(err)
 	}

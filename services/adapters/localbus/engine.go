@@ -19,9 +19,6 @@ import (
 // pointless, in which case the message is dead-lettered at once.
 type MessageHandler func(ctx context.Context, m Message) error
 
-// Middleware wraps a MessageHandler with a cross-cutting concern.
-type Middleware func(MessageHandler) MessageHandler
-
 // Options tune an Engine. Zero values take the defaults.
 type Options struct {
 	// MaxAttempts is how many deliveries a message gets before it is dead-lettered (default 8).
@@ -93,11 +90,9 @@ func NewEngine(mb Mailbox, opts Options) *Engine {
 	}
 }
 
-// Handle registers the handler of a target, wrapped in the given middleware (outermost first).
-func (e *Engine) Handle(target string, h MessageHandler, mw ...Middleware) {
-	for i := len(mw) - 1; i >= 0; i-- {
-		h = mw[i](h)
-	}
+// Handle registers the handler of a target. Cross-cutting concerns (correlation, logging) are
+// pipeline middleware around event handlers; the engine itself only adds retries and dead-lettering.
+func (e *Engine) Handle(target string, h MessageHandler) {
 	e.handlers[target] = h
 }
 

@@ -1,0 +1,81 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/orderflow/orderflow/contracts"
+)
+
+type correlationKey struct{}
+
+// WithCorrelationID returns a context carrying the correlation id of the request or event being handled.
+// The HTTP API puts a request's id there and ingest stamps it on the new order; Correlated puts an
+// event's there.
+func WithCorrelationID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, correlationKey{}, id)
+}
+
+// CorrelationID returns the correlation id carried by ctx, or "" when there is none.
+func CorrelationID(ctx context.Context) string {
+	id, _ := ctx.Value(correlationKey{}).(string)
+	return id
+}
+
+// Middleware wraps an event handler with a cross-cutting concern.
+type Middleware func(Handler) Handler
+
+// Chain wraps h in mw, the first outermost.
+func Chain(h Handler, mw ...Middleware) Handler {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h
+}
+
+// Recovered turns a panic in the handler into an error, so that the delivery is retried or
+// dead-lettered like any failure instead of taking the process (or the Lambda invocation) down.
+func Recovered() Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, e contracts.Event) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("handler panicked on %s event %s: %v", e.DetailType, e.ID, r)
+				}
+			}()
+			return next(ctx, e)
+		}
+	}
+}
+
+// Correlated puts the event's correlation id (from its detail) into the context.
+func Correlated() Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, e contracts.Event) error {
+			var meta contracts.DetailMeta
+			if Decode(e, &meta) == nil && meta.CorrelationID != "" {
+				ctx = WithCorrelationID(ctx, meta.CorrelationID)
+			}
+			return next(ctx, e)
+		}
+	}
+}
+
+// Logged logs each event the target handles, with its correlation id, at debug level: a trace of an
+// order through the pipeline. Failures are logged where the retry decision is made (the delivery
+// engine locally, the queue on AWS), so they are not logged twice.
+func Logged(log *slog.Logger, target string) Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, e contracts.Event) error {
+			start := time.Now()
+			err := next(ctx, e)
+			if log.Enabled(ctx, slog.LevelDebug) {
+				log.DebugContext(ctx, "event handled", "target", target, "event", e.ID, "detailType", e.DetailType,
+					"orderId", EventOrderID(e), "correlationId", CorrelationID(ctx), "duration", time.Since(start), "err", err)
+			}
+			return err
+		}
+	}
+}
