@@ -133,7 +133,7 @@ func New(cfg Config, a Adapters) (*App, error) {
 		}
 	}
 	for target, h := range handlers {
-		handlers[target] = pipeline.Chain(h, pipeline.Recovered(), pipeline.Correlated(), pipeline.Logged(a.Logger, target))
+		handlers[target] = pipeline.Chain(h, pipeline.Recovered(), pipeline.Logged(a.Logger, target))
 	}
 	ing := ingest.NewService(a.Orders, a.Queue, a.Orders, ingest.Config{Envelope: env, Now: now, Logger: a.Logger})
 	rec := ingest.NewReconciler(a.Orders, a.Queue, ingest.ReconcilerConfig{Grace: cfg.ReconcileGrace, Now: now, Logger: a.Logger})

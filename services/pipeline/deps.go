@@ -17,17 +17,15 @@ type Deps struct {
 	Now       func() time.Time
 }
 
-// Handle runs st for the order that event e is about (its detail's orderId). A detail without an order
-// id is malformed: fault.Invalid, dead-lettered rather than retried.
+// Handle runs st for the order that event e is about (see EventOrderID: the envelope's resource, so the
+// detail need not be decoded). An event about no order is malformed: fault.Invalid, dead-lettered rather
+// than retried.
 func (d Deps) Handle(ctx context.Context, e contracts.Event, st Stage) error {
-	var meta contracts.DetailMeta
-	if err := Decode(e, &meta); err != nil {
-		return err
+	id := EventOrderID(e)
+	if id == "" {
+		return invalidEvent(e, "no order id in resources or detail")
 	}
-	if meta.OrderID == "" {
-		return invalidEvent(e, "detail has no orderId")
-	}
-	return Advance(ctx, d.Orders, d.Publisher, meta.OrderID, st)
+	return Advance(ctx, d.Orders, d.Publisher, id, st)
 }
 
 // Emit publishes an event about an order that is not a transition of it (a release or a void),

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -12,8 +13,8 @@ import (
 type correlationKey struct{}
 
 // WithCorrelationID returns a context carrying the correlation id of the request or event being handled.
-// The HTTP API puts a request's id there and ingest stamps it on the new order; Correlated puts an
-// event's there.
+// The HTTP API puts a request's id there and ingest stamps it on the new order; Logged puts an event's
+// there.
 func WithCorrelationID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, correlationKey{}, id)
 }
@@ -50,31 +51,24 @@ func Recovered() Middleware {
 	}
 }
 
-// Correlated puts the event's correlation id (from its detail) into the context.
-func Correlated() Middleware {
-	return func(next Handler) Handler {
-		return func(ctx context.Context, e contracts.Event) error {
-			var meta contracts.DetailMeta
-			if Decode(e, &meta) == nil && meta.CorrelationID != "" {
-				ctx = WithCorrelationID(ctx, meta.CorrelationID)
-			}
-			return next(ctx, e)
-		}
-	}
-}
-
-// Logged logs each event the target handles, with its correlation id, at debug level: a trace of an
-// order through the pipeline. Failures are logged where the retry decision is made (the delivery
-// engine locally, the queue on AWS), so they are not logged twice.
+// Logged logs each event the target handles at debug level, with the order and correlation ids: a trace
+// of an order through the pipeline (the correlation id ties it to the API request that created the
+// order). The detail is decoded for the correlation id only when debug logging is on: it is the hot path.
+// Failures are logged where the retry decision is made (the delivery engine locally, the queue on AWS),
+// so they are not logged twice.
 func Logged(log *slog.Logger, target string) Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, e contracts.Event) error {
+			if !log.Enabled(ctx, slog.LevelDebug) {
+				return next(ctx, e)
+			}
+			var meta contracts.DetailMeta
+			_ = json.Unmarshal(e.Detail, &meta) // best effort: a malformed detail is the handler's to report
+			ctx = WithCorrelationID(ctx, meta.CorrelationID)
 			start := time.Now()
 			err := next(ctx, e)
-			if log.Enabled(ctx, slog.LevelDebug) {
-				log.DebugContext(ctx, "event handled", "target", target, "event", e.ID, "detailType", e.DetailType,
-					"orderId", EventOrderID(e), "correlationId", CorrelationID(ctx), "duration", time.Since(start), "err", err)
-			}
+			log.DebugContext(ctx, "event handled", "target", target, "event", e.ID, "detailType", e.DetailType,
+				"orderId", EventOrderID(e), "correlationId", meta.CorrelationID, "duration", time.Since(start), "err", err)
 			return err
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/orderflow/orderflow/services/pipeline"
 )
 
-func TestMiddlewareCarriesCorrelationLogsAndRecovers(t *testing.T) {
+func TestMiddlewareLogsWithCorrelationAndRecovers(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -23,7 +23,7 @@ func TestMiddlewareCarriesCorrelationLogsAndRecovers(t *testing.T) {
 	h := pipeline.Chain(func(ctx context.Context, _ contracts.Event) error {
 		seen = pipeline.CorrelationID(ctx)
 		return nil
-	}, pipeline.Recovered(), pipeline.Correlated(), pipeline.Logged(log, "validation"))
+	}, pipeline.Recovered(), pipeline.Logged(log, "validation"))
 	if err := h(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}

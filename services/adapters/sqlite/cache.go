@@ -7,8 +7,9 @@ import (
 )
 
 // snapshotCacheSize bounds the snapshot cache. Every stage of the pipeline reads an order shortly after
-// the previous stage wrote it, so the orders in flight are what matters, not the whole table.
-const snapshotCacheSize = 8192
+// the previous stage wrote it, so the orders in flight are what matters, not the whole table; under a
+// backlog tens of thousands are in flight (about 2 KiB each).
+const snapshotCacheSize = 1 << 15
 
 // snapshotCache keeps the decoded snapshots of recently committed order versions, so that a stage's Get
 // and the Update that follows it do not each read and JSON-decode the order again.
