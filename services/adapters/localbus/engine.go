@@ -55,7 +55,7 @@ type Engine struct {
 	// finished remembers recently delivered or buried ids. A mailbox scan reads under a snapshot that
 	// may predate an ack's commit, so it can return a message that was just delivered; ids are never
 	// reused, so refusing a recently finished id is always right.
-	finished *idRing
+	finished *RecentIDs
 	timers   map[int64]*time.Timer
 	wg       sync.WaitGroup
 }
@@ -86,7 +86,7 @@ func NewEngine(mb Mailbox, opts Options) *Engine {
 	return &Engine{
 		mb: mb, opts: opts, handlers: map[string]MessageHandler{},
 		queue:    make(chan Message, 16384),
-		inflight: map[int64]bool{}, timers: map[int64]*time.Timer{}, finished: newIDRing(1 << 16),
+		inflight: map[int64]bool{}, timers: map[int64]*time.Timer{}, finished: NewRecentIDs(1 << 16),
 	}
 }
 
@@ -103,7 +103,7 @@ func (e *Engine) Offer(msgs []Message) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, m := range msgs {
-		if e.inflight[m.ID] || e.finished.has(m.ID) {
+		if e.inflight[m.ID] || e.finished.Has(m.ID) {
 			continue
 		}
 		select {
@@ -232,7 +232,7 @@ func (e *Engine) deliver(ctx context.Context, m Message) {
 func (e *Engine) done(id int64, outcome, target string) {
 	e.mu.Lock()
 	delete(e.inflight, id)
-	e.finished.add(id)
+	e.finished.Add(id)
 	e.mu.Unlock()
 	if e.opts.Observe != nil {
 		e.opts.Observe(target, outcome)
@@ -269,23 +269,28 @@ func safeCall(ctx context.Context, h MessageHandler, m Message) (err error) {
 	return h(ctx, m)
 }
 
-// idRing is a bounded set of the last n ids added.
-type idRing struct {
+// RecentIDs is a bounded set of the last n message ids added. Message ids are never reused, so
+// "recently delivered" or "recently deleted" is a safe thing to remember with bounded memory. It is not
+// safe for concurrent use: callers hold their own lock.
+type RecentIDs struct {
 	set  map[int64]struct{}
 	ring []int64
 	next int
 }
 
-func newIDRing(n int) *idRing {
-	return &idRing{set: make(map[int64]struct{}, n), ring: make([]int64, n)}
+// NewRecentIDs returns an empty set remembering the last n ids.
+func NewRecentIDs(n int) *RecentIDs {
+	return &RecentIDs{set: make(map[int64]struct{}, n), ring: make([]int64, n)}
 }
 
-func (r *idRing) has(id int64) bool {
+// Has reports whether id is among the last n added.
+func (r *RecentIDs) Has(id int64) bool {
 	_, ok := r.set[id]
 	return ok
 }
 
-func (r *idRing) add(id int64) {
+// Add remembers id, forgetting the oldest one when full.
+func (r *RecentIDs) Add(id int64) {
 	if old := r.ring[r.next]; old != 0 {
 		delete(r.set, old)
 	}

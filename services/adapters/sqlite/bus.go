@@ -88,6 +88,7 @@ func (db *DB) Due(ctx context.Context, now time.Time, limit int, skip map[int64]
 func (db *DB) beingAcked(id int64) bool {
 	db.ackMu.Lock()
 	_, ok := db.acking[id]
+	ok = ok || db.deleted.Has(id)
 	db.ackMu.Unlock()
 	return ok
 }

@@ -100,8 +100,11 @@ type DB struct {
 	// deletes all of them with one statement at the start of its next batch, and ackWake (capacity 1)
 	// starts a batch when the writer is idle. Acks used to be one op each, with a savepoint and a
 	// statement per id, about a third of every batch.
-	ackMu    sync.Mutex
-	acking   map[int64]struct{}
+	ackMu  sync.Mutex
+	acking map[int64]struct{}
+	// deleted remembers the ids whose delete committed recently: a Due whose read snapshot predates
+	// that commit still sees their rows, after acking has let go of them.
+	deleted  *localbus.RecentIDs
 	ackQueue []int64
 	ackWake  chan struct{}
 
@@ -123,6 +126,7 @@ func Open(path string, opts Options) (*DB, error) {
 		ops:        make(chan *op, 4*maxBatch),
 		writerDone: make(chan struct{}),
 		acking:     map[int64]struct{}{},
+		deleted:    localbus.NewRecentIDs(1 << 16),
 		ackWake:    make(chan struct{}, 1),
 		snaps:      newSnapshotCache(),
 	}
@@ -336,7 +340,8 @@ func (db *DB) runBatch(batch []*op) {
 	if len(batch) == 0 && len(acks) == 0 {
 		return
 	}
-	defer db.acked(acks)
+	committed, ackFailed := false, false
+	defer func() { db.acked(acks, committed && !ackFailed) }()
 	w := db.w
 	w.now = db.now().UTC()
 	errs := make([]error, len(batch))
@@ -353,6 +358,7 @@ func (db *DB) runBatch(batch []*op) {
 				return
 			}
 			db.log.Error("asynchronous sqlite write failed", "error", fmt.Errorf("ack %d messages: %w", len(acks), err))
+			ackFailed = true // not deleted: they are due again
 		}
 	}
 	for i, o := range batch {
@@ -386,6 +392,7 @@ func (db *DB) runBatch(batch []*op) {
 		db.abort(batch, errs, fmt.Errorf("commit write transaction: %w", err))
 		return
 	}
+	committed = true
 	db.finish(batch, errs, nil)
 }
 
@@ -426,15 +433,19 @@ func (db *DB) takeAcks() []int64 {
 	return ids
 }
 
-// acked lets Due see the messages of acks again: their deletion is committed, or it failed and they
-// must be delivered again.
-func (db *DB) acked(ids []int64) {
+// acked ends the acks of a batch. When the batch committed their rows are gone, and they are kept in
+// deleted for the reads that started before; otherwise Due may hand them out again, since they must be
+// delivered again.
+func (db *DB) acked(ids []int64, committed bool) {
 	if len(ids) == 0 {
 		return
 	}
 	db.ackMu.Lock()
 	for _, id := range ids {
 		delete(db.acking, id)
+		if committed {
+			db.deleted.Add(id)
+		}
 	}
 	db.ackMu.Unlock()
 }
