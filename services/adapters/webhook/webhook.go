@@ -7,6 +7,9 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,6 +34,19 @@ type Subscription struct {
 	EventPattern json.RawMessage `json:"eventPattern"`
 	// Endpoint is the URL events are POSTed to.
 	Endpoint string `json:"endpoint"`
+	// Secret, when set, signs every call: header X-Orderflow-Signature is "sha256=" and the hex
+	// HMAC-SHA256 of the body under this secret, so the receiver can check the call came from orderflow.
+	Secret string `json:"secret,omitempty"`
+}
+
+// SignatureHeader carries a call's signature when the subscription has a secret.
+const SignatureHeader = "X-Orderflow-Signature"
+
+// Sign returns the signature header value of body under secret.
+func Sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 // Target is the routing target of a subscription.
@@ -91,6 +107,9 @@ func Handler(client *http.Client, s Subscription) pipeline.Handler {
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Orderflow-Event-Id", e.ID)
 		req.Header.Set("X-Orderflow-Subscription", s.Name)
+		if s.Secret != "" {
+			req.Header.Set(SignatureHeader, Sign(s.Secret, body))
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			return fault.Wrap(fault.Unavailable, err, "webhook "+s.Name)

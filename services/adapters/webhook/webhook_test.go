@@ -2,6 +2,10 @@ package webhook_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -55,5 +59,24 @@ func TestLoadRefusesBadSubscriptions(t *testing.T) {
 		if _, err := webhook.Load(path); err == nil {
 			t.Errorf("%s: loaded", name)
 		}
+	}
+}
+
+func TestCallsAreSignedWhenTheSubscriptionHasASecret(t *testing.T) {
+	t.Parallel()
+	var sig, body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		sig, body = r.Header.Get(webhook.SignatureHeader), string(b)
+	}))
+	defer srv.Close()
+	h := webhook.Handler(srv.Client(), webhook.Subscription{Name: "t", Endpoint: srv.URL, Secret: "s3cret"})
+	if err := h(context.Background(), contracts.Event{ID: "ev1", Detail: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(sha256.New, []byte("s3cret"))
+	mac.Write([]byte(body))
+	if want := "sha256=" + hex.EncodeToString(mac.Sum(nil)); sig != want {
+		t.Errorf("signature = %q, want %q (HMAC-SHA256 of the body)", sig, want)
 	}
 }
