@@ -69,7 +69,11 @@ func (t *eventTap) subscribe(h pipeline.Handler) {
 
 func (t *eventTap) offer(events []contracts.Event) {
 	for _, e := range events {
-		t.ch <- e
+		select {
+		case t.ch <- e:
+		case <-t.done: // stopped: a request outliving the shutdown must not block on a full buffer
+			return
+		}
 	}
 }
 

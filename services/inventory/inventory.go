@@ -59,18 +59,18 @@ func (s *Service) result(o *order.Order) (contracts.Event, bool, error) {
 // once, and announces it with InventoryReleased. A redelivery after a crash re-announces the release
 // (same event id) instead of releasing again.
 func (s *Service) HandleEnded(ctx context.Context, e contracts.Event) error {
-	var d contracts.DetailMeta
-	if err := pipeline.Decode(e, &d); err != nil {
+	orderID, err := pipeline.OrderIDOf(e)
+	if err != nil {
 		return err
 	}
-	lines, _, err := s.Store.Release(ctx, d.OrderID)
+	lines, _, err := s.Store.Release(ctx, orderID)
 	if err != nil {
-		return fmt.Errorf("release stock of order %s: %w", d.OrderID, err)
+		return fmt.Errorf("release stock of order %s: %w", orderID, err)
 	}
 	if len(lines) == 0 {
 		return nil // nothing was reserved
 	}
-	return s.Emit(ctx, d.OrderID, contracts.SourceInventory, contracts.DetailInventoryReleased, e.Time, func(o *order.Order) any {
+	return s.Emit(ctx, orderID, contracts.SourceInventory, contracts.DetailInventoryReleased, e.Time, func(o *order.Order) any {
 		return contracts.InventoryReleasedDetail{DetailMeta: pipeline.Meta(o), Items: reservedItems(lines), Reason: e.DetailType, ReleasedAt: e.Time}
 	})
 }

@@ -65,18 +65,18 @@ func (s *Service) result(o *order.Order) (contracts.Event, bool, error) {
 // HandleEnded reacts to OrderFailed and OrderCancelled: it voids an authorized payment exactly once and
 // announces it with PaymentVoided (re-announced, same event id, on redelivery).
 func (s *Service) HandleEnded(ctx context.Context, e contracts.Event) error {
-	var d contracts.DetailMeta
-	if err := pipeline.Decode(e, &d); err != nil {
+	orderID, err := pipeline.OrderIDOf(e)
+	if err != nil {
 		return err
 	}
-	auth, _, err := s.Gateway.Void(ctx, d.OrderID)
+	auth, _, err := s.Gateway.Void(ctx, orderID)
 	if err != nil {
-		return fmt.Errorf("void payment of order %s: %w", d.OrderID, err)
+		return fmt.Errorf("void payment of order %s: %w", orderID, err)
 	}
 	if auth.ID == "" {
 		return nil // nothing was authorized
 	}
-	return s.Emit(ctx, d.OrderID, contracts.SourcePayment, contracts.DetailPaymentVoided, e.Time, func(o *order.Order) any {
+	return s.Emit(ctx, orderID, contracts.SourcePayment, contracts.DetailPaymentVoided, e.Time, func(o *order.Order) any {
 		return contracts.PaymentVoidedDetail{DetailMeta: pipeline.Meta(o), AuthorizationID: auth.ID, Amount: o.Total(),
 			Currency: o.Currency(), Reason: e.DetailType, VoidedAt: e.Time}
 	})

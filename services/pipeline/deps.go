@@ -21,11 +21,20 @@ type Deps struct {
 // detail need not be decoded). An event about no order is malformed: fault.Invalid, dead-lettered rather
 // than retried.
 func (d Deps) Handle(ctx context.Context, e contracts.Event, st Stage) error {
-	id := EventOrderID(e)
-	if id == "" {
-		return invalidEvent(e, "no order id in resources or detail")
+	id, err := OrderIDOf(e)
+	if err != nil {
+		return err
 	}
 	return Advance(ctx, d.Orders, d.Publisher, id, st)
+}
+
+// OrderIDOf returns the id of the order e is about (EventOrderID), or a fault.Invalid error for an event
+// about no order, which is dead-lettered rather than retried.
+func OrderIDOf(e contracts.Event) (string, error) {
+	if id := EventOrderID(e); id != "" {
+		return id, nil
+	}
+	return "", invalidEvent(e, "no order id in resources or detail")
 }
 
 // Emit publishes an event about an order that is not a transition of it (a release or a void),

@@ -197,7 +197,13 @@ func (e *Engine) deliver(ctx context.Context, m Message) {
 		e.opts.Logger.Error("message dead-lettered", "id", m.ID, "target", m.Target, "attempts", attempts, "err", err)
 		m.Attempts = attempts
 		if buryErr := e.mb.Bury(ctx, m, err.Error()); buryErr != nil {
+			// Still in the mailbox: let the next scan hand it out again (and try to bury it again)
+			// rather than count it as finished, which would strand it.
 			e.opts.Logger.Error("bury message", "id", m.ID, "err", buryErr)
+			e.mu.Lock()
+			delete(e.inflight, m.ID)
+			e.mu.Unlock()
+			return
 		}
 		e.done(m.ID, "dead", m.Target)
 		return

@@ -225,3 +225,37 @@ func TestUndeliveredMessagesSurviveARestart(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// buryFailsOnce is the real mailbox, except that its first Bury fails.
+type buryFailsOnce struct {
+	*sqlite.DB
+	failed atomic.Bool
+}
+
+func (b *buryFailsOnce) Bury(ctx context.Context, m localbus.Message, lastError string) error {
+	if b.failed.CompareAndSwap(false, true) {
+		return errors.New("disk full")
+	}
+	return b.DB.Bury(ctx, m, lastError)
+}
+
+func TestAFailedBuryIsTriedAgainNotStranded(t *testing.T) {
+	t.Parallel()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "test.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mb := &buryFailsOnce{DB: db}
+	e := localbus.NewEngine(mb, localbus.Options{PollInterval: 10 * time.Millisecond})
+	e.Handle("dispatcher", func(context.Context, localbus.Message) error { return fault.Invalidf("never succeeds") })
+	send(t, db, "o1")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, func() bool { n, _ := db.CountDeadLetters(ctx); return n == 1 }, "the message dead-lettered after the failed bury")
+	if !mb.failed.Load() {
+		t.Fatal("the first bury never failed: the test proves nothing")
+	}
+}

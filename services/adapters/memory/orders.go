@@ -139,8 +139,8 @@ func (s *Orders) Get(_ context.Context, id string) (*order.Order, error) {
 
 // Update loads the order, calls fn without holding the store's lock, and stores the changed order with
 // the events fn returned, on condition that nobody wrote the order since it was loaded. When somebody
-// did, fn runs again on the fresh order, up to a bound after which Update returns a fault.Conflict
-// error. It returns fn's error unchanged (and writes nothing) if fn fails, and a fault.NotFound error for
+// did, fn runs again on the fresh order, up to a bound after which Update returns a fault.Unavailable
+// error (transient: the caller may retry). It returns fn's error unchanged (and writes nothing) if fn fails, and a fault.NotFound error for
 // an unknown id. Events are published as by Publish.
 func (s *Orders) Update(ctx context.Context, id string, fn func(o *order.Order) ([]contracts.Event, error)) (*order.Order, error) {
 	s.mu.Lock()
@@ -168,7 +168,7 @@ func (s *Orders) Update(ctx context.Context, id string, fn func(o *order.Order) 
 			return thaw(next), nil
 		}
 		if attempt >= maxUpdateAttempts {
-			return nil, fault.Wrap(fault.Conflict, errStale, fmt.Sprintf("update order %s: gave up after %d concurrent writes", id, attempt))
+			return nil, fault.Wrap(fault.Unavailable, errStale, fmt.Sprintf("update order %s: gave up after %d concurrent writes", id, attempt))
 		}
 		snap = fresh
 	}

@@ -188,7 +188,7 @@ func decodeOrder(version int64, snap []byte) (*order.Order, error) {
 // Update loads the order, calls fn outside the writer and stores the changed order with the events fn
 // returned in one durable transaction, on condition that nobody wrote the order since it was loaded.
 // When somebody did, fn runs again on the fresh order, up to a bound after which Update returns a
-// fault.Conflict error. It returns fn's error unchanged (and writes nothing) if fn fails, and a
+// fault.Unavailable error (transient: the caller may retry). It returns fn's error unchanged (and writes nothing) if fn fails, and a
 // fault.NotFound error for an unknown id. Events are published as by Publish.
 func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]contracts.Event, error)) (*order.Order, error) {
 	// Usually the caller has just read the order, so the cache has it. If it is stale, the conditional
@@ -263,7 +263,8 @@ func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]
 		case !errors.Is(err, errStale):
 			return nil, fmt.Errorf("update order %s: %w", id, err)
 		case attempt >= maxUpdateAttempts:
-			return nil, fault.Wrap(fault.Conflict, err, fmt.Sprintf("update order %s: gave up after %d concurrent writes", id, attempt))
+			// Transient by nature: the delivery is retried later rather than dead-lettered.
+			return nil, fault.Wrap(fault.Unavailable, err, fmt.Sprintf("update order %s: gave up after %d concurrent writes", id, attempt))
 		}
 		version, snap = freshVersion, fresh
 	}

@@ -90,7 +90,7 @@ func Routes(subs []Subscription) []routing.Route {
 }
 
 // Handler returns the bus consumer that POSTs events to the subscription's endpoint. A 2xx answer
-// acknowledges the event; 429, 5xx and network errors are retried; any other answer dead-letters it,
+// acknowledges the event; 408, 429, 5xx and network errors are retried; any other answer dead-letters it,
 // as EventBridge API destinations do.
 func Handler(client *http.Client, s Subscription) pipeline.Handler {
 	return func(ctx context.Context, e contracts.Event) error {
@@ -119,7 +119,7 @@ func Handler(client *http.Client, s Subscription) pipeline.Handler {
 		switch {
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
 			return nil
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
 			return fault.Unavailablef("webhook %s answered %s", s.Name, resp.Status)
 		}
 		return fault.Invalidf("webhook %s answered %s", s.Name, resp.Status)

@@ -24,7 +24,7 @@ func TestHandlerMapsAnswersToRetryOrDeadLetter(t *testing.T) {
 		want   fault.Kind
 		ok     bool
 	}{
-		{200, 0, true}, {204, 0, true}, {429, fault.Unavailable, false}, {503, fault.Unavailable, false}, {404, fault.Invalid, false},
+		{200, 0, true}, {204, 0, true}, {408, fault.Unavailable, false}, {429, fault.Unavailable, false}, {503, fault.Unavailable, false}, {404, fault.Invalid, false},
 	}
 	for _, tt := range tests {
 		var gotID string
