@@ -71,6 +71,7 @@ type Local struct {
 	wg      sync.WaitGroup
 	errOnce sync.Once
 	err     error
+	failed  chan struct{}
 	sms     *smslog.Sink
 	tap     *eventTap
 	tapStop chan struct{}
@@ -175,7 +176,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	l := &Local{
 		URL: "http://" + ln.Addr().String(), ClientKey: clientKey, AdminKey: adminKey, App: a, DB: db,
 		srv:    &http.Server{Handler: a.HTTP, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second},
-		cancel: cancel, sms: sms,
+		cancel: cancel, sms: sms, failed: make(chan struct{}),
 	}
 	l.wg.Add(3)
 	l.tapStop, l.tap = make(chan struct{}), tap
@@ -193,9 +194,14 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 
 func (l *Local) fail(err error) {
 	if err != nil && !errors.Is(err, context.Canceled) {
-		l.errOnce.Do(func() { l.err = err })
+		l.errOnce.Do(func() { l.err = err; close(l.failed) })
 	}
 }
+
+// Failed is closed when a part of the running system (the HTTP server, the delivery engine, the
+// reconciler) stopped with an error; Shutdown then returns that error. The binary exits on it rather
+// than carry on without an API.
+func (l *Local) Failed() <-chan struct{} { return l.failed }
 
 // Shutdown stops accepting requests, lets requests and deliveries under way finish, and closes the store.
 // Messages not yet delivered stay in the store and are delivered after the next start.
