@@ -133,7 +133,9 @@ func (c *Chatbot) Tools() []ToolSpec { return append([]ToolSpec(nil), c.tools.sp
 // returned only when the orders cannot be read (or ctx ends) and no answer can be given.
 func (c *Chatbot) Answer(ctx context.Context, req contracts.ChatRequest) (contracts.ChatResponse, error) {
 	start := c.now()
-	query, customerID, sessionID := strings.TrimSpace(req.Query), strings.TrimSpace(req.CustomerID), strings.TrimSpace(req.SessionID)
+	// The customer id is used exactly as given: it is the scope of every tool, and "alice " must not
+	// become "alice". Only the emptiness check ignores whitespace.
+	query, customerID, sessionID := strings.TrimSpace(req.Query), req.CustomerID, strings.TrimSpace(req.SessionID)
 	if err := validate(query, customerID, sessionID); err != nil {
 		c.metrics.requests.WithLabelValues("none", "invalid").Inc()
 		return contracts.ChatResponse{}, err
@@ -186,7 +188,7 @@ func validate(query, customerID, sessionID string) error {
 	} else if utf8.RuneCountInString(query) > MaxQueryLength {
 		issues = append(issues, fault.FieldIssue{Field: "query", Issue: fmt.Sprintf("must be at most %d characters", MaxQueryLength)})
 	}
-	if customerID == "" {
+	if strings.TrimSpace(customerID) == "" {
 		issues = append(issues, fault.FieldIssue{Field: "customerId", Issue: "is required"})
 	}
 	if len(sessionID) > MaxSessionIDLength {

@@ -46,7 +46,10 @@ func draft(req contracts.CreateOrderRequest) (order.Draft, error) {
 		PaymentToken:    req.PaymentToken,
 		ShippingAddress: req.ShippingAddress,
 	}
-	v.required("customerId", req.CustomerID)
+	if v.required("customerId", req.CustomerID) && strings.TrimSpace(req.CustomerID) != req.CustomerID {
+		// One spelling per customer: the id scopes order lists and the chatbot exactly as stored.
+		v.bad("customerId", "must not start or end with whitespace")
+	}
 
 	// itemsOK says whether every item has a usable quantity and price, so that the total can be checked.
 	itemsOK := false
