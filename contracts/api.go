@@ -130,6 +130,8 @@ const (
 	CodeNotFound             = "NOT_FOUND"
 	CodeConflict             = "CONFLICT"
 	CodeIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
+	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+	CodePreconditionFailed   = "PRECONDITION_FAILED"
 	CodeRateLimited          = "RATE_LIMITED"
 	CodeInternal             = "INTERNAL"
 	CodeUnavailable          = "UNAVAILABLE"

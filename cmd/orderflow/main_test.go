@@ -939,3 +939,31 @@ func TestWebhookSubscriptionReceivesMatchingEvents(t *testing.T) {
 		t.Errorf("webhook got %s about %v, want OrderCompleted about %s", got[0].DetailType, got[0].Resources, o.OrderID)
 	}
 }
+
+// An admin who edits a product from a stale read must not hand back stock that orders took since.
+func TestStaleInventoryEditIsRefused(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	read := s.do("GET", "/inventory/LIMITED001", adminKey, nil)
+	etag := read.header.Get("ETag")
+	if read.status != http.StatusOK || etag == "" {
+		t.Fatalf("GET = %d with ETag %q, want 200 with an ETag", read.status, etag)
+	}
+	o := s.await(s.create(orderBody("c-admin", withItem("LIMITED001", "Limited Edition Console", 5, 499.99))).OrderID)
+	if o.Status != "COMPLETED" || s.stock("LIMITED001") != 0 {
+		t.Fatalf("order %s, stock %d: want the 5 consoles sold", o.Status, s.stock("LIMITED001"))
+	}
+	edit := map[string]any{"name": "Limited Edition Console (boxed)", "price": 499.99, "available": 5}
+	r := s.do("PUT", "/inventory/LIMITED001", adminKey, edit, "If-Match", etag)
+	if r.status != http.StatusPreconditionFailed || r.errorCode(t) != "PRECONDITION_FAILED" {
+		t.Fatalf("stale PUT = %d %s, want 412 PRECONDITION_FAILED", r.status, r.body)
+	}
+	if got := s.stock("LIMITED001"); got != 0 {
+		t.Fatalf("stock after the refused edit = %d, want 0", got)
+	}
+	current := s.do("GET", "/inventory/LIMITED001", adminKey, nil).header.Get("ETag")
+	edit["available"] = 0
+	if r := s.do("PUT", "/inventory/LIMITED001", adminKey, edit, "If-Match", current); r.status != http.StatusOK || r.header.Get("ETag") == "" {
+		t.Errorf("PUT with the current ETag = %d %s, want 200 with the new ETag", r.status, r.body)
+	}
+}

@@ -174,7 +174,7 @@ func TestOpenAPIDocumentsEveryEndpoint(t *testing.T) {
 		{"get", "/orders/{orderId}/events", []string{"200", "404"}},
 		{"get", "/inventory", []string{"200", "403"}},
 		{"get", "/inventory/{productId}", []string{"200", "404"}},
-		{"put", "/inventory/{productId}", []string{"200", "400"}},
+		{"put", "/inventory/{productId}", []string{"200", "400", "412"}},
 		{"get", "/healthz", []string{"200"}},
 		{"get", "/metrics", []string{"200"}},
 		{"post", "/chatbot", []string{"200", "400"}},

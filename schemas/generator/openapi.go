@@ -183,11 +183,13 @@ func (g *generator) openAPIDocument() (*openAPI, error) {
 		"/inventory/{productId}": {
 			"get": {OperationID: "getInventoryItem", Tags: []string{"inventory"}, Summary: "Get a product with its stock (admin)",
 				Parameters: []parameter{productID},
-				Responses:  errs(ok200("The product.", "InventoryItem", nil), 400, 404)},
+				Responses:  errs(withETag(ok200("The product.", "InventoryItem", nil)), 400, 404)},
 			"put": {OperationID: "putInventoryItem", Tags: []string{"inventory"}, Summary: "Create or replace a product and its stock (admin)",
-				Parameters:  []parameter{productID},
+				Description: "With If-Match (the ETag of a GET) the product is replaced only if nothing changed it since, stock reserved by orders included; otherwise 412.",
+				Parameters: []parameter{productID, {Name: "If-Match", In: "header",
+					Description: "The ETag the product had when it was read: refuses the write if it changed since.", Schema: str()}},
 				RequestBody: jsonBody("PutInventoryRequest", map[string]any{"name": "Ultrabook 14", "price": 1299.99, "available": 25}),
-				Responses:   errs(ok200("The product as stored.", "InventoryItem", nil), 400, 413, 415)},
+				Responses:   errs(withETag(ok200("The product as stored.", "InventoryItem", nil)), 400, 412, 413, 415)},
 		},
 		"/chatbot": {
 			"post": {OperationID: "chat", Tags: []string{"chatbot"}, Summary: "Ask the chatbot about orders",
@@ -244,6 +246,7 @@ var errorDescriptions = map[int]string{
 	403: "FORBIDDEN: the X-API-Key header is missing or wrong.",
 	404: "NOT_FOUND.",
 	409: "CONFLICT: the order is not in a status that allows this.",
+	412: "PRECONDITION_FAILED: the product changed since the ETag in If-Match was read; read it again.",
 	413: "PAYLOAD_TOO_LARGE.",
 	415: "UNSUPPORTED_MEDIA_TYPE: the body must be application/json.",
 	422: "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used with another body.",
@@ -264,6 +267,12 @@ func errs(ok map[string]*response, statuses ...int) map[string]*response {
 	}
 	ok["default"] = &response{Description: "Any other error, e.g. 503 UNAVAILABLE.", Content: body}
 	return ok
+}
+
+// withETag documents the ETag header of a 200 response.
+func withETag(rs map[string]*response) map[string]*response {
+	rs["200"].Headers = map[string]header{"ETag": {Description: "The product's current state; send it back in If-Match.", Schema: &jsonschema.Schema{Type: "string"}}}
+	return rs
 }
 
 // createOrderExample is the request that would create the example order.

@@ -154,6 +154,7 @@ func enumRules() map[string][]string {
 		"ErrorDetail.code": {contracts.CodeValidationFailed, contracts.CodeInvalidJSON,
 			contracts.CodeUnsupportedMediaType, contracts.CodePayloadTooLarge, contracts.CodeForbidden,
 			contracts.CodeNotFound, contracts.CodeConflict, contracts.CodeIdempotencyKeyReused,
+			contracts.CodeMethodNotAllowed, contracts.CodePreconditionFailed,
 			contracts.CodeRateLimited, contracts.CodeInternal, contracts.CodeUnavailable},
 	}
 }

@@ -9,13 +9,10 @@ import (
 	"github.com/orderflow/orderflow/services/fault"
 )
 
-// CodeMethodNotAllowed is the error code of a 405: the path exists but not with this method.
-const CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
-
 // Errors the API itself raises; everything else comes from the services.
 var (
 	errNoRoute          = &fault.Error{Kind: fault.NotFound, Code: contracts.CodeNotFound, Message: "no such endpoint"}
-	errMethodNotAllowed = &fault.Error{Kind: fault.Invalid, Code: CodeMethodNotAllowed, Message: "method not allowed on this endpoint"}
+	errMethodNotAllowed = &fault.Error{Kind: fault.Invalid, Code: contracts.CodeMethodNotAllowed, Message: "method not allowed on this endpoint"}
 	errForbidden        = &fault.Error{Kind: fault.Unauthorized, Code: contracts.CodeForbidden, Message: "a valid X-API-Key header is required"}
 	errAdminOnly        = &fault.Error{Kind: fault.Unauthorized, Code: contracts.CodeForbidden, Message: "this endpoint needs an admin API key"}
 	errRateLimited      = &fault.Error{Kind: fault.RateLimited, Code: contracts.CodeRateLimited, Message: "too many requests for this API key; retry later"}
@@ -36,7 +33,7 @@ func errorResponse(err error) (int, contracts.ErrorBody) {
 			status = http.StatusUnsupportedMediaType
 		case contracts.CodePayloadTooLarge:
 			status = http.StatusRequestEntityTooLarge
-		case CodeMethodNotAllowed:
+		case contracts.CodeMethodNotAllowed:
 			status = http.StatusMethodNotAllowed
 		case contracts.CodeInvalidJSON:
 			status = http.StatusBadRequest
@@ -46,9 +43,12 @@ func errorResponse(err error) (int, contracts.ErrorBody) {
 	case fault.NotFound:
 		status, code = http.StatusNotFound, contracts.CodeNotFound
 	case fault.Conflict:
-		if code == contracts.CodeIdempotencyKeyReused {
+		switch code {
+		case contracts.CodeIdempotencyKeyReused:
 			status = http.StatusUnprocessableEntity
-		} else {
+		case contracts.CodePreconditionFailed:
+			status = http.StatusPreconditionFailed
+		default:
 			status, code = http.StatusConflict, contracts.CodeConflict
 		}
 	case fault.Unauthorized:

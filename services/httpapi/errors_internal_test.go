@@ -37,7 +37,7 @@ func TestErrorResponse(t *testing.T) {
 		{name: "invalid JSON", err: invalidJSON(errors.New("x")), wantStatus: 400, want: contracts.ErrorDetail{Code: contracts.CodeInvalidJSON, Message: "request body is not valid JSON"}},
 		{name: "unsupported media type", err: errMediaType, wantStatus: 415, want: contracts.ErrorDetail{Code: contracts.CodeUnsupportedMediaType, Message: errMediaType.Message}},
 		{name: "payload too large", err: errTooLarge, wantStatus: 413, want: contracts.ErrorDetail{Code: contracts.CodePayloadTooLarge, Message: errTooLarge.Message}},
-		{name: "method not allowed", err: errMethodNotAllowed, wantStatus: 405, want: contracts.ErrorDetail{Code: CodeMethodNotAllowed, Message: errMethodNotAllowed.Message}},
+		{name: "method not allowed", err: errMethodNotAllowed, wantStatus: 405, want: contracts.ErrorDetail{Code: contracts.CodeMethodNotAllowed, Message: errMethodNotAllowed.Message}},
 		{
 			name:       "not found keeps its message but not the wrapped cause",
 			err:        fmt.Errorf("get: %w", fault.Wrap(fault.NotFound, secret, "order o-1 not found")),

@@ -140,6 +140,16 @@ func (m *memInventory) PutProduct(_ context.Context, p inventory.Product) error 
 	return nil
 }
 
+func (m *memInventory) PutProductIf(_ context.Context, p inventory.Product, etag string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur, ok := m.products[p.ID]; !ok || cur.ETag() != etag {
+		return inventory.ErrChanged
+	}
+	m.products[p.ID] = p
+	return nil
+}
+
 // fakeChatbot answers every question the same way, or fails with err.
 type fakeChatbot struct {
 	mu   sync.Mutex

@@ -64,6 +64,8 @@ type Inventory interface {
 	Products(ctx context.Context) ([]inventory.Product, error)
 	// PutProduct creates or replaces a product.
 	PutProduct(ctx context.Context, p inventory.Product) error
+	// PutProductIf replaces a product only if its ETag is still etag (inventory.ErrChanged otherwise).
+	PutProductIf(ctx context.Context, p inventory.Product, etag string) error
 }
 
 // Chatbot answers a customer's question about their orders.

@@ -44,10 +44,13 @@ func (s *server) getInventory(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	w.Header().Set("ETag", p.ETag())
 	s.writeJSON(w, r, http.StatusOK, itemOf(p))
 }
 
 // putInventory serves PUT /inventory/{productId} (admin): creates or replaces the product and returns it.
+// With If-Match (the ETag of a GET), it replaces the product only if nothing changed it since, stock taken
+// by orders included, and answers 412 PRECONDITION_FAILED otherwise; without, it replaces unconditionally.
 func (s *server) putInventory(w http.ResponseWriter, r *http.Request) {
 	v, err := s.readJSON(w, r)
 	if err != nil {
@@ -83,10 +86,16 @@ func (s *server) putInventory(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.deps.Inventory.PutProduct(r.Context(), p); err != nil {
+	if etag := r.Header.Get("If-Match"); etag != "" {
+		err = s.deps.Inventory.PutProductIf(r.Context(), p, etag)
+	} else {
+		err = s.deps.Inventory.PutProduct(r.Context(), p)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	w.Header().Set("ETag", p.ETag())
 	s.writeJSON(w, r, http.StatusOK, itemOf(p))
 }
 

@@ -186,8 +186,8 @@ func TestMountsAndUnknownRoutes(t *testing.T) {
 		{name: "mounted list", method: "GET", path: "/schemas", key: clientKey, wantStatus: 200, wantBody: `["OrderCreated"]`},
 		{name: "mounted item with a path value", method: "GET", path: "/schemas/OrderCreated", key: clientKey, wantStatus: 200, wantBody: `{"title":"OrderCreated"}`},
 		{name: "mounted route needs a key", method: "GET", path: "/schemas", wantStatus: 403, wantCode: contracts.CodeForbidden},
-		{name: "mounted route is read-only", method: "POST", path: "/schemas", key: clientKey, wantStatus: 405, wantCode: httpapi.CodeMethodNotAllowed, wantAllow: "GET, HEAD"},
-		{name: "wrong method on an API route", method: "DELETE", path: "/orders/x", key: clientKey, wantStatus: 405, wantCode: httpapi.CodeMethodNotAllowed, wantAllow: "GET, HEAD"},
+		{name: "mounted route is read-only", method: "POST", path: "/schemas", key: clientKey, wantStatus: 405, wantCode: contracts.CodeMethodNotAllowed, wantAllow: "GET, HEAD"},
+		{name: "wrong method on an API route", method: "DELETE", path: "/orders/x", key: clientKey, wantStatus: 405, wantCode: contracts.CodeMethodNotAllowed, wantAllow: "GET, HEAD"},
 		{name: "unknown path", method: "GET", path: "/nope", key: clientKey, wantStatus: 404, wantCode: contracts.CodeNotFound},
 		{name: "chatbot unmounted is not found", method: "GET", path: "/chatbot/x", key: clientKey, wantStatus: 404, wantCode: contracts.CodeNotFound},
 	}

@@ -4,6 +4,9 @@ package inventory
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
@@ -15,6 +18,14 @@ type Product struct {
 	Name      string
 	Price     contracts.Amount
 	Available int
+}
+
+// ETag identifies the product's current state, reservations included: it changes whenever its name,
+// price or available stock does. The API hands it out with a product and honours it in If-Match, so an
+// admin's edit cannot silently undo what happened since they read the product.
+func (p Product) ETag() string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d\x00%d", p.ID, p.Name, int64(p.Price), p.Available))
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
 }
 
 // Line is a quantity of one product.
@@ -31,6 +42,9 @@ var (
 	// ErrReleased (kind fault.Conflict): the order's reservation was already released (or the order was
 	// released before anything was reserved); it can never be reserved again.
 	ErrReleased = fault.New(fault.Conflict, "RESERVATION_RELEASED", "reservation already released")
+	// ErrChanged (kind fault.Conflict, code PRECONDITION_FAILED) is returned by PutProductIf when the
+	// product is missing or no longer has the ETag the caller read.
+	ErrChanged = fault.New(fault.Conflict, contracts.CodePreconditionFailed, "product changed since it was read")
 )
 
 // Store keeps the catalog, the stock and the reservations.
@@ -38,6 +52,9 @@ type Store interface {
 	Catalog
 	// PutProduct creates or replaces a product. Available must be >= 0.
 	PutProduct(ctx context.Context, p Product) error
+	// PutProductIf replaces a product on condition that it exists and its ETag is etag, checked and
+	// written atomically; otherwise it writes nothing and returns ErrChanged (wrapped).
+	PutProductIf(ctx context.Context, p Product, etag string) error
 	// Products returns every product ordered by id.
 	Products(ctx context.Context) ([]Product, error)
 	// Reserve takes stock for every line of the order, all or nothing, never letting stock go negative

@@ -31,6 +31,16 @@ type storedLine struct {
 // PutProduct creates or replaces a product. It returns a fault.Invalid error for an empty id, a negative
 // price or negative stock.
 func (db *DB) PutProduct(ctx context.Context, p inventory.Product) error {
+	return db.putProduct(ctx, p, "")
+}
+
+// PutProductIf replaces a product if its current ETag is etag (inventory.ErrChanged otherwise). The check
+// and the write are one write op, so no reservation can slip in between them.
+func (db *DB) PutProductIf(ctx context.Context, p inventory.Product, etag string) error {
+	return db.putProduct(ctx, p, etag)
+}
+
+func (db *DB) putProduct(ctx context.Context, p inventory.Product, etag string) error {
 	switch {
 	case strings.TrimSpace(p.ID) == "":
 		return fault.Invalidf("put product: id is required")
@@ -40,6 +50,18 @@ func (db *DB) PutProduct(ctx context.Context, p inventory.Product) error {
 		return fault.Invalidf("put product %s: price %s must not be negative", p.ID, p.Price)
 	}
 	err := db.write(ctx, func(w *writer) error {
+		if etag != "" {
+			cur := inventory.Product{ID: p.ID}
+			var price int64
+			err := w.queryRow(w.st.readProduct, p.ID).Scan(&cur.Name, &price, &cur.Available)
+			cur.Price = contracts.Amount(price)
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && cur.ETag() != etag) {
+				return inventory.ErrChanged
+			}
+			if err != nil {
+				return fmt.Errorf("read product: %w", err)
+			}
+		}
 		return w.exec(w.st.upsertProduct, p.ID, p.Name, int64(p.Price), p.Available)
 	})
 	if err != nil {

@@ -32,7 +32,7 @@ type writeStmts struct {
 	insertEvent, insertMessage, insertEventMessage                    *sql.Stmt
 	deleteMessage, deleteMessages, retryMessage                       *sql.Stmt
 	insertDeadLetter, getDeadLetter, allDeadLetters, deleteDeadLetter *sql.Stmt
-	upsertProduct, takeStock, giveStock                               *sql.Stmt
+	upsertProduct, readProduct, takeStock, giveStock                  *sql.Stmt
 	getReservation, insertReservation, releaseReservation             *sql.Stmt
 	getPayment, upsertPayment, markSeen                               *sql.Stmt
 }
@@ -69,6 +69,7 @@ func (s *writeStmts) list() []stmtSpec {
 		{&s.allDeadLetters, `SELECT id, target, body FROM dead_letters ORDER BY id`},
 		{&s.deleteDeadLetter, `DELETE FROM dead_letters WHERE id = ?`},
 
+		{&s.readProduct, `SELECT name, price, available FROM products WHERE id = ?`},
 		{&s.upsertProduct, `INSERT INTO products (id, name, price, available) VALUES (?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = excluded.price, available = excluded.available`},
 		{&s.takeStock, `UPDATE products SET available = available - ?1 WHERE id = ?2 AND available >= ?1`},

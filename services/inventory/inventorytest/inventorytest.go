@@ -120,6 +120,36 @@ func testCatalog(t *testing.T, open func(t *testing.T) inventory.Store) {
 			t.Errorf("Product(unknown) error = %v, want kind not found", err)
 		}
 	})
+	t.Run("a conditional put writes only over the state it was read from", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		seed(t, s, map[string]int{"A": 5})
+		read, err := s.Product(t.Context(), "A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Stock is taken after the admin read the product: their write must be refused, not undo it.
+		if err := s.Reserve(t.Context(), "o1", []inventory.Line{{ProductID: "A", Quantity: 5}}); err != nil {
+			t.Fatal(err)
+		}
+		stale := read
+		stale.Name = "Renamed"
+		if err := s.PutProductIf(t.Context(), stale, read.ETag()); !errors.Is(err, inventory.ErrChanged) {
+			t.Fatalf("PutProductIf with a stale ETag = %v, want ErrChanged", err)
+		}
+		checkStock(t, s, map[string]int{"A": 0})
+		fresh, _ := s.Product(t.Context(), "A")
+		fresh.Name = "Renamed"
+		if err := s.PutProductIf(t.Context(), fresh, mustProduct(t, s, "A").ETag()); err != nil {
+			t.Fatalf("PutProductIf with the current ETag: %v", err)
+		}
+		if got := mustProduct(t, s, "A"); got.Name != "Renamed" || got.Available != 0 {
+			t.Errorf("after the conditional put: %+v", got)
+		}
+		if err := s.PutProductIf(t.Context(), inventory.Product{ID: "NEW", Name: "n", Price: 1, Available: 1}, `"x"`); !errors.Is(err, inventory.ErrChanged) {
+			t.Errorf("PutProductIf of a missing product = %v, want ErrChanged", err)
+		}
+	})
 	t.Run("negative stock is refused", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
@@ -411,4 +441,13 @@ func testConcurrency(t *testing.T, open func(t *testing.T) inventory.Store) {
 		}
 		checkStock(t, s, map[string]int{"A": 1000})
 	})
+}
+
+func mustProduct(t *testing.T, s inventory.Store, id string) inventory.Product {
+	t.Helper()
+	p, err := s.Product(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Product(%s): %v", id, err)
+	}
+	return p
 }
