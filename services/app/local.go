@@ -75,6 +75,7 @@ type Local struct {
 	sms     *smslog.Sink
 	tap     *eventTap
 	tapStop chan struct{}
+	unlock  func() error
 }
 
 // DatabaseFile is the name of the database in the data directory.
@@ -90,6 +91,16 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			_ = unlock()
+		}
+	}()
 	clientKey, adminKey, err := ensureKeys(&cfg)
 	if err != nil {
 		return nil, err
@@ -176,8 +187,9 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	l := &Local{
 		URL: "http://" + ln.Addr().String(), ClientKey: clientKey, AdminKey: adminKey, App: a, DB: db,
 		srv:    &http.Server{Handler: a.HTTP, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second},
-		cancel: cancel, sms: sms, failed: make(chan struct{}),
+		cancel: cancel, sms: sms, failed: make(chan struct{}), unlock: unlock,
 	}
+	started = true
 	l.wg.Add(3)
 	l.tapStop, l.tap = make(chan struct{}), tap
 	go tap.run(l.tapStop)
@@ -211,7 +223,7 @@ func (l *Local) Shutdown(ctx context.Context) error {
 	l.wg.Wait()
 	close(l.tapStop)
 	<-l.tap.done
-	err := errors.Join(l.err, httpErr, l.DB.Close(), l.sms.Close())
+	err := errors.Join(l.err, httpErr, l.DB.Close(), l.sms.Close(), l.unlock())
 	if err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}

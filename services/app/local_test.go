@@ -53,3 +53,24 @@ func TestGeneratedKeysAreKeptAcrossRestarts(t *testing.T) {
 		t.Errorf("keys %q/%q then %q/%q: want the generated keys kept", c1, a1, c2, a2)
 	}
 }
+
+func TestOneServerPerDataDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	first, err := StartLocal(context.Background(), LocalConfig{Addr: "127.0.0.1:0", DataDir: dir, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StartLocal(context.Background(), LocalConfig{Addr: "127.0.0.1:0", DataDir: dir, Logger: quiet}); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second server on the same data dir: %v, want refused as in use", err)
+	}
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	again, err := StartLocal(context.Background(), LocalConfig{Addr: "127.0.0.1:0", DataDir: dir, Logger: quiet})
+	if err != nil {
+		t.Fatalf("restart after shutdown: %v", err)
+	}
+	again.Shutdown(context.Background())
+}

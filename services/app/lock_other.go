@@ -1,0 +1,6 @@
+//go:build !unix
+
+package app
+
+// lockDataDir is a no-op where flock is not available: run one server per data directory.
+func lockDataDir(string) (func() error, error) { return func() error { return nil }, nil }
