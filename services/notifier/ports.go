@@ -1,5 +1,10 @@
 // Package notifier texts customers (or the operations number) when an order is created, completed or
 // failed, in the SMS format the shop's customers know.
+//
+// Texts are sent at least once: a redelivered event whose text was recorded as sent sends nothing, but
+// a crash (or a failed write) between sending a text and recording it sends that one text again on
+// redelivery. Recording first would make texts at-most-once instead, so that a crash could lose one
+// silently; every message carries the event id (SMS.ID) for providers that deduplicate.
 package notifier
 
 import "context"
