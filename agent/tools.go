@@ -208,6 +208,15 @@ func (tb *toolbox) run(ctx context.Context, customerID, name string, input json.
 
 // decodeInput reads a tool input strictly: unknown fields (such as a customerId the model made up) are
 // refused, like the schema's additionalProperties: false says.
+// orderOf decodes a tool input that names one order and resolves it within the customer's orders.
+func (tb *toolbox) orderOf(ctx context.Context, customerID string, input json.RawMessage) (*order.Order, error) {
+	var in orderInput
+	if err := decodeInput(input, &in); err != nil {
+		return nil, err
+	}
+	return tb.resolve(ctx, customerID, in.OrderID)
+}
+
 func decodeInput(input json.RawMessage, v any) error {
 	if len(bytes.TrimSpace(input)) == 0 {
 		input = json.RawMessage("{}")
@@ -224,11 +233,7 @@ func decodeInput(input json.RawMessage, v any) error {
 }
 
 func (tb *toolbox) runOrderStatus(ctx context.Context, customerID string, input json.RawMessage) (any, []string, error) {
-	var in orderInput
-	if err := decodeInput(input, &in); err != nil {
-		return nil, nil, err
-	}
-	o, err := tb.resolve(ctx, customerID, in.OrderID)
+	o, err := tb.orderOf(ctx, customerID, input)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -267,11 +272,7 @@ func (tb *toolbox) runRecentOrders(ctx context.Context, customerID string, input
 }
 
 func (tb *toolbox) runTrackShipment(ctx context.Context, customerID string, input json.RawMessage) (any, []string, error) {
-	var in orderInput
-	if err := decodeInput(input, &in); err != nil {
-		return nil, nil, err
-	}
-	o, err := tb.resolve(ctx, customerID, in.OrderID)
+	o, err := tb.orderOf(ctx, customerID, input)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -285,11 +286,7 @@ func (tb *toolbox) runTrackShipment(ctx context.Context, customerID string, inpu
 }
 
 func (tb *toolbox) runExplainFailure(ctx context.Context, customerID string, input json.RawMessage) (any, []string, error) {
-	var in orderInput
-	if err := decodeInput(input, &in); err != nil {
-		return nil, nil, err
-	}
-	o, err := tb.resolve(ctx, customerID, in.OrderID)
+	o, err := tb.orderOf(ctx, customerID, input)
 	if err != nil {
 		return nil, nil, err
 	}

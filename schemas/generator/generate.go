@@ -54,13 +54,9 @@ func Generate(contractsDir string) (Files, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := g.eventSchema(e, example)
+		b, err := g.encodedEventSchema(e, example)
 		if err != nil {
 			return nil, err
-		}
-		b, err := encode(s)
-		if err != nil {
-			return nil, fmt.Errorf("encode schema %s: %w", e.Name(), err)
 		}
 		files[EventPath(e.Name())] = b
 		entries = append(entries, catalogEntry{event: e, schema: b, example: example})

@@ -272,6 +272,11 @@ func EventSchema(contractsDir string, e Event, example any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return g.encodedEventSchema(e, example)
+}
+
+// encodedEventSchema is eventSchema, encoded as the files hold it.
+func (g *generator) encodedEventSchema(e Event, example any) ([]byte, error) {
 	s, err := g.eventSchema(e, example)
 	if err != nil {
 		return nil, err
