@@ -52,9 +52,10 @@ type Engine struct {
 
 	mu       sync.Mutex
 	inflight map[int64]bool
-	// finished remembers recently delivered or buried ids. A mailbox scan reads under a snapshot that
-	// may predate an ack's commit, so it can return a message that was just delivered; ids are never
-	// reused, so refusing a recently finished id is always right.
+	// finished remembers recently delivered or buried ids. A scan that started before a message was
+	// handed over in process can return it after that delivery has finished (and left inflight); ids
+	// are never reused, so refusing a recently finished id is always right. (The mailbox separately
+	// hides messages whose ack is not yet durable; that is its own race, one level down.)
 	finished *RecentIDs
 	timers   map[int64]*time.Timer
 	wg       sync.WaitGroup
