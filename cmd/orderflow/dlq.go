@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
-	"github.com/orderflow/orderflow/services/app"
+	"github.com/orderflow/orderflow/services/app/local"
 )
 
 // dlq lists or redrives dead letters. It opens the data directory's database directly, so it works
@@ -27,7 +27,7 @@ func dlq(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	db, err := sqlite.Open(filepath.Join(*dataDir, app.DatabaseFile), sqlite.Options{})
+	db, err := sqlite.Open(filepath.Join(*dataDir, local.DatabaseFile), sqlite.Options{})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/webhook"
 	"github.com/orderflow/orderflow/services/app"
+	"github.com/orderflow/orderflow/services/app/local"
 )
 
 func main() {
@@ -44,7 +45,7 @@ func main() {
 }
 
 // run is the whole program; ready, when not nil, receives the running system (for tests).
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(*app.Local)) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(*local.Local)) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -131,7 +132,7 @@ func named(name string, err error) error {
 	return nil
 }
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(*app.Local)) error {
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(*local.Local)) error {
 	fs, f, envErr := serveFlagSet(stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -177,7 +178,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		model = m
 		log.Info("chatbot uses Bedrock", "model", f.modelID, "region", awsCfg.Region)
 	}
-	l, err := app.StartLocal(ctx, app.LocalConfig{
+	l, err := local.Start(ctx, local.Config{
 		Addr: f.addr, DataDir: f.dataDir, APIKeys: splitList(f.apiKeys), AdminKeys: splitList(f.adminKeys),
 		RateLimit: f.rateLimit, RateBurst: f.rateBurst, MaxAttempts: f.maxAttempts, RetryBackoff: f.retryBackoff,
 		App:    app.Config{OrderLimit: limit, OperationsNumber: f.opsPhone, ReconcileGrace: f.reconcileAfter},

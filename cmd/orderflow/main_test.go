@@ -24,6 +24,7 @@ import (
 	"github.com/orderflow/orderflow/schemas"
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
 	"github.com/orderflow/orderflow/services/app"
+	"github.com/orderflow/orderflow/services/app/local"
 	"github.com/orderflow/orderflow/services/routing"
 )
 
@@ -40,7 +41,7 @@ func TestMain(m *testing.M) {
 // system is a running orderflow driven over loopback HTTP.
 type system struct {
 	t       *testing.T
-	l       *app.Local
+	l       *local.Local
 	dataDir string
 	client  *http.Client
 }
@@ -55,12 +56,12 @@ func start(t *testing.T, extra ...string) *system {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *app.Local, 1)
+	ready := make(chan *local.Local, 1)
 	done := make(chan error, 1)
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--api-keys", clientKey + ",other-client-key",
 		"--admin-keys", adminKey, "--rate-limit", "100000", "--rate-burst", "100000", "--log-level", "error"}, extra...)
-	go func() { done <- run(ctx, args, io.Discard, io.Discard, func(l *app.Local) { ready <- l }) }()
-	var l *app.Local
+	go func() { done <- run(ctx, args, io.Discard, io.Discard, func(l *local.Local) { ready <- l }) }()
+	var l *local.Local
 	select {
 	case l = <-ready:
 	case err := <-done:
@@ -781,10 +782,10 @@ func TestKillDashNine(t *testing.T) {
 	// Restart on the same data directory.
 	s := &system{t: t, dataDir: dir, client: client}
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *app.Local, 1)
+	ready := make(chan *local.Local, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, strings.Fields(strings.Replace(args, addr, "127.0.0.1:0", 1)), io.Discard, io.Discard, func(l *app.Local) { ready <- l })
+		done <- run(ctx, strings.Fields(strings.Replace(args, addr, "127.0.0.1:0", 1)), io.Discard, io.Discard, func(l *local.Local) { ready <- l })
 	}()
 	s.l = <-ready
 	defer func() { cancel(); <-done }()
@@ -856,7 +857,7 @@ func TestSchemaRegistry(t *testing.T) {
 func TestDeadLetterCommands(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, app.DatabaseFile), sqlite.Options{})
+	db, err := sqlite.Open(filepath.Join(dir, local.DatabaseFile), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -890,7 +891,7 @@ func TestDeadLetterCommands(t *testing.T) {
 	if out := cli("dlq", "list"); !strings.Contains(out, "no dead letters") {
 		t.Errorf("dlq list after redrive = %q", out)
 	}
-	db, err = sqlite.Open(filepath.Join(dir, app.DatabaseFile), sqlite.Options{})
+	db, err = sqlite.Open(filepath.Join(dir, local.DatabaseFile), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

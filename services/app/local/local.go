@@ -1,4 +1,6 @@
-package app
+// Package local is the single-machine runtime of orderflow: one process serving the REST API and running
+// every service in-process over the embedded store, the durable local bus and the local sinks.
+package local
 
 import (
 	"context"
@@ -24,13 +26,13 @@ import (
 	"github.com/orderflow/orderflow/services/adapters/smslog"
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
 	"github.com/orderflow/orderflow/services/adapters/webhook"
-	"github.com/orderflow/orderflow/services/inventory"
+	"github.com/orderflow/orderflow/services/app"
 	"github.com/orderflow/orderflow/services/pipeline"
 	"github.com/orderflow/orderflow/services/routing"
 )
 
-// LocalConfig configures the single-machine runtime.
-type LocalConfig struct {
+// Config configures the single-machine runtime.
+type Config struct {
 	// Addr is the listen address, e.g. 127.0.0.1:8080 (port 0 picks a free port).
 	Addr string
 	// DataDir holds the database, the generated API keys and notifications.jsonl.
@@ -50,7 +52,7 @@ type LocalConfig struct {
 	// Model is the chatbot's model (nil: the offline responder).
 	Model agent.Model
 	// App is the rest of the application's configuration.
-	App Config
+	App app.Config
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -62,7 +64,7 @@ type Local struct {
 	// ClientKey and AdminKey are keys that work (the first configured or generated ones).
 	ClientKey, AdminKey string
 	// App is the wired application.
-	App *App
+	App *app.App
 	// DB is the embedded store.
 	DB *sqlite.DB
 
@@ -81,9 +83,9 @@ type Local struct {
 // DatabaseFile is the name of the database in the data directory.
 const DatabaseFile = "orderflow.db"
 
-// StartLocal opens the data directory, builds the application and starts serving. It returns once the
+// Start opens the data directory, builds the application and starts serving. It returns once the
 // listener is bound. Stop it with Shutdown.
-func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
+func Start(ctx context.Context, cfg Config) (*Local, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -133,7 +135,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if err := SeedCatalog(ctx, db); err != nil {
+	if err := app.SeedCatalog(ctx, db); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -149,7 +151,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	}
 	tap := newEventTap(log)
 	store := tappedStore{DB: db, tap: tap}
-	a, err := New(cfg.App, Adapters{
+	a, err := app.New(cfg.App, app.Adapters{
 		Orders: store, Queue: db, Publisher: store, Inventory: db,
 		Gateway: paysim.New(db), Carrier: carriersim.Carrier{}, SMS: sms, Deduper: db,
 		DeadLetters: db.CountDeadLetters, Logger: log, Model: cfg.Model,
@@ -238,7 +240,7 @@ type keyFile struct {
 
 // ensureKeys generates (once) and loads keys when none are configured, and returns a client key and an
 // admin key to show the user.
-func ensureKeys(cfg *LocalConfig) (client, admin string, err error) {
+func ensureKeys(cfg *Config) (client, admin string, err error) {
 	if len(cfg.APIKeys) > 0 || len(cfg.AdminKeys) > 0 {
 		if len(cfg.APIKeys) > 0 {
 			client = cfg.APIKeys[0]
@@ -275,9 +277,6 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// ExampleOrder is the order the banner's curl posts: the seed system's example.
-const ExampleOrder = `{"customerId":"customer123","items":[{"productId":"LAPTOP001","name":"Gaming Laptop","quantity":1,"price":1299.99}],"totalAmount":1299.99,"customerEmail":"customer@example.com","customerPhone":"+31629408162","shippingAddress":{"street":"123 Main St","city":"Anytown","state":"CA","zipCode":"12345","country":"USA"}}`
-
 // Banner is what the binary prints once it is serving.
 func (l *Local) Banner(dataDir string) string {
 	return fmt.Sprintf(`orderflow is running
@@ -289,39 +288,5 @@ Place the example order:
   curl -s -X POST %s/orders -H 'Content-Type: application/json' -H 'X-API-Key: %s' -d '%s'
 
 Then follow it:   curl -s %s/orders/ORDER_ID -H 'X-API-Key: %s'
-`, l.URL, dataDir, l.ClientKey, l.AdminKey, l.URL, l.ClientKey, ExampleOrder, l.URL, l.ClientKey)
-}
-
-// DemoCatalog is seeded on first start.
-var DemoCatalog = []contracts.InventoryItem{
-	{ProductID: "LAPTOP001", Name: "Gaming Laptop", Price: 129999, Available: 1_000_000},
-	{ProductID: "MOUSE001", Name: "Wireless Mouse", Price: 4999, Available: 100_000},
-	{ProductID: "KEYBOARD001", Name: "Mechanical Keyboard", Price: 12950, Available: 50_000},
-	{ProductID: "MONITOR001", Name: "27-inch 4K Monitor", Price: 44900, Available: 20_000},
-	{ProductID: "HEADSET001", Name: "Noise-Cancelling Headset", Price: 19999, Available: 30_000},
-	{ProductID: "WEBCAM001", Name: "HD Webcam", Price: 7950, Available: 40_000},
-	{ProductID: "DOCK001", Name: "USB-C Docking Station", Price: 18900, Available: 15_000},
-	{ProductID: "SSD001", Name: "2 TB NVMe SSD", Price: 15999, Available: 25_000},
-	{ProductID: "CHAIR001", Name: "Ergonomic Office Chair", Price: 34900, Available: 5_000},
-	{ProductID: "DESK001", Name: "Standing Desk", Price: 59900, Available: 2_000},
-	{ProductID: "CABLE001", Name: "USB-C Cable 2 m", Price: 1299, Available: 500_000},
-	{ProductID: "SERVER001", Name: "Rack Server", Price: 4_999_999, Available: 100},
-	{ProductID: "LIMITED001", Name: "Limited Edition Console", Price: 49999, Available: 5},
-}
-
-// SeedCatalog puts DemoCatalog into an empty catalog; a catalog with any product is left alone.
-func SeedCatalog(ctx context.Context, store inventory.Store) error {
-	existing, err := store.Products(ctx)
-	if err != nil {
-		return fmt.Errorf("read catalog: %w", err)
-	}
-	if len(existing) > 0 {
-		return nil
-	}
-	for _, p := range DemoCatalog {
-		if err := store.PutProduct(ctx, inventory.Product{ID: p.ProductID, Name: p.Name, Price: p.Price, Available: p.Available}); err != nil {
-			return fmt.Errorf("seed product %s: %w", p.ProductID, err)
-		}
-	}
-	return nil
+`, l.URL, dataDir, l.ClientKey, l.AdminKey, l.URL, l.ClientKey, app.ExampleOrder, l.URL, l.ClientKey)
 }

@@ -1,4 +1,4 @@
-package app
+package local
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 func TestAFailingPartIsReportedAndReturnedByShutdown(t *testing.T) {
 	t.Parallel()
-	l, err := StartLocal(context.Background(), LocalConfig{
+	l, err := Start(context.Background(), Config{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -40,7 +40,7 @@ func TestGeneratedKeysAreKeptAcrossRestarts(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	start := func() (string, string) {
-		l, err := StartLocal(context.Background(), LocalConfig{Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		l, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,17 +58,17 @@ func TestOneServerPerDataDirectory(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	first, err := StartLocal(context.Background(), LocalConfig{Addr: "127.0.0.1:0", DataDir: dir, Logger: quiet})
+	first, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: dir, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartLocal(context.Background(), LocalConfig{Addr: "127.0.0.1:0", DataDir: dir, Logger: quiet}); err == nil || !strings.Contains(err.Error(), "in use") {
+	if _, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: dir, Logger: quiet}); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second server on the same data dir: %v, want refused as in use", err)
 	}
 	if err := first.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	again, err := StartLocal(context.Background(), LocalConfig{Addr: "127.0.0.1:0", DataDir: dir, Logger: quiet})
+	again, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: dir, Logger: quiet})
 	if err != nil {
 		t.Fatalf("restart after shutdown: %v", err)
 	}
