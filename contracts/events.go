@@ -29,7 +29,7 @@ const (
 
 // SchemaVersion is the version of the event contracts that this build emits, carried by every event
 // detail as schemaVersion. The major part changes only with a breaking change.
-const SchemaVersion = "1.0"
+const SchemaVersion = "1.1"
 
 // Event is an event on the bus in the EventBridge envelope, exactly as EventBridge delivers it to a rule
 // target. Detail holds one of the *Detail types of this package, as JSON.
@@ -56,6 +56,11 @@ type Event struct {
 
 // DetailMeta is carried by every event detail.
 type DetailMeta struct {
+	// EventID is the event's deterministic id (the same as the envelope's id locally): the id to
+	// deduplicate by. On AWS, EventBridge stamps a fresh envelope id on every put, so consumers there
+	// must deduplicate by this field, not by the envelope's. Always set since contract version 1.1;
+	// optional in the schema so that 1.0 events stay valid.
+	EventID string `json:"eventId,omitempty"`
 	// OrderID is the id of the order the event is about (a UUIDv7).
 	OrderID string `json:"orderId"`
 	// CorrelationID ties together every event and log line caused by one API request.

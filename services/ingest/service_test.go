@@ -429,7 +429,7 @@ func TestCancel(t *testing.T) {
 				t.Fatalf("decode detail: %v", err)
 			}
 			want := contracts.OrderCancelledDetail{
-				DetailMeta:     contracts.DetailMeta{OrderID: "o-1", CorrelationID: "corr-o-1", SchemaVersion: contracts.SchemaVersion},
+				DetailMeta:     contracts.DetailMeta{EventID: e.ID, OrderID: "o-1", CorrelationID: "corr-o-1", SchemaVersion: contracts.SchemaVersion},
 				CustomerID:     "c",
 				PreviousStatus: string(tt.status),
 				CancelledAt:    t0,

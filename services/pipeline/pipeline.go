@@ -4,6 +4,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -61,10 +62,29 @@ func (env Envelope) Event(o *order.Order, source, detailType string, detail any,
 	if err != nil {
 		return contracts.Event{}, fmt.Errorf("encode %s detail for order %s: %w", detailType, o.ID(), err)
 	}
+	id := EventID(o.ID(), detailType)
 	return contracts.Event{
-		Version: "0", ID: EventID(o.ID(), detailType), DetailType: detailType, Source: source,
-		Account: env.Account, Time: at.UTC(), Region: env.Region, Resources: []string{o.ID()}, Detail: b,
+		Version: "0", ID: id, DetailType: detailType, Source: source,
+		Account: env.Account, Time: at.UTC(), Region: env.Region, Resources: []string{o.ID()}, Detail: withEventID(b, id),
 	}, nil
+}
+
+// withEventID puts the event id into an encoded detail object as its first member, eventId, unless the
+// detail already has one: EventBridge replaces the envelope id on every put, so the id consumers
+// deduplicate by must travel in the detail (contracts.DetailMeta.EventID). Splicing the encoded bytes
+// keeps the details' field order and costs no second encoding on the hot path.
+func withEventID(detail []byte, id string) []byte {
+	if len(detail) < 2 || detail[0] != '{' || bytes.Contains(detail, []byte(`"eventId":`)) {
+		return detail
+	}
+	out := make([]byte, 0, len(detail)+len(id)+14)
+	out = append(out, `{"eventId":"`...)
+	out = append(out, id...)
+	out = append(out, '"')
+	if detail[1] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, detail[1:]...)
 }
 
 // EventOrderID returns the id of the order an event is about: its first resource, as Envelope.Event

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/schemas"
 	"github.com/orderflow/orderflow/schemas/generator"
 	"github.com/orderflow/orderflow/services/registry"
@@ -90,14 +91,26 @@ func TestListSchemasFiltersByPrefix(t *testing.T) {
 func TestDescribeSchemaReturnsTheFileAsContent(t *testing.T) {
 	t.Parallel()
 	const name = "orderflow.orders@OrderCreated"
-	file, err := schemas.FS.ReadFile("events/" + name + ".json")
+	current, err := schemas.FS.ReadFile("events/" + name + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, target := range []string{"/schemas/" + name, "/schemas/" + name + "?version=1.0", "/schemas/" + name + "?schemaVersion=1.0"} {
-		code, body := get(t, newRegistry(t), target)
+	released, err := schemas.FS.ReadFile("released/1.0/events/" + name + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		target, version string
+		file            []byte
+	}{
+		{"/schemas/" + name, contracts.SchemaVersion, current},
+		{"/schemas/" + name + "?version=" + contracts.SchemaVersion, contracts.SchemaVersion, current},
+		{"/schemas/" + name + "?version=1.0", "1.0", released},
+		{"/schemas/" + name + "?schemaVersion=1.0", "1.0", released},
+	} {
+		code, body := get(t, newRegistry(t), tc.target)
 		if code != http.StatusOK {
-			t.Fatalf("GET %s: status %d: %s", target, code, body)
+			t.Fatalf("GET %s: status %d: %s", tc.target, code, body)
 		}
 		if err := schemas.ValidateResponse("GET", "/schemas/{name}", code, body); err != nil {
 			t.Error(err)
@@ -106,8 +119,8 @@ func TestDescribeSchemaReturnsTheFileAsContent(t *testing.T) {
 		if err := json.Unmarshal(body, &d); err != nil {
 			t.Fatal(err)
 		}
-		if d.Content != string(file) || d.SchemaName != name || d.SchemaVersion != "1.0" || d.Type != "JSONSchemaDraft4" || d.Description == "" {
-			t.Errorf("GET %s: got %+v", target, d)
+		if d.Content != string(tc.file) || d.SchemaName != name || d.SchemaVersion != tc.version || d.Type != "JSONSchemaDraft4" || d.Description == "" {
+			t.Errorf("GET %s: got version %s, content of %d bytes (want %s, %d bytes)", tc.target, d.SchemaVersion, len(d.Content), tc.version, len(tc.file))
 		}
 	}
 }
