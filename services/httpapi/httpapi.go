@@ -29,10 +29,24 @@ type Config struct {
 	Rate float64
 	// Burst is how many requests a key may make at once; zero means the rate rounded up (at least 1).
 	Burst int
+	// Identify, when set, replaces the X-API-Key check against ClientKeys and AdminKeys: it names the
+	// caller that a gateway in front of the API has already checked (API Gateway validates keys and
+	// throttles per usage plan, and tells the function which key was used), or returns false to refuse
+	// the request with 403 FORBIDDEN. GET /healthz is never identified.
+	Identify func(r *http.Request) (Caller, bool)
 	// MaxBody is the largest request body in bytes; zero means DefaultMaxBody.
 	MaxBody int64
 	// Logger receives the access log and the errors behind 500s; nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// Caller is an authenticated caller, as Config.Identify names it.
+type Caller struct {
+	// ID identifies the caller's API key without being the key itself (e.g. an API Gateway key id):
+	// it scopes idempotency keys and rate limits, and is logged.
+	ID string
+	// Admin callers may use every endpoint, including /inventory.
+	Admin bool
 }
 
 // Orders reads orders and the events about them.
@@ -136,12 +150,13 @@ const (
 
 // server holds what the handlers share.
 type server struct {
-	deps    Deps
-	log     *slog.Logger
-	maxBody int64
-	mux     *http.ServeMux
-	keys    *keyring
-	limits  *limiter
+	deps     Deps
+	log      *slog.Logger
+	maxBody  int64
+	mux      *http.ServeMux
+	keys     *keyring
+	identify func(r *http.Request) (Caller, bool)
+	limits   *limiter
 }
 
 // New returns the API's handler. It panics if deps.Orders, deps.Ingest or deps.Inventory is nil, or if
@@ -161,7 +176,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	}
 	s := &server{
 		deps: deps, log: cfg.Logger, maxBody: cfg.MaxBody, mux: http.NewServeMux(),
-		keys: newKeyring(cfg.ClientKeys, cfg.AdminKeys), limits: newLimiter(cfg.Rate, cfg.Burst),
+		keys: newKeyring(cfg.ClientKeys, cfg.AdminKeys), identify: cfg.Identify, limits: newLimiter(cfg.Rate, cfg.Burst),
 	}
 	s.routes()
 	var h http.Handler = http.HandlerFunc(s.dispatch)

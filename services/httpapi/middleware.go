@@ -196,7 +196,18 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		p, ok := s.keys.lookup(r.Header.Get(headerAPIKey))
+		var p principal
+		var ok bool
+		if s.identify != nil {
+			var c Caller
+			if c, ok = s.identify(r); ok && c.ID != "" {
+				p = principal{admin: c.Admin, id: c.ID}
+			} else {
+				ok = false
+			}
+		} else {
+			p, ok = s.keys.lookup(r.Header.Get(headerAPIKey))
+		}
 		if !ok {
 			s.writeError(w, r, errForbidden)
 			return

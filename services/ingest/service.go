@@ -39,6 +39,9 @@ type Config struct {
 	Logger *slog.Logger
 	// SendTimeout bounds the queue send after an order was stored; zero means 10 seconds.
 	SendTimeout time.Duration
+	// Publisher, when set, re-publishes the OrderCancelled event of an order cancelled again (see
+	// Service.Cancel). Nil re-publishes nothing, for stores whose write is also the publish.
+	Publisher pipeline.Publisher
 }
 
 // Service accepts new orders and cancels existing ones.
@@ -166,26 +169,25 @@ func (s *Service) Create(ctx context.Context, req contracts.CreateOrderRequest, 
 var errNoChange = errors.New("no change")
 
 // Cancel cancels an order that has not reached FULFILLMENT and emits OrderCancelled in the same write.
-// Cancelling a cancelled order returns it unchanged and emits nothing. An order that can no longer be
-// cancelled is a fault.Conflict (order.ErrNotCancellable); an unknown id is a fault.NotFound.
+// Cancelling a cancelled order returns it unchanged and, when Config.Publisher is set, publishes its
+// OrderCancelled event again (the same event, deterministic id): on AWS the write and the publish are
+// two steps, so a retry after a failure between them must still reach the consumers that release the
+// stock and void the payment. An order that can no longer be cancelled is a fault.Conflict
+// (order.ErrNotCancellable); an unknown id is a fault.NotFound.
 func (s *Service) Cancel(ctx context.Context, orderID string) (contracts.Order, error) {
-	var unchanged *contracts.Order
+	var unchanged *order.Order
 	o, err := s.orders.Update(ctx, orderID, func(o *order.Order) ([]contracts.Event, error) {
 		unchanged = nil // Update may call fn again after a concurrent write
 		prev := o.Status()
 		now := s.cfg.Now()
 		if err := o.Cancel(now); err != nil {
 			if errors.Is(err, order.ErrAlreadyCancelled) {
-				v := o.View()
-				unchanged = &v
+				unchanged = o
 				return nil, errNoChange
 			}
 			return nil, err
 		}
-		detail := contracts.OrderCancelledDetail{
-			DetailMeta: pipeline.Meta(o), CustomerID: o.CustomerID(), PreviousStatus: string(prev), CancelledAt: now.UTC(),
-		}
-		e, err := s.cfg.Envelope.Event(o, contracts.SourceOrders, contracts.DetailOrderCancelled, detail, now)
+		e, err := s.cancelled(o, prev, now)
 		if err != nil {
 			return nil, err
 		}
@@ -193,11 +195,42 @@ func (s *Service) Cancel(ctx context.Context, orderID string) (contracts.Order, 
 	})
 	switch {
 	case errors.Is(err, errNoChange) && unchanged != nil:
-		return *unchanged, nil
+		if err := s.reemitCancelled(ctx, unchanged); err != nil {
+			return contracts.Order{}, fmt.Errorf("cancel order %s: %w", orderID, err)
+		}
+		return unchanged.View(), nil
 	case err != nil:
 		return contracts.Order{}, fmt.Errorf("cancel order %s: %w", orderID, err)
 	}
 	return o.View(), nil
+}
+
+// cancelled builds the OrderCancelled event of o, cancelled at from status prev.
+func (s *Service) cancelled(o *order.Order, prev order.Status, at time.Time) (contracts.Event, error) {
+	detail := contracts.OrderCancelledDetail{
+		DetailMeta: pipeline.Meta(o), CustomerID: o.CustomerID(), PreviousStatus: string(prev), CancelledAt: at.UTC(),
+	}
+	return s.cfg.Envelope.Event(o, contracts.SourceOrders, contracts.DetailOrderCancelled, detail, at)
+}
+
+// reemitCancelled publishes the OrderCancelled event of an order already cancelled, rebuilt from its
+// history so that it is the event first emitted.
+func (s *Service) reemitCancelled(ctx context.Context, o *order.Order) error {
+	if s.cfg.Publisher == nil {
+		return nil
+	}
+	h := o.History()
+	if len(h) < 2 {
+		return nil
+	}
+	e, err := s.cancelled(o, h[len(h)-2].Status, h[len(h)-1].At)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Publisher.Publish(ctx, e); err != nil {
+		return fmt.Errorf("re-emit OrderCancelled: %w", err)
+	}
+	return nil
 }
 
 // replay answers a request whose idempotency key is already stored.

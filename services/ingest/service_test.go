@@ -369,7 +369,19 @@ func pendingOrder(t *testing.T, store *memStore, id string, status order.Status,
 		t.Fatalf("order.New: %v", err)
 	}
 	snap := o.Snapshot()
-	snap.Status = status
+	// Walk the pipeline's path to the status, so the history is the one a real order would have.
+	path := []order.Status{order.Validating, order.InventoryCheck, order.PaymentProcessing, order.Fulfillment, order.Completed}
+	for _, st := range path {
+		if snap.Status == status || (status == order.Cancelled || status == order.Failed) && st == order.InventoryCheck {
+			break
+		}
+		snap.Status = st
+		snap.History = append(snap.History, order.Change{Status: st, At: createdAt})
+	}
+	if status == order.Cancelled || status == order.Failed {
+		snap.Status = status
+		snap.History = append(snap.History, order.Change{Status: status, At: createdAt})
+	}
 	if err := store.Create(context.Background(), order.FromSnapshot(snap), nil); err != nil {
 		t.Fatalf("store order %s: %v", id, err)
 	}
@@ -510,5 +522,49 @@ func TestCreateUsesTheStoresOutboxWhenItHasOne(t *testing.T) {
 	}
 	if n := len(queue.messages()); n != 0 {
 		t.Errorf("also sent %d messages through the queue, want 0", n)
+	}
+}
+
+// recordingPublisher keeps what is published, as a bus would receive it.
+type recordingPublisher struct {
+	mu     sync.Mutex
+	events []contracts.Event
+}
+
+func (p *recordingPublisher) Publish(_ context.Context, events ...contracts.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events = append(p.events, events...)
+	return nil
+}
+
+// On AWS the cancel's write and its publish are two steps: a client retrying a cancel whose publish
+// failed must get the same OrderCancelled onto the bus, or the stock and the payment stay held.
+func TestCancellingAgainRepublishesTheSameEvent(t *testing.T) {
+	t.Parallel()
+	store := newMemStore()
+	pendingOrder(t, store, "o-1", order.InventoryCheck, t0.Add(-time.Hour))
+	bus := &recordingPublisher{}
+	clock := t0
+	svc := ingest.NewService(store, &memQueue{}, store, ingest.Config{
+		Now: func() time.Time { return clock }, Publisher: bus, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if _, err := svc.Cancel(t.Context(), "o-1"); err != nil {
+		t.Fatalf("first cancel: %v", err)
+	}
+	first := store.published("o-1")
+	if len(first) != 1 || len(bus.events) != 0 {
+		t.Fatalf("first cancel: %d events stored, %d re-published; want 1 and 0", len(first), len(bus.events))
+	}
+	clock = t0.Add(time.Minute) // the retry comes later: the event must still be the first one
+	got, err := svc.Cancel(t.Context(), "o-1")
+	if err != nil || got.Status != "CANCELLED" {
+		t.Fatalf("second cancel: %v, status %s", err, got.Status)
+	}
+	if len(bus.events) != 1 {
+		t.Fatalf("second cancel re-published %d events, want 1", len(bus.events))
+	}
+	if d := cmp.Diff(first[0], bus.events[0]); d != "" {
+		t.Errorf("re-published event differs from the first (-first +again):\n%s", d)
 	}
 }
