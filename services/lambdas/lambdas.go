@@ -5,6 +5,8 @@
 package lambdas
 
 import (
+	"time"
+
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/routing"
 )
@@ -116,7 +118,18 @@ type Function struct {
 	InvokesModel bool
 	// AdminKeys: it tells admin API keys from client keys (ADMIN_API_KEY_IDS).
 	AdminKeys bool
+	// Timeout is how long one invocation may run (0: DefaultTimeout). The ingest queue's visibility
+	// timeout is derived from the dispatcher's.
+	Timeout time.Duration
+	// MemoryMB is the function's memory size (0: DefaultMemoryMB); the CDK context "memory" overrides it.
+	MemoryMB int
 }
+
+// Defaults for Function.Timeout and Function.MemoryMB.
+const (
+	DefaultTimeout  = 30 * time.Second
+	DefaultMemoryMB = 256
+)
 
 // Env returns the environment variables the function requires, in a stable order.
 func (f Function) Env() []string {
@@ -155,9 +168,13 @@ const (
 var Functions = []Function{
 	{Name: API, Description: "the REST API (every route but /chatbot) behind API Gateway", Trigger: HTTP,
 		Tables:       map[string]Access{EnvOrdersTable: ReadWrite, EnvIdempotencyTable: ReadWrite, EnvInventoryTable: ReadWrite},
-		SendsToQueue: true, PublishesAs: contracts.SourceOrders, AdminKeys: true},
+		SendsToQueue: true, PublishesAs: contracts.SourceOrders, AdminKeys: true,
+		// API Gateway gives up on an integration after 29 s; more memory is more CPU for request latency.
+		Timeout: 15 * time.Second, MemoryMB: 512},
 	{Name: Chatbot, Description: "POST /chatbot: the order assistant on Bedrock Converse", Trigger: HTTP,
-		Tables: map[string]Access{EnvOrdersTable: Read, EnvSessionsTable: ReadWrite}, InvokesModel: true},
+		Tables: map[string]Access{EnvOrdersTable: Read, EnvSessionsTable: ReadWrite}, InvokesModel: true,
+		// A conversation turn may take several model round trips; API Gateway waits at most 29 s.
+		Timeout: 28 * time.Second},
 	{Name: routing.Dispatcher, Description: "takes accepted orders off the ingest queue and emits OrderCreated", Trigger: Queue,
 		Tables: map[string]Access{EnvOrdersTable: ReadWrite}, PublishesAs: contracts.SourceOrders},
 	{Name: routing.Validation, Description: "validates new orders against the catalog", Trigger: Bus,
@@ -177,7 +194,7 @@ var Functions = []Function{
 	{Name: routing.Metrics, Description: "turns order events into CloudWatch metrics (EMF)", Trigger: Bus,
 		Tables: map[string]Access{EnvOrdersTable: Read, EnvDedupTable: ReadWrite}},
 	{Name: Reconciler, Description: "re-queues orders left PENDING past the grace period", Trigger: Schedule,
-		Tables: map[string]Access{EnvOrdersTable: Read}, SendsToQueue: true},
+		Tables: map[string]Access{EnvOrdersTable: Read}, SendsToQueue: true, Timeout: 2 * time.Minute},
 }
 
 // Lookup returns the function named name.
