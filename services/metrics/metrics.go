@@ -1,7 +1,8 @@
 // Package metrics is the metrics subscriber: it turns order events into business metrics (orders created,
 // completed, failed by stage and code, order value, time per stage, create-to-completed time) and records
 // the technical ones (HTTP requests, event deliveries, dead letters). Locally they are served in the
-// Prometheus text format at GET /metrics.
+// Prometheus text format at GET /metrics. Every counter increment and histogram observation can also go
+// to a Sink (CloudWatch Embedded Metric Format on AWS), under the same names and label names.
 package metrics
 
 import (
@@ -28,46 +29,65 @@ type Orders interface {
 
 // Metrics holds the collectors. It is safe for concurrent use.
 type Metrics struct {
-	reg    *prometheus.Registry
+	reg    *Registry
 	orders Orders
 
-	created, completed, cancelled, events *prometheus.CounterVec
-	failed                                *prometheus.CounterVec
-	value                                 *prometheus.HistogramVec
-	stage                                 *prometheus.HistogramVec
-	endToEnd                              prometheus.Histogram
-	httpRequests                          *prometheus.CounterVec
-	httpDuration                          *prometheus.HistogramVec
-	deliveries                            *prometheus.CounterVec
+	created, completed, cancelled, events *CounterVec
+	failed                                *CounterVec
+	value                                 *HistogramVec
+	stage                                 *HistogramVec
+	endToEnd                              *HistogramVec
+	httpRequests                          *CounterVec
+	httpDuration                          *HistogramVec
+	deliveries                            *CounterVec
 
 	mu   sync.Mutex
 	seen *recent
 }
 
+// Options configure New.
+type Options struct {
+	// Sink, when set, receives every counter increment and histogram observation as well (CloudWatch EMF
+	// on AWS). The gauges read at scrape time (orderflow_dlq_depth) and the Go runtime's collectors are
+	// Prometheus-only.
+	Sink Sink
+}
+
 // New registers orderflow's collectors (and the Go runtime's) in a new registry. orders may be nil, in
-// which case stage durations are not recorded.
-func New(orders Orders) *Metrics {
+// which case stage durations are not recorded. At most one Options may be given; New(orders) is the
+// local runtime's form.
+func New(orders Orders, opts ...Options) *Metrics {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	sink := o.Sink
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	m := &Metrics{reg: reg, orders: orders, seen: newRecent(100_000)}
-	m.created = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_orders_created_total", Help: "Orders that entered the pipeline."}, []string{"currency"})
-	m.completed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_orders_completed_total", Help: "Orders completed (ready for shipping)."}, []string{"currency"})
-	m.cancelled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_orders_cancelled_total", Help: "Orders cancelled by the customer."}, []string{"previous_status"})
-	m.failed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_orders_failed_total", Help: "Orders failed, by the stage they failed in and the failure code."}, []string{"stage", "code"})
-	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_events_total", Help: "Events published on the bus, by detail type."}, []string{"detail_type"})
-	m.value = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "orderflow_order_value", Help: "Value of created orders, in the order's currency.",
-		Buckets: []float64{10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000}}, []string{"currency"})
-	m.stage = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "orderflow_stage_duration_seconds", Help: "Time an order spent in each status before it moved on.",
-		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)}, []string{"stage"})
-	m.endToEnd = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "orderflow_order_completion_seconds", Help: "Time from order accepted to completed.",
-		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
-	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "status"})
-	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "orderflow_http_request_duration_seconds", Help: "HTTP request latency by route.",
-		Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14)}, []string{"route"})
-	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderflow_deliveries_total", Help: "Message deliveries by target and outcome (ok, retry, dead)."}, []string{"target", "outcome"})
+	m := &Metrics{reg: &Registry{Registry: reg, sink: sink}, orders: orders, seen: newRecent(100_000)}
+	counter := func(name, help string, labels ...string) *CounterVec {
+		return NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels, sink)
+	}
+	histogram := func(name, help string, buckets []float64, unit Unit, labels ...string) *HistogramVec {
+		return NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels, unit, sink)
+	}
+	m.created = counter("orderflow_orders_created_total", "Orders that entered the pipeline.", "currency")
+	m.completed = counter("orderflow_orders_completed_total", "Orders completed (ready for shipping).", "currency")
+	m.cancelled = counter("orderflow_orders_cancelled_total", "Orders cancelled by the customer.", "previous_status")
+	m.failed = counter("orderflow_orders_failed_total", "Orders failed, by the stage they failed in and the failure code.", "stage", "code")
+	m.events = counter("orderflow_events_total", "Events published on the bus, by detail type.", "detail_type")
+	m.value = histogram("orderflow_order_value", "Value of created orders, in the order's currency.",
+		[]float64{10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000}, UnitNone, "currency")
+	m.stage = histogram("orderflow_stage_duration_seconds", "Time an order spent in each status before it moved on.",
+		prometheus.ExponentialBuckets(0.0005, 2.5, 14), UnitSeconds, "stage")
+	m.endToEnd = histogram("orderflow_order_completion_seconds", "Time from order accepted to completed.",
+		prometheus.ExponentialBuckets(0.005, 2, 14), UnitSeconds)
+	m.httpRequests = counter("orderflow_http_requests_total", "HTTP requests by route and status.", "route", "status")
+	m.httpDuration = histogram("orderflow_http_request_duration_seconds", "HTTP request latency by route.",
+		prometheus.ExponentialBuckets(0.0001, 2.5, 14), UnitSeconds, "route")
+	m.deliveries = counter("orderflow_deliveries_total", "Message deliveries by target and outcome (ok, retry, dead).", "target", "outcome")
 	for _, c := range []prometheus.Collector{m.created, m.completed, m.cancelled, m.failed, m.events, m.value, m.stage, m.endToEnd, m.httpRequests, m.httpDuration, m.deliveries} {
-		f(c)
+		reg.MustRegister(c)
 	}
 	return m
 }
@@ -90,8 +110,9 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// Registry is where further collectors (e.g. the chatbot's) register.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+// Registry is where further collectors (e.g. the chatbot's) register. It carries the sink (see SinkOf),
+// and is a prometheus.Registerer and Gatherer; its Registry field is the plain Prometheus registry.
+func (m *Metrics) Registry() *Registry { return m.reg }
 
 // ObserveHTTP records one HTTP request; route is the route pattern, not the raw path.
 func (m *Metrics) ObserveHTTP(route string, status int, d time.Duration) {
@@ -104,7 +125,9 @@ func (m *Metrics) ObserveDelivery(target, outcome string) {
 	m.deliveries.WithLabelValues(target, outcome).Inc()
 }
 
-// Handle is the subscriber: it records one event, once per event id.
+// Handle is the subscriber: it records one event, once per event id. The ids seen are kept in memory (the
+// last 100,000), which is exact for the single local process; a Lambda instance sees only its share of
+// the events and forgets them when it is recycled, so the AWS wiring puts a durable deduper in front.
 func (m *Metrics) Handle(ctx context.Context, e contracts.Event) error {
 	m.mu.Lock()
 	dup := !m.seen.add(e.ID)
@@ -162,7 +185,7 @@ func (m *Metrics) timeStages(ctx context.Context, orderID string) error {
 		m.stage.WithLabelValues(string(h[i-1].Status)).Observe(h[i].At.Sub(h[i-1].At).Seconds())
 	}
 	if o.Status() == order.Completed && len(h) > 0 {
-		m.endToEnd.Observe(h[len(h)-1].At.Sub(h[0].At).Seconds())
+		m.endToEnd.WithLabelValues().Observe(h[len(h)-1].At.Sub(h[0].At).Seconds())
 	}
 	return nil
 }
