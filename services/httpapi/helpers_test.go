@@ -56,6 +56,11 @@ func newEnv(t *testing.T, opts ...option) *env {
 	for _, o := range opts {
 		o(&cfg, &deps)
 	}
+	if viaAPIGateway {
+		e.srv = httptest.NewServer(behindAPIGateway(cfg, deps))
+		t.Cleanup(e.srv.Close)
+		return e
+	}
 	e.srv = httptest.NewServer(httpapi.New(cfg, deps))
 	t.Cleanup(e.srv.Close)
 	return e
