@@ -1,0 +1,24 @@
+package dynamodb_test
+
+import (
+	"testing"
+
+	"github.com/orderflow/orderflow/services/adapters/dynamodb"
+	"github.com/orderflow/orderflow/services/ingest/ingesttest"
+	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
+)
+
+func openOrders(t *testing.T) *dynamodb.Orders {
+	client, names := tables(t)
+	return dynamodb.NewOrders(client, names.Orders, names.Idempotency, dynamodb.OrdersOptions{})
+}
+
+func TestPipelineContract(t *testing.T) {
+	t.Parallel()
+	pipelinetest.Run(t, func(t *testing.T) pipelinetest.Store { return openOrders(t) })
+}
+
+func TestIngestContract(t *testing.T) {
+	t.Parallel()
+	ingesttest.Run(t, func(t *testing.T) ingesttest.Store { return openOrders(t) })
+}
