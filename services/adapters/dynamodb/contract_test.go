@@ -5,6 +5,8 @@ import (
 
 	"github.com/orderflow/orderflow/services/adapters/dynamodb"
 	"github.com/orderflow/orderflow/services/ingest/ingesttest"
+	"github.com/orderflow/orderflow/services/inventory"
+	"github.com/orderflow/orderflow/services/inventory/inventorytest"
 	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
 )
 
@@ -21,4 +23,12 @@ func TestPipelineContract(t *testing.T) {
 func TestIngestContract(t *testing.T) {
 	t.Parallel()
 	ingesttest.Run(t, func(t *testing.T) ingesttest.Store { return openOrders(t) })
+}
+
+func TestInventoryContract(t *testing.T) {
+	t.Parallel()
+	inventorytest.Run(t, func(t *testing.T) inventory.Store {
+		client, names := tables(t)
+		return dynamodb.NewInventory(client, names.Inventory)
+	})
 }

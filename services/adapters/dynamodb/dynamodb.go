@@ -104,10 +104,11 @@ func transient(reasons []types.CancellationReason) bool {
 	return any
 }
 
-// transact sends a TransactWriteItems. A cancellation caused only by conflicting transactions or
-// throttling is sent again after a short, jittered pause, up to maxWriteAttempts; a cancellation with a
-// failed condition is returned as its reasons (ok false, err nil) for the caller to map. Other errors
-// are returned classified.
+// transact sends a TransactWriteItems. A cancellation with a failed condition is returned as its
+// reasons (in request order, with the item that failed where asked for) and a nil error, for the caller
+// to map to a domain answer. A cancellation caused only by conflicting transactions or throttling is
+// sent again after a short, jittered pause, up to maxWriteAttempts, and then is a fault.Unavailable
+// error; so is a throttled or failed call. Other errors are returned as they are.
 func transact(ctx context.Context, api API, items []types.TransactWriteItem) (reasons []types.CancellationReason, err error) {
 	if len(items) > maxTransactItems {
 		return nil, fmt.Errorf("transaction of %d actions is over DynamoDB's limit of %d", len(items), maxTransactItems)
@@ -119,8 +120,11 @@ func transact(ctx context.Context, api API, items []types.TransactWriteItem) (re
 			return nil, nil
 		}
 		reasons, ok := canceled(err)
-		if ok && !transient(reasons) {
+		if ok && failedAt(reasons) >= 0 {
 			return reasons, nil
+		}
+		if ok && !transient(reasons) {
+			return nil, fmt.Errorf("transaction cancelled: %v: %w", reasonCodes(reasons), err)
 		}
 		if !ok && fault.KindOf(classify(err)) != fault.Unavailable {
 			return nil, err
