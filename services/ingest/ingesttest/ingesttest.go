@@ -5,6 +5,7 @@
 package ingesttest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/ingest"
 	"github.com/orderflow/orderflow/services/order"
+	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
 )
 
 // Store is what the suite drives: the port under test plus the reads that show what it stored.
@@ -88,6 +90,25 @@ func testCreate(t *testing.T, open func(t *testing.T) Store) {
 		}
 		if diff := cmp.Diff(o.View(), got.View()); diff != "" {
 			t.Errorf("Get (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("an order with the most lines allowed is stored with its idempotency record", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		o := pipelinetest.NewLargeOrder(t, "cust-1", start)
+		rec := record("key-large", o)
+		rec.Response = bytes.Repeat([]byte("r"), 64<<10)
+		mustCreate(t, s, o, rec)
+		got, err := s.Get(t.Context(), o.ID())
+		if err != nil {
+			t.Fatalf("Get: %v", err)
+		}
+		if diff := cmp.Diff(o.Items(), got.Items()); diff != "" {
+			t.Errorf("items (-want +got):\n%s", diff)
+		}
+		stored, err := s.Idempotency(t.Context(), rec.Key)
+		if err != nil || !bytes.Equal(stored.Response, rec.Response) {
+			t.Errorf("Idempotency = %d response bytes, %v; want the %d stored", len(stored.Response), err, len(rec.Response))
 		}
 	})
 	t.Run("an order id created twice is refused and the first kept", func(t *testing.T) {

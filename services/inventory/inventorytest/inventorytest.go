@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 	t.Run("reserve is idempotent per order", func(t *testing.T) { t.Parallel(); testReserveIdempotent(t, open) })
 	t.Run("release", func(t *testing.T) { t.Parallel(); testRelease(t, open) })
 	t.Run("concurrency", func(t *testing.T) { t.Parallel(); testConcurrency(t, open) })
+	t.Run("large orders", func(t *testing.T) { t.Parallel(); testLargeOrders(t, open) })
 }
 
 // seed stores products with the given stock, named after their ids and priced 1.00.
@@ -440,6 +441,118 @@ func testConcurrency(t *testing.T, open func(t *testing.T) inventory.Store) {
 			}
 		}
 		checkStock(t, s, map[string]int{"A": 1000})
+	})
+}
+
+// MaxOrderLines is the most lines an order can have (order.MaxItems): a reservation of that many
+// distinct products must work, although it is more than one DynamoDB transaction holds with the
+// reservation's own record.
+const MaxOrderLines = 100
+
+func testLargeOrders(t *testing.T, open func(t *testing.T) inventory.Store) {
+	// manyProducts seeds n products P000… with the given stock each and returns one line of q per product.
+	manyProducts := func(t *testing.T, s inventory.Store, n, stock, q int) ([]inventory.Line, map[string]int) {
+		t.Helper()
+		seeded := map[string]int{}
+		var lines []inventory.Line
+		for i := range n {
+			id := fmt.Sprintf("P%03d", i)
+			seeded[id] = stock
+			lines = append(lines, inventory.Line{ProductID: id, Quantity: q})
+		}
+		seed(t, s, seeded)
+		return lines, seeded
+	}
+	t.Run("a reservation of 100 distinct products takes and gives back every line", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		lines, seeded := manyProducts(t, s, MaxOrderLines, 5, 2)
+		if err := s.Reserve(t.Context(), "order-1", lines); err != nil {
+			t.Fatalf("Reserve of %d products: %v", len(lines), err)
+		}
+		taken := map[string]int{}
+		for id := range seeded {
+			taken[id] = 3
+		}
+		checkStock(t, s, taken)
+		if err := s.Reserve(t.Context(), "order-1", lines); err != nil {
+			t.Fatalf("second Reserve: %v", err)
+		}
+		checkStock(t, s, taken)
+		released, ok, err := s.Release(t.Context(), "order-1")
+		if err != nil || !ok {
+			t.Fatalf("Release = %v, %v; want true, nil", ok, err)
+		}
+		if diff := cmp.Diff(sum(lines), sum(released)); diff != "" {
+			t.Errorf("released lines (-want +got):\n%s", diff)
+		}
+		checkStock(t, s, seeded)
+		again, ok, err := s.Release(t.Context(), "order-1")
+		if err != nil || ok {
+			t.Errorf("second Release = %v, %v; want false, nil", ok, err)
+		}
+		if diff := cmp.Diff(sum(lines), sum(again)); diff != "" {
+			t.Errorf("lines of the second Release (-want +got):\n%s", diff)
+		}
+		checkStock(t, s, seeded)
+	})
+	t.Run("one short line among 100 products takes nothing", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		lines, seeded := manyProducts(t, s, MaxOrderLines, 5, 2)
+		// The last product by id is short, so an adapter that reserves in id order has taken the others.
+		last := lines[len(lines)-1].ProductID
+		seed(t, s, map[string]int{last: 1})
+		seeded[last] = 1
+		err := s.Reserve(t.Context(), "order-1", lines)
+		if !errors.Is(err, inventory.ErrOutOfStock) {
+			t.Fatalf("Reserve error = %v, want ErrOutOfStock", err)
+		}
+		checkStock(t, s, seeded)
+		if released, ok, err := s.Release(t.Context(), "order-1"); err != nil || ok || len(released) != 0 {
+			t.Errorf("Release after a refused Reserve = %v, %v, %v; want nothing released", released, ok, err)
+		}
+		checkStock(t, s, seeded)
+	})
+	t.Run("concurrent reservations of 100 products never go negative", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		lines, _ := manyProducts(t, s, MaxOrderLines, 5, 2)
+		errs := make([]error, 4)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() { errs[i] = s.Reserve(t.Context(), fmt.Sprintf("order-%d", i), lines) })
+		}
+		wg.Wait()
+		wins := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, inventory.ErrOutOfStock):
+				t.Errorf("Reserve(order-%d) error = %v, want nil or ErrOutOfStock", i, err)
+			}
+		}
+		if wins != 2 {
+			t.Errorf("%d reservations of 2 of each of 5 units succeeded, want 2", wins)
+		}
+		for id, n := range stock(t, s) {
+			if n != 1 {
+				t.Errorf("stock of %s = %d, want 1", id, n)
+			}
+		}
+	})
+	t.Run("release before reserve refuses a large reservation", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		lines, seeded := manyProducts(t, s, MaxOrderLines, 5, 1)
+		if _, ok, err := s.Release(t.Context(), "order-1"); err != nil || ok {
+			t.Fatalf("Release without reservation = %v, %v", ok, err)
+		}
+		if err := s.Reserve(t.Context(), "order-1", lines); !errors.Is(err, inventory.ErrReleased) {
+			t.Errorf("Reserve after Release error = %v, want ErrReleased", err)
+		}
+		checkStock(t, s, seeded)
 	})
 }
 

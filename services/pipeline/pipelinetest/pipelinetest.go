@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("update", func(t *testing.T) { t.Parallel(); testUpdate(t, open) })
 	t.Run("concurrent updates", func(t *testing.T) { t.Parallel(); testConcurrentUpdates(t, open) })
 	t.Run("publish", func(t *testing.T) { t.Parallel(); testPublish(t, open) })
+	t.Run("large orders", func(t *testing.T) { t.Parallel(); testLargeOrders(t, open) })
 }
 
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -60,6 +62,31 @@ func NewOrder(t testing.TB, customerID string, at time.Time) *order.Order {
 		Total:           129999 + 2*2999,
 		Currency:        "USD",
 		PaymentToken:    "tok_visa",
+		ShippingAddress: contracts.Address{Street: "1 Main St", City: "Springfield", State: "IL", ZipCode: "62701", Country: "US"},
+		CorrelationID:   uuid.NewString(),
+	}, at)
+	if err != nil {
+		t.Fatalf("order.New: %v", err)
+	}
+	return o
+}
+
+// NewLargeOrder returns a valid PENDING order with order.MaxItems lines of distinct products, each
+// with a long name, for the customer: the largest order the aggregate allows.
+func NewLargeOrder(t testing.TB, customerID string, at time.Time) *order.Order {
+	t.Helper()
+	items := make([]order.Item, order.MaxItems)
+	var total contracts.Amount
+	for i := range items {
+		items[i] = order.Item{
+			ProductID: fmt.Sprintf("PRODUCT%03d", i), Name: fmt.Sprintf("Product %03d ", i) + strings.Repeat("x", 180),
+			Quantity: order.MaxQuantity, Price: 99999,
+		}
+		total += contracts.Amount(items[i].Quantity) * items[i].Price
+	}
+	o, err := order.New(order.Draft{
+		ID: uuid.Must(uuid.NewV7()).String(), CustomerID: customerID, CustomerEmail: customerID + "@example.com",
+		Items: items, Total: total, Currency: "USD", PaymentToken: "tok_visa",
 		ShippingAddress: contracts.Address{Street: "1 Main St", City: "Springfield", State: "IL", ZipCode: "62701", Country: "US"},
 		CorrelationID:   uuid.NewString(),
 	}, at)
@@ -341,6 +368,46 @@ func testConcurrentUpdates(t *testing.T, open func(t *testing.T) Store) {
 		}
 		if got := events(t, s, o.ID()); len(got) != 1 {
 			t.Errorf("%d events stored, want 1", len(got))
+		}
+	})
+}
+
+func testLargeOrders(t *testing.T, open func(t *testing.T) Store) {
+	t.Run("an order with the most lines allowed is stored, updated and read back whole", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		o := NewLargeOrder(t, "cust-1", start)
+		if err := s.Create(t.Context(), o, nil); err != nil {
+			t.Fatalf("Create of %d lines: %v", len(o.Items()), err)
+		}
+		var want []contracts.Event
+		// Walk it through every stage, with an event per step, so that its history grows too.
+		steps := []func(o *order.Order, at time.Time) error{
+			(*order.Order).StartValidation, (*order.Order).PassValidation, (*order.Order).ReserveInventory,
+			func(o *order.Order, at time.Time) error { return o.AuthorizePayment("auth-1", at) },
+		}
+		for i, step := range steps {
+			_, err := s.Update(t.Context(), o.ID(), func(o *order.Order) ([]contracts.Event, error) {
+				if err := step(o, start.Add(time.Duration(i+1)*time.Second)); err != nil {
+					return nil, err
+				}
+				e := event(t, o, fmt.Sprintf("Step%d", i))
+				return []contracts.Event{e}, nil
+			})
+			if err != nil {
+				t.Fatalf("Update %d: %v", i, err)
+			}
+			want = append(want, event(t, o, fmt.Sprintf("Step%d", i)))
+		}
+		got := get(t, s, o.ID())
+		if diff := cmp.Diff(o.Items(), got.Items()); diff != "" {
+			t.Errorf("items (-want +got):\n%s", diff)
+		}
+		if got.Status() != order.Fulfillment || len(got.History()) != len(steps)+1 {
+			t.Errorf("status %s with %d history entries after the steps, want %s with %d", got.Status(), len(got.History()), order.Fulfillment, len(steps)+1)
+		}
+		if diff := cmp.Diff(ids(want), ids(events(t, s, o.ID()))); diff != "" {
+			t.Errorf("event ids (-want +got):\n%s", diff)
 		}
 	})
 }
