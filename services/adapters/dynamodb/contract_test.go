@@ -4,9 +4,13 @@ import (
 	"testing"
 
 	"github.com/orderflow/orderflow/services/adapters/dynamodb"
+	"github.com/orderflow/orderflow/services/adapters/paysim"
+	"github.com/orderflow/orderflow/services/adapters/paysim/ledgertest"
 	"github.com/orderflow/orderflow/services/ingest/ingesttest"
 	"github.com/orderflow/orderflow/services/inventory"
 	"github.com/orderflow/orderflow/services/inventory/inventorytest"
+	"github.com/orderflow/orderflow/services/notifier"
+	"github.com/orderflow/orderflow/services/notifier/notifiertest"
 	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
 )
 
@@ -30,5 +34,21 @@ func TestInventoryContract(t *testing.T) {
 	inventorytest.Run(t, func(t *testing.T) inventory.Store {
 		client, names := tables(t)
 		return dynamodb.NewInventory(client, names.Inventory)
+	})
+}
+
+func TestLedgerContract(t *testing.T) {
+	t.Parallel()
+	ledgertest.Run(t, func(t *testing.T) paysim.Ledger {
+		client, names := tables(t)
+		return dynamodb.NewLedger(client, names.Payments)
+	})
+}
+
+func TestDeduperContract(t *testing.T) {
+	t.Parallel()
+	notifiertest.Run(t, func(t *testing.T) notifier.Deduper {
+		client, names := tables(t)
+		return dynamodb.NewDeduper(client, names.Dedup, dynamodb.DeduperOptions{})
 	})
 }
