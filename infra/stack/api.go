@@ -1,0 +1,89 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/orderflow/orderflow/services/lambdas"
+)
+
+// accessLogFormat is one JSON line per request. The API key id (not the key) tells callers apart.
+const accessLogFormat = `{"requestId":"$context.requestId","requestTime":"$context.requestTime",` +
+	`"ip":"$context.identity.sourceIp","apiKeyId":"$context.identity.apiKeyId",` +
+	`"httpMethod":"$context.httpMethod","resourcePath":"$context.resourcePath","path":"$context.path",` +
+	`"status":"$context.status","responseLength":"$context.responseLength",` +
+	`"responseLatency":"$context.responseLatency","integrationLatency":"$context.integrationLatency",` +
+	`"integrationError":"$context.integration.error","xrayTraceId":"$context.xrayTraceId"}`
+
+// addAPIKeys creates the two generated API keys. They are created apart from the API (not with
+// RestApi.AddApiKey) because the API function's environment names the admin key: a key bound to the
+// stage would make the function depend on its own deployment.
+func (o *Orderflow) addAPIKeys() {
+	o.clientKey = awsapigateway.NewApiKey(o.Stack, jsii.String("ClientApiKey"), &awsapigateway.ApiKeyProps{
+		Description: jsii.String("orderflow client key: orders and the chatbot"),
+	})
+	o.adminKey = awsapigateway.NewApiKey(o.Stack, jsii.String("AdminApiKey"), &awsapigateway.ApiKeyProps{
+		Description: jsii.String("orderflow admin key: inventory and operations routes"),
+	})
+}
+
+// addAPI creates the REST API: a proxy integration to the API function for every path, POST /chatbot to
+// the chatbot function, an API key on every method but GET /healthz, and the two usage plans.
+func (o *Orderflow) addAPI() {
+	accessLogs := awslogs.NewLogGroup(o.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     retentionDays[o.Settings.LogRetentionDays],
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	o.api = awsapigateway.NewRestApi(o.Stack, jsii.String("Api"), &awsapigateway.RestApiProps{
+		Description:   jsii.String("orderflow REST API"),
+		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
+		// The account-level role that lets API Gateway write the access and execution logs. Without it
+		// the first deployment in a fresh account fails to enable logging.
+		CloudWatchRole:       jsii.Bool(true),
+		DefaultMethodOptions: &awsapigateway.MethodOptions{ApiKeyRequired: jsii.Bool(true)},
+		DeployOptions: &awsapigateway.StageOptions{
+			StageName:            jsii.String(o.Settings.Stage),
+			ThrottlingRateLimit:  jsii.Number(o.Settings.StageRate),
+			ThrottlingBurstLimit: jsii.Number(o.Settings.StageBurst),
+			TracingEnabled:       jsii.Bool(true),
+			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(accessLogs),
+			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat)),
+			LoggingLevel:         awsapigateway.MethodLoggingLevel_ERROR,
+			MetricsEnabled:       jsii.Bool(true),
+			// Request and response bodies hold customer data: never in the logs.
+			DataTraceEnabled: jsii.Bool(false),
+		},
+	})
+
+	api := awsapigateway.NewLambdaIntegration(o.functions[lambdas.API], nil)
+	proxy := o.api.Root().AddResource(jsii.String("{proxy+}"), nil)
+	proxy.AddMethod(jsii.String("ANY"), api, nil)
+	o.api.Root().AddMethod(jsii.String("ANY"), api, nil)
+	// Load balancers and uptime checks probe the health route without a key.
+	o.api.Root().AddResource(jsii.String("healthz"), nil).
+		AddMethod(jsii.String("GET"), api, &awsapigateway.MethodOptions{ApiKeyRequired: jsii.Bool(false)})
+	o.api.Root().AddResource(jsii.String("chatbot"), nil).
+		AddMethod(jsii.String("POST"), awsapigateway.NewLambdaIntegration(o.functions[lambdas.Chatbot], nil), nil)
+
+	for _, p := range []struct {
+		id, description string
+		plan            Plan
+		key             awsapigateway.IApiKey
+	}{
+		{"ClientPlan", "orderflow clients", o.Settings.Client, o.clientKey},
+		{"AdminPlan", "orderflow admins", o.Settings.Admin, o.adminKey},
+	} {
+		plan := o.api.AddUsagePlan(jsii.String(p.id), &awsapigateway.UsagePlanProps{
+			Description: jsii.String(p.description),
+			Throttle: &awsapigateway.ThrottleSettings{
+				RateLimit:  jsii.Number(p.plan.RateLimit),
+				BurstLimit: jsii.Number(p.plan.BurstLimit),
+			},
+			Quota:     &awsapigateway.QuotaSettings{Limit: jsii.Number(p.plan.QuotaPerDay), Period: awsapigateway.Period_DAY},
+			ApiStages: &[]*awsapigateway.UsagePlanPerApiStage{{Api: o.api, Stage: o.api.DeploymentStage()}},
+		})
+		plan.AddApiKey(p.key, nil)
+	}
+}
