@@ -44,6 +44,10 @@ type Options struct {
 	// MaxRounds is how many times in one question the model may have tools run (DefaultMaxRounds).
 	// When it asks for more, the offline responder answers instead.
 	MaxRounds int
+	// Sessions is where conversations are remembered. nil keeps them in memory, bounded by
+	// SessionTTL, MaxSessions and MaxTurns; a store given here has its own bounds, and those three
+	// options do not apply to it.
+	Sessions SessionStore
 	// SessionTTL is how long a conversation is remembered after its last turn (DefaultSessionTTL).
 	SessionTTL time.Duration
 	// MaxSessions bounds the conversations remembered; the least recently used is forgotten first
@@ -66,7 +70,7 @@ type Options struct {
 type Chatbot struct {
 	tools     *toolbox
 	model     Model
-	sessions  *sessions
+	sessions  SessionStore
 	metrics   *metrics
 	log       *slog.Logger
 	now       func() time.Time
@@ -110,17 +114,10 @@ func New(orders Orders, model Model, reg prometheus.Registerer, opts Options) (*
 	if c.cancel == "" {
 		c.cancel = DefaultCancelHelp
 	}
-	ttl, maxSessions, maxTurns := opts.SessionTTL, opts.MaxSessions, opts.MaxTurns
-	if ttl <= 0 {
-		ttl = DefaultSessionTTL
+	c.sessions = opts.Sessions
+	if c.sessions == nil {
+		c.sessions = NewMemorySessions(opts.SessionTTL, opts.MaxSessions, opts.MaxTurns)
 	}
-	if maxSessions <= 0 {
-		maxSessions = DefaultMaxSessions
-	}
-	if maxTurns <= 0 {
-		maxTurns = DefaultMaxTurns
-	}
-	c.sessions = newSessions(ttl, maxSessions, maxTurns)
 	return c, nil
 }
 
@@ -143,12 +140,15 @@ func (c *Chatbot) Answer(ctx context.Context, req contracts.ChatRequest) (contra
 	if sessionID == "" {
 		sessionID = c.newID()
 	}
-	history := c.sessions.get(customerID, sessionID, start)
+	// A conversation that cannot be recalled is answered as a new one: the answer matters more than
+	// the context, and the customer can say again which order they mean.
+	history, err := c.sessions.Turns(ctx, customerID, sessionID, start)
+	if err != nil {
+		c.log.WarnContext(ctx, "chatbot: session not recalled", "session", sessionID, "error", err)
+		history = nil
+	}
 
-	var (
-		a   answer
-		err error
-	)
+	var a answer
 	if c.model == nil {
 		c.metrics.fallbacks.WithLabelValues("no_model").Inc()
 		a, err = c.respondOffline(ctx, customerID, query, history)
@@ -164,7 +164,9 @@ func (c *Chatbot) Answer(ctx context.Context, req contracts.ChatRequest) (contra
 		c.metrics.requests.WithLabelValues(contracts.ChatSourceFallback, "error").Inc()
 		return contracts.ChatResponse{}, fmt.Errorf("answer customer %s: %w", customerID, err)
 	}
-	c.sessions.add(customerID, sessionID, turn{Query: query, Answer: a.text, OrderIDs: a.orderIDs}, c.now())
+	if err := c.sessions.AddTurn(ctx, customerID, sessionID, Turn{Query: query, Answer: a.text, OrderIDs: a.orderIDs}, c.now()); err != nil {
+		c.log.WarnContext(ctx, "chatbot: turn not remembered", "session", sessionID, "error", err)
+	}
 	c.metrics.requests.WithLabelValues(a.source, "ok").Inc()
 	c.metrics.latency.WithLabelValues(a.source).Observe(c.now().Sub(start).Seconds())
 	ids := a.orderIDs

@@ -2,15 +2,56 @@ package agent
 
 import (
 	"container/list"
+	"context"
+	"strconv"
 	"sync"
 	"time"
 )
 
-// turn is one question and its answer.
-type turn struct {
-	Query    string
-	Answer   string
-	OrderIDs []string
+// Turn is one question of a conversation and its answer.
+type Turn struct {
+	// Query is the customer's question.
+	Query string `json:"query"`
+	// Answer is what the chatbot answered.
+	Answer string `json:"answer"`
+	// OrderIDs are the orders the answer was about, which a follow-up question without an id refers to.
+	OrderIDs []string `json:"orderIds,omitempty"`
+}
+
+// turn is the name the responders use for Turn.
+type turn = Turn
+
+// SessionStore remembers conversations between questions: the last turns of each, keyed by customer and
+// session id, so that a session id reused by another customer starts empty. A store keeps at most its
+// own bound of turns per conversation (the most recent) and forgets a conversation its TTL after its
+// last turn. The in-memory store (NewMemorySessions) serves one process; the DynamoDB one serves every
+// Lambda instance.
+type SessionStore interface {
+	// Turns returns the turns of the conversation, oldest first, or none when it is unknown or expired
+	// at now. It returns an error only when the store cannot be read.
+	Turns(ctx context.Context, customerID, sessionID string, now time.Time) ([]Turn, error)
+	// AddTurn appends t to the conversation at now, starting it (again) when it is unknown or expired,
+	// dropping its oldest turns over the bound and extending its life to the TTL from now. It returns an
+	// error only when the store cannot be written.
+	AddTurn(ctx context.Context, customerID, sessionID string, t Turn, now time.Time) error
+}
+
+var _ SessionStore = (*sessions)(nil)
+
+// NewMemorySessions returns a SessionStore in memory: at most maxSessions conversations (the least
+// recently used goes first), at most maxTurns turns each, each forgotten ttl after its last turn. A
+// bound of zero or less takes its default (DefaultSessionTTL, DefaultMaxSessions, DefaultMaxTurns).
+func NewMemorySessions(ttl time.Duration, maxSessions, maxTurns int) SessionStore {
+	if ttl <= 0 {
+		ttl = DefaultSessionTTL
+	}
+	if maxSessions <= 0 {
+		maxSessions = DefaultMaxSessions
+	}
+	if maxTurns <= 0 {
+		maxTurns = DefaultMaxTurns
+	}
+	return newSessions(ttl, maxSessions, maxTurns)
 }
 
 // session is the memory of one conversation.
@@ -47,7 +88,25 @@ func newSessions(ttl time.Duration, maxSessions, maxTurns int) *sessions {
 	return &sessions{ttl: ttl, maxSessions: maxSessions, maxTurns: maxTurns, byKey: map[string]*list.Element{}, lru: list.New()}
 }
 
-func sessionKey(customerID, sessionID string) string { return customerID + "\x00" + sessionID }
+// SessionKey is the key of a conversation: the customer id's length, the customer id and the session
+// id. The length makes it unambiguous whatever the ids contain (a plain separator, even NUL, would let
+// ("a\x00b", "c") and ("a", "b\x00c") share a conversation). Stores use it as their key.
+func SessionKey(customerID, sessionID string) string {
+	return strconv.Itoa(len(customerID)) + ":" + customerID + sessionID
+}
+
+func sessionKey(customerID, sessionID string) string { return SessionKey(customerID, sessionID) }
+
+// Turns returns a copy of the turns of a live session, oldest first. It never fails.
+func (ss *sessions) Turns(_ context.Context, customerID, sessionID string, now time.Time) ([]Turn, error) {
+	return ss.get(customerID, sessionID, now), nil
+}
+
+// AddTurn appends a turn to the session (see add). It never fails.
+func (ss *sessions) AddTurn(_ context.Context, customerID, sessionID string, t Turn, now time.Time) error {
+	ss.add(customerID, sessionID, t, now)
+	return nil
+}
 
 // get returns a copy of the turns of a live session, oldest first.
 func (ss *sessions) get(customerID, sessionID string, now time.Time) []turn {
