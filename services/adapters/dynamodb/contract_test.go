@@ -3,6 +3,9 @@ package dynamodb_test
 import (
 	"testing"
 
+	"github.com/orderflow/orderflow/agent"
+	"github.com/orderflow/orderflow/agent/sessiontest"
+
 	"github.com/orderflow/orderflow/services/adapters/dynamodb"
 	"github.com/orderflow/orderflow/services/adapters/paysim"
 	"github.com/orderflow/orderflow/services/adapters/paysim/ledgertest"
@@ -50,5 +53,13 @@ func TestDeduperContract(t *testing.T) {
 	notifiertest.Run(t, func(t *testing.T) notifier.Deduper {
 		client, names := tables(t)
 		return dynamodb.NewDeduper(client, names.Dedup, dynamodb.DeduperOptions{})
+	})
+}
+
+func TestSessionsContract(t *testing.T) {
+	t.Parallel()
+	sessiontest.Run(t, func(t *testing.T) agent.SessionStore {
+		client, names := tables(t)
+		return dynamodb.NewSessions(client, names.Sessions, dynamodb.SessionsOptions{TTL: sessiontest.TTL, MaxTurns: sessiontest.MaxTurns})
 	})
 }
