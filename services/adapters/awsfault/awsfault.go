@@ -28,6 +28,9 @@ var invalidCodes = map[string]bool{
 	"MissingParameter":                           true,
 	"BatchRequestTooLong":                        true,
 	"AWS.SimpleQueueService.BatchRequestTooLong": true,
+	// PutEvents entry codes: a detail that is not a JSON object, an entry refused as it is.
+	"MalformedDetail": true,
+	"InvalidArgument": true,
 }
 
 // Kind returns the fault kind of an error returned by an AWS SDK call.

@@ -66,6 +66,7 @@ func TestEntryKindTrustsTheSenderFaultFlag(t *testing.T) {
 		{"SomethingNew", false, fault.Unavailable},
 		{"SomethingNew", true, fault.Invalid},
 		{"ValidationException", false, fault.Invalid},
+		{"MalformedDetail", false, fault.Invalid},
 	}
 	for _, tt := range tests {
 		if got := awsfault.EntryKind(tt.code, tt.senderFault); got != tt.want {
