@@ -108,7 +108,8 @@ func transient(reasons []types.CancellationReason) bool {
 // reasons (in request order, with the item that failed where asked for) and a nil error, for the caller
 // to map to a domain answer. A cancellation caused only by conflicting transactions or throttling is
 // sent again after a short, jittered pause, up to maxWriteAttempts, and then is a fault.Unavailable
-// error; so is a throttled or failed call. Other errors are returned as they are.
+// error. Any other error is returned classified (a throttled call, which the SDK has already retried,
+// is fault.Unavailable).
 func transact(ctx context.Context, api API, items []types.TransactWriteItem) (reasons []types.CancellationReason, err error) {
 	if len(items) > maxTransactItems {
 		return nil, fmt.Errorf("transaction of %d actions is over DynamoDB's limit of %d", len(items), maxTransactItems)
@@ -126,8 +127,9 @@ func transact(ctx context.Context, api API, items []types.TransactWriteItem) (re
 		if ok && !transient(reasons) {
 			return nil, fmt.Errorf("transaction cancelled: %v: %w", reasonCodes(reasons), err)
 		}
-		if !ok && fault.KindOf(classify(err)) != fault.Unavailable {
-			return nil, err
+		if !ok {
+			// The SDK's retryer has already retried throttling and server errors.
+			return nil, classify(err)
 		}
 		if attempt >= maxWriteAttempts {
 			return nil, fault.Wrap(fault.Unavailable, err, fmt.Sprintf("transaction still conflicting after %d attempts", attempt))
