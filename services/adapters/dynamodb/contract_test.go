@@ -5,10 +5,10 @@ import (
 
 	"github.com/orderflow/orderflow/agent"
 	"github.com/orderflow/orderflow/agent/sessiontest"
-
 	"github.com/orderflow/orderflow/services/adapters/dynamodb"
 	"github.com/orderflow/orderflow/services/adapters/paysim"
 	"github.com/orderflow/orderflow/services/adapters/paysim/ledgertest"
+	"github.com/orderflow/orderflow/services/app"
 	"github.com/orderflow/orderflow/services/ingest/ingesttest"
 	"github.com/orderflow/orderflow/services/inventory"
 	"github.com/orderflow/orderflow/services/inventory/inventorytest"
@@ -63,3 +63,6 @@ func TestSessionsContract(t *testing.T) {
 		return dynamodb.NewSessions(client, names.Sessions, dynamodb.SessionsOptions{TTL: sessiontest.TTL, MaxTurns: sessiontest.MaxTurns})
 	})
 }
+
+// The order store is everything the application needs from one (services/app.OrderStore).
+var _ app.OrderStore = (*dynamodb.Orders)(nil)
