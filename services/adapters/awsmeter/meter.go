@@ -8,8 +8,14 @@
 package awsmeter
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"io"
 	"maps"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -86,11 +92,49 @@ type SNS struct {
 // Usage is a snapshot of a Meter's counts.
 type Usage struct {
 	// Operations are the calls by operation.
-	Operations  map[Operation]Calls
+	Operations map[Operation]Calls
+	// DynamoDB, EventBridge, SQS and SNS are the billing units of each service.
 	DynamoDB    DynamoDB
 	EventBridge EventBridge
 	SQS         SQS
 	SNS         SNS
+}
+
+// WritePerOrder prints the usage divided by orders: the calls of each operation (with retries and
+// errors), then each service's billing units. It returns ErrNoOrders when orders is not positive, and
+// w's error.
+func (u Usage) WritePerOrder(w io.Writer, orders int64) error {
+	if orders <= 0 {
+		return ErrNoOrders
+	}
+	per := func(v float64) string { return strconv.FormatFloat(v/float64(orders), 'f', 2, 64) }
+	ops := slices.SortedFunc(maps.Keys(u.Operations), func(a, b Operation) int {
+		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Name, b.Name))
+	})
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "AWS requests per order, over %d orders\n\n", orders)
+	t := table{align: "llrrr"}
+	t.add("service", "operation", "calls", "attempts", "errors")
+	for _, op := range ops {
+		c := u.Operations[op]
+		t.add(op.Service, op.Name, per(float64(c.Calls)), per(float64(c.Attempts)), per(float64(c.Errors)))
+	}
+	t.add("", "all", per(float64(u.Requests(""))), "", "")
+	t.write(&sb)
+	sb.WriteString("\n")
+	t = table{align: "llr"}
+	t.add("service", "billing unit", "per order")
+	t.add("DynamoDB", "write request units", per(u.DynamoDB.WriteUnits))
+	t.add("DynamoDB", "read request units", per(u.DynamoDB.ReadUnits))
+	t.add("EventBridge", "entries put", per(float64(u.EventBridge.Entries)))
+	t.add("EventBridge", "events billed (64 KB chunks)", per(float64(u.EventBridge.Chunks)))
+	t.add("SQS", "messages sent", per(float64(u.SQS.Sent)))
+	t.add("SQS", "requests billed (64 KB chunks)", per(float64(u.SQS.Requests)))
+	t.add("SNS", "topic publishes", per(float64(u.SNS.Published)))
+	t.add("SNS", "SMS", per(float64(u.SNS.SMS)))
+	t.write(&sb)
+	_, err := io.WriteString(w, sb.String())
+	return err
 }
 
 // Requests returns the number of calls made to service ("DynamoDB", "SQS", ...), or to every service

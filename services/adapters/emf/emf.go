@@ -63,8 +63,9 @@ type Logger struct {
 
 	mu     sync.Mutex
 	groups map[string]*group
-	order  []*group // first-seen order, so output is deterministic
-	err    error    // first write error of an automatic flush, returned by the next Flush
+	order  []*group            // first-seen order, so output is deterministic
+	err    error               // first write error of an automatic flush, returned by the next Flush
+	seen   map[string]struct{} // every metric name and dimension values recorded, for Series
 }
 
 var _ metrics.Sink = (*Logger)(nil)
@@ -77,7 +78,15 @@ func New(w io.Writer, opts Options) *Logger {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Logger{w: w, namespace: opts.Namespace, now: opts.Now, groups: make(map[string]*group)}
+	return &Logger{w: w, namespace: opts.Namespace, now: opts.Now, groups: make(map[string]*group), seen: make(map[string]struct{})}
+}
+
+// Series returns the number of distinct metrics (name and dimension values) recorded since New: each is
+// one CloudWatch custom metric, billed by the month.
+func (l *Logger) Series() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.seen)
 }
 
 // group is the samples sharing one set of dimension names and values: one line, or more when it holds
@@ -159,6 +168,7 @@ func (l *Logger) series(name string, labels []metrics.Label, unit metrics.Unit, 
 	}
 	s := g.metrics[name]
 	if s == nil {
+		l.seen[name+"\x00"+key] = struct{}{}
 		s = &series{name: name, unit: unit, counter: counter}
 		g.metrics[name] = s
 		g.order = append(g.order, s)

@@ -122,6 +122,9 @@ func TestEMFLinesOfTheMetricsService(t *testing.T) {
 	if diff := cmp.Diff(want, lines(&buf)); diff != "" {
 		t.Errorf("EMF lines (-want +got):\n%s", diff)
 	}
+	if n := sink.Series(); n != 19 {
+		t.Errorf("Series() = %d, want 19 (the metrics of the lines above, as CloudWatch counts them)", n)
+	}
 }
 
 // TestEMFAgreesWithPrometheus feeds one sequence to a Metrics with an EMF sink and checks that every
