@@ -34,8 +34,9 @@
 // a bound. An event write is an UpdateItem that sets each attribute with if_not_exists, without a
 // condition: recording an already recorded event (a stage re-emitting its result after a crash, or a
 // concurrent Publish) keeps the first copy and cannot cancel the transaction. A transaction holds at
-// most 100 writes of 4 MB together, so an update may return at most 99 events; an order item with 100
-// lines is some 30 KB, far below the 400 KB item limit.
+// most 100 writes of 4 MB together, so an update may return at most 99 events. An order item with 100
+// lines of 200-character names is about 27 KB, and the API's 64 KiB request limit keeps every order
+// far below DynamoDB's 400 KB item limit.
 //
 // Publish records events the same way (that is what pipeline.Publisher means for this store: the
 // order's own history of its events; the AWS wiring puts them on EventBridge separately). Events
