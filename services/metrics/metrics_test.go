@@ -3,11 +3,16 @@ package metrics_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
@@ -86,5 +91,51 @@ func TestEventsBecomeMetrics(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// recordingSink is a metrics.Sink that keeps what it is sent.
+type recordingSink struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (s *recordingSink) Count(name string, labels []metrics.Label, n float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, fmt.Sprintf("count %s %v %g", name, labels, n))
+}
+
+func (s *recordingSink) Observe(name string, labels []metrics.Label, v float64, unit metrics.Unit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, fmt.Sprintf("observe %s %v %g %s", name, labels, v, unit))
+}
+
+func TestEverySampleAlsoReachesTheSink(t *testing.T) {
+	t.Parallel()
+	sink := &recordingSink{}
+	m := metrics.New(nil, metrics.Options{Sink: sink})
+	m.ObserveHTTP("POST /orders", 201, 2*time.Millisecond)
+	m.ObserveDelivery("metrics", "retry")
+	want := []string{
+		"count orderflow_http_requests_total [{route POST /orders} {status 201}] 1",
+		"observe orderflow_http_request_duration_seconds [{route POST /orders}] 0.002 Seconds",
+		"count orderflow_deliveries_total [{target metrics} {outcome retry}] 1",
+	}
+	if diff := cmp.Diff(want, sink.calls); diff != "" {
+		t.Errorf("sink calls (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(scrape(t, m), `orderflow_deliveries_total{outcome="retry",target="metrics"} 1`) {
+		t.Error("Prometheus lacks the delivery the sink got")
+	}
+	if got := metrics.SinkOf(m.Registry()); got != sink {
+		t.Errorf("SinkOf(the registry of a Metrics with a sink) = %v, want the sink", got)
+	}
+	if got := metrics.SinkOf(prometheus.NewRegistry()); got != nil {
+		t.Errorf("SinkOf(a plain registry) = %v, want nil", got)
+	}
+	if got := metrics.SinkOf(metrics.New(nil).Registry()); got != nil {
+		t.Errorf("SinkOf(the registry of a Metrics without a sink) = %v, want nil", got)
 	}
 }
