@@ -57,6 +57,9 @@ func (o *Orderflow) addAPI() {
 		},
 	})
 
+	// The stack has its own ApiUrl output; the RestApi's automatic one would say the same under a hashed name.
+	o.api.Node().TryRemoveChild(jsii.String("Endpoint"))
+
 	api := awsapigateway.NewLambdaIntegration(o.functions[lambdas.API], nil)
 	proxy := o.api.Root().AddResource(jsii.String("{proxy+}"), nil)
 	proxy.AddMethod(jsii.String("ANY"), api, nil)
