@@ -72,16 +72,22 @@ func newBus(t *testing.T) bus {
 	return b
 }
 
-// delivered returns the events the probe queue received, as the Lambda adapter hands them to handlers.
+// delivered returns the events the probe queue received, as the Lambda adapter hands them to a handler.
 func (b bus) delivered(t *testing.T, want int) []contracts.Event {
 	t.Helper()
 	var out []contracts.Event
+	handle := awslambda.EventBridge(func(_ context.Context, e contracts.Event) error {
+		out = append(out, e)
+		return nil
+	})
 	for _, body := range emulatorstest.ReceiveAll(t, b.sqs, b.probeURL, want, 10*time.Second) {
 		var in events.EventBridgeEvent
 		if err := json.Unmarshal(body, &in); err != nil {
 			t.Fatalf("probe message is not an EventBridge event: %v: %s", err, body)
 		}
-		out = append(out, awslambda.Event(in))
+		if err := handle(t.Context(), in); err != nil {
+			t.Fatalf("handle: %v", err)
+		}
 	}
 	return out
 }

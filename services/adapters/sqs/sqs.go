@@ -88,6 +88,7 @@ type BatchError struct {
 	Failed []FailedMessage
 }
 
+// Error names every message not sent, with what SQS said about it.
 func (e *BatchError) Error() string {
 	parts := make([]string, len(e.Failed))
 	for i, f := range e.Failed {
