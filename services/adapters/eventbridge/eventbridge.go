@@ -55,10 +55,11 @@ type Option func(*Publisher)
 // computed as EntrySize computes it.
 func WithMaxSize(bytes int) Option { return func(p *Publisher) { p.maxSize = bytes } }
 
-// WithRetries sets how many times the entries EventBridge failed are resent (default 3), waiting backoff
-// before the first resend and twice as long before each next one (default 100ms).
+// WithRetries sets how many times the entries EventBridge failed are resent (default 3; 0 sends each
+// entry once), waiting backoff before the first resend and twice as long before each next one (default
+// 100ms).
 func WithRetries(retries int, backoff time.Duration) Option {
-	return func(p *Publisher) { p.attempts, p.backoff = retries+1, backoff }
+	return func(p *Publisher) { p.attempts, p.backoff = max(retries, 0)+1, backoff }
 }
 
 // New returns a Publisher that puts events on the bus named bus (a name or an ARN) through client.

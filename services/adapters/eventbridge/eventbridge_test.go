@@ -284,6 +284,14 @@ func TestPublishKeepsEachCallWithinTheSizeLimit(t *testing.T) {
 	}
 }
 
+func TestPublishOfNoEventsMakesNoCall(t *testing.T) {
+	t.Parallel()
+	c := &recordingClient{err: fmt.Errorf("must not be called")}
+	if err := ebadapter.New(c, "bus").Publish(context.Background()); err != nil || len(c.callOrders()) != 0 {
+		t.Errorf("Publish() = %v after %d calls, want nil after none", err, len(c.callOrders()))
+	}
+}
+
 func TestPublishRefusesAnEventOverTheLimitAndSendsNothing(t *testing.T) {
 	t.Parallel()
 	c := &recordingClient{err: fmt.Errorf("must not be called")}

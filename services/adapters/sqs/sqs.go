@@ -45,10 +45,11 @@ var _ ingest.Queue = (*Queue)(nil)
 // Option configures a Queue.
 type Option func(*Queue)
 
-// WithBatchRetries sets how many times SendBatch sends the entries SQS reported as failed (default 3),
-// waiting backoff before the first resend and twice as long before each next one (default 100ms).
+// WithBatchRetries sets how many times SendBatch resends the entries SQS reported as failed (default 3;
+// 0 sends each entry once), waiting backoff before the first resend and twice as long before each next
+// one (default 100ms).
 func WithBatchRetries(retries int, backoff time.Duration) Option {
-	return func(q *Queue) { q.attempts, q.backoff = retries+1, backoff }
+	return func(q *Queue) { q.attempts, q.backoff = max(retries, 0)+1, backoff }
 }
 
 // NewQueue returns the queue at queueURL, reached through client.
