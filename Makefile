@@ -13,11 +13,13 @@ run: build
 build:
 	$(GO) build -o $(BIN) ./cmd/orderflow
 
-## test: vet, check formatting, and run every test under the race detector
+## test: vet, check formatting, and run every test under the race detector; then the CDK app's tests in infra/
+## (assertions, cdk-nag, cfn-lint on the synthesized template; a nested module, so not under the race detector)
 test: vet emulators
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test -race -count=1 -timeout 15m ./...
+	cd infra && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./...
 
 vet:
 	$(GO) vet ./...
@@ -46,6 +48,26 @@ schemas-check:
 ## schemas-release: freeze the current schemas as release contracts.SchemaVersion
 schemas-release:
 	$(GO) run ./cmd/schemagen -release
+
+## synth: build the functions and synthesize the CDK stack into infra/cdk.out/<stack>.template.json, offline and
+## without AWS credentials; settings as CDK context: CDK_CONTEXT_JSON='{"stage":"test"}' make synth
+.PHONY: synth deploy destroy
+synth: lambdas
+	@start=$$(date +%s%N); cd infra && $(GO) run . && \
+	  echo "synthesized in $$(( ($$(date +%s%N) - start) / 1000000 )) ms"
+
+## deploy: build the functions and deploy with the pinned CDK CLI (needs AWS credentials and `cdk bootstrap`);
+## settings as CDK_ARGS='-c alarmEmail=ops@example.com -c stage=prod'
+CDK_ARGS ?=
+deploy: lambdas infra/node_modules/.bin/cdk
+	cd infra && node_modules/.bin/cdk deploy $(CDK_ARGS)
+
+## destroy: delete the stack; the DynamoDB tables and their data are kept
+destroy: lambdas infra/node_modules/.bin/cdk
+	cd infra && node_modules/.bin/cdk destroy $(CDK_ARGS)
+
+infra/node_modules/.bin/cdk: infra/package.json infra/package-lock.json
+	npm ci --prefix infra --no-audit --no-fund
 
 clean:
 	rm -rf bin data

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -238,5 +239,79 @@ func TestScheduledRunsTheFunctionAndReturnsItsError(t *testing.T) {
 	scheduled := json.RawMessage(`{"version":"0","detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)
 	if err := fn(context.Background(), scheduled); !errors.Is(err, boom) || runs != 1 {
 		t.Errorf("Scheduled: err %v after %d runs, want the function's error after 1", err, runs)
+	}
+}
+
+// The handlers as the Lambda runtime calls them: from the JSON payloads AWS sends to the JSON it answers.
+func TestHandlersAnswerTheLambdaRuntime(t *testing.T) {
+	t.Parallel()
+	quiet := awslambda.WithLogger(slog.New(slog.DiscardHandler))
+	var seen []string
+	orderHandler := func(_ context.Context, m contracts.OrderMessage) error {
+		if m.OrderID == "bad" {
+			return fault.Unavailablef("try later")
+		}
+		return nil
+	}
+	eventHandler := func(_ context.Context, e contracts.Event) error {
+		seen = append(seen, e.ID)
+		if e.DetailType == "Boom" {
+			return errors.New("boom")
+		}
+		return nil
+	}
+	tests := []struct {
+		name    string
+		handler any
+		payload string
+		want    string // the response JSON; "" when the invocation must fail
+	}{
+		{
+			name:    "an SQS batch answers with the failed message ids",
+			handler: awslambda.SQS(orderHandler, quiet),
+			payload: `{"Records":[
+				{"messageId":"059f36b4-87a3-44ab-83d2-661975830a7d","receiptHandle":"AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a","body":"{\"orderId\":\"good\"}",
+				 "attributes":{"ApproximateReceiveCount":"1","SentTimestamp":"1545082649183"},"messageAttributes":{},
+				 "md5OfBody":"e4e68fb7bd0e697a0ae8f1bb342846b3","eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:us-east-2:123456789012:my-queue","awsRegion":"us-east-2"},
+				{"messageId":"2e1424d4-f796-459a-8184-9c92662be6da","receiptHandle":"AQEBzWwaftRI0KuVm4tP+/7q1rGgNqicHq","body":"{\"orderId\":\"bad\"}",
+				 "attributes":{"ApproximateReceiveCount":"2"},"messageAttributes":{},"eventSource":"aws:sqs","awsRegion":"us-east-2"}]}`,
+			want: `{"batchItemFailures":[{"itemIdentifier":"2e1424d4-f796-459a-8184-9c92662be6da"}]}`,
+		},
+		{
+			name:    "an EventBridge event that is handled answers null",
+			handler: awslambda.EventBridge(eventHandler, quiet),
+			payload: `{"version":"0","id":"fresh","detail-type":"OrderCreated","source":"orderflow.orders","account":"123456789012",
+				"time":"2026-12-01T09:00:00Z","region":"us-east-1","resources":["o1"],"detail":{"eventId":"deterministic-1"}}`,
+			want: `null`,
+		},
+		{
+			name:    "an EventBridge event whose handler fails fails the invocation",
+			handler: awslambda.EventBridge(eventHandler, quiet),
+			payload: `{"version":"0","id":"fresh","detail-type":"Boom","source":"orderflow.orders","time":"2026-12-01T09:00:00Z","detail":{}}`,
+		},
+		{
+			name:    "a scheduled event runs the function",
+			handler: awslambda.Scheduled(func(context.Context) error { return nil }, quiet),
+			payload: `{"version":"0","id":"53dc4d37","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012",
+				"time":"2026-12-01T09:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/reconcile"],"detail":{}}`,
+			want: `null`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := lambda.NewHandler(tt.handler).Invoke(context.Background(), []byte(tt.payload))
+			if tt.want == "" {
+				if err == nil {
+					t.Errorf("Invoke = %s, want an error", out)
+				}
+				return
+			}
+			if err != nil || string(out) != tt.want {
+				t.Errorf("Invoke = %s, %v; want %s", out, err, tt.want)
+			}
+		})
+	}
+	if diff := cmp.Diff([]string{"deterministic-1", "fresh"}, seen); diff != "" {
+		t.Errorf("event ids the handler saw (-want +got):\n%s", diff)
 	}
 }
