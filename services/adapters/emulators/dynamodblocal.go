@@ -4,11 +4,9 @@ package emulators
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -60,7 +58,7 @@ type DynamoDB struct {
 
 	cmd      *exec.Cmd
 	exited   chan struct{}
-	output   *jvmOutput
+	output   *lockedBuffer
 	stopOnce sync.Once
 }
 
@@ -94,11 +92,11 @@ func StartDynamoDB(ctx context.Context) (*DynamoDB, error) {
 }
 
 func startOnce(ctx context.Context, java, dir string) (*DynamoDB, error) {
-	port, err := loopbackPort()
+	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	out := &jvmOutput{}
+	out := &lockedBuffer{}
 	cmd := exec.Command(java,
 		"-Djava.library.path="+filepath.Join(dir, "DynamoDBLocal_lib"),
 		"-jar", filepath.Join(dir, "DynamoDBLocal.jar"),
@@ -152,17 +150,6 @@ func answers(ctx context.Context, endpoint string) bool {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	return true
-}
-
-// loopbackPort returns a loopback TCP port that was free a moment ago. (moto.go has its own copy, to be
-// folded into one once both files have landed.)
-func loopbackPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free loopback port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Stop kills the emulator's process group and waits for it to exit. Everything it held is gone: it
@@ -259,26 +246,4 @@ func declaresModule(gomod string) bool {
 func isFile(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular()
-}
-
-// jvmOutput collects the emulator's output while it runs.
-type jvmOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *jvmOutput) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	// The emulator prints a banner and little else; a cap keeps a chatty run from growing memory.
-	if b.buf.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *jvmOutput) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

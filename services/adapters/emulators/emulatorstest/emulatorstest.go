@@ -65,4 +65,5 @@ func Stop() {
 		}
 		dynamo.Stop()
 	}
+	StopMoto()
 }
