@@ -2,6 +2,7 @@ package dynamodb_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/orderflow/orderflow/agent"
 	"github.com/orderflow/orderflow/agent/sessiontest"
@@ -66,3 +67,11 @@ func TestSessionsContract(t *testing.T) {
 
 // The order store is everything the application needs from one (services/app.OrderStore).
 var _ app.OrderStore = (*dynamodb.Orders)(nil)
+
+func TestIngestExpiryContract(t *testing.T) {
+	t.Parallel()
+	ingesttest.RunExpiry(t, func(t *testing.T, now func() time.Time) ingesttest.Store {
+		client, names := tables(t)
+		return dynamodb.NewOrders(client, names.Orders, names.Idempotency, dynamodb.OrdersOptions{IdempotencyRetention: ingesttest.Retention, Now: now})
+	})
+}

@@ -333,3 +333,52 @@ func testList(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 }
+
+// Retention is how long the stores RunExpiry drives must honour an idempotency record.
+const Retention = time.Hour
+
+// RunExpiry runs the cases of a store whose idempotency records expire: open must return an empty store
+// of its own that honours a record for Retention after storing it, by the clock now. (A store that keeps
+// records forever, such as the embedded database, does not run these.)
+func RunExpiry(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
+	var mu sync.Mutex
+	newClock := func() (now func() time.Time, advance func(time.Duration)) {
+		at := time.Now()
+		return func() time.Time { mu.Lock(); defer mu.Unlock(); return at },
+			func(d time.Duration) { mu.Lock(); defer mu.Unlock(); at = at.Add(d) }
+	}
+	t.Run("a record is honoured until its retention ends", func(t *testing.T) {
+		t.Parallel()
+		now, advance := newClock()
+		s := open(t, now)
+		first := newOrder(t, "cust-1", start)
+		mustCreate(t, s, first, record("key-1", first))
+		advance(Retention - time.Second)
+		if got, err := s.Idempotency(t.Context(), "key-1"); err != nil || got.OrderID != first.ID() {
+			t.Fatalf("Idempotency just before the retention ends = %+v, %v; want the record", got, err)
+		}
+		second := newOrder(t, "cust-1", start)
+		if err := s.Create(t.Context(), second, record("key-1", second)); !errors.Is(err, ingest.ErrIdempotencyKeyTaken) {
+			t.Errorf("Create with a live key = %v, want ErrIdempotencyKeyTaken", err)
+		}
+	})
+	t.Run("an expired record is not found and its key can be used again", func(t *testing.T) {
+		t.Parallel()
+		now, advance := newClock()
+		s := open(t, now)
+		first := newOrder(t, "cust-1", start)
+		mustCreate(t, s, first, record("key-1", first))
+		advance(Retention)
+		if _, err := s.Idempotency(t.Context(), "key-1"); !fault.Is(err, fault.NotFound) {
+			t.Fatalf("Idempotency of an expired key = %v, want kind not found", err)
+		}
+		second := newOrder(t, "cust-1", start)
+		mustCreate(t, s, second, record("key-1", second))
+		if got, err := s.Idempotency(t.Context(), "key-1"); err != nil || got.OrderID != second.ID() {
+			t.Errorf("Idempotency after the key was used again = %+v, %v; want the second order's record", got, err)
+		}
+		if _, err := s.Get(t.Context(), first.ID()); err != nil {
+			t.Errorf("the first order is gone with its key: %v", err)
+		}
+	})
+}
