@@ -13,13 +13,14 @@ import (
 	"github.com/orderflow/orderflow/services/ingest/ingesttest"
 	"github.com/orderflow/orderflow/services/inventory"
 	"github.com/orderflow/orderflow/services/inventory/inventorytest"
+	"github.com/orderflow/orderflow/services/lambdas"
 	"github.com/orderflow/orderflow/services/notifier"
 	"github.com/orderflow/orderflow/services/notifier/notifiertest"
 	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
 )
 
 func openOrders(t *testing.T) *dynamodb.Orders {
-	client, names := tables(t)
+	client, names := table(t, lambdas.OrdersTable, lambdas.IdempotencyTable)
 	return dynamodb.NewOrders(client, names.Orders, names.Idempotency, dynamodb.OrdersOptions{})
 }
 
@@ -36,7 +37,7 @@ func TestIngestContract(t *testing.T) {
 func TestInventoryContract(t *testing.T) {
 	t.Parallel()
 	inventorytest.Run(t, func(t *testing.T) inventory.Store {
-		client, names := tables(t)
+		client, names := table(t, lambdas.InventoryTable)
 		return dynamodb.NewInventory(client, names.Inventory)
 	})
 }
@@ -44,7 +45,7 @@ func TestInventoryContract(t *testing.T) {
 func TestLedgerContract(t *testing.T) {
 	t.Parallel()
 	ledgertest.Run(t, func(t *testing.T) paysim.Ledger {
-		client, names := tables(t)
+		client, names := table(t, lambdas.PaymentsTable)
 		return dynamodb.NewLedger(client, names.Payments)
 	})
 }
@@ -52,7 +53,7 @@ func TestLedgerContract(t *testing.T) {
 func TestDeduperContract(t *testing.T) {
 	t.Parallel()
 	notifiertest.Run(t, func(t *testing.T) notifier.Deduper {
-		client, names := tables(t)
+		client, names := table(t, lambdas.DedupTable)
 		return dynamodb.NewDeduper(client, names.Dedup, dynamodb.DeduperOptions{})
 	})
 }
@@ -60,7 +61,7 @@ func TestDeduperContract(t *testing.T) {
 func TestSessionsContract(t *testing.T) {
 	t.Parallel()
 	sessiontest.Run(t, func(t *testing.T) agent.SessionStore {
-		client, names := tables(t)
+		client, names := table(t, lambdas.SessionsTable)
 		return dynamodb.NewSessions(client, names.Sessions, dynamodb.SessionsOptions{TTL: sessiontest.TTL, MaxTurns: sessiontest.MaxTurns})
 	})
 }
@@ -71,7 +72,7 @@ var _ app.OrderStore = (*dynamodb.Orders)(nil)
 func TestIngestExpiryContract(t *testing.T) {
 	t.Parallel()
 	ingesttest.RunExpiry(t, func(t *testing.T, now func() time.Time) ingesttest.Store {
-		client, names := tables(t)
+		client, names := table(t, lambdas.OrdersTable, lambdas.IdempotencyTable)
 		return dynamodb.NewOrders(client, names.Orders, names.Idempotency, dynamodb.OrdersOptions{IdempotencyRetention: ingesttest.Retention, Now: now})
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/adapters/dynamodb"
 	"github.com/orderflow/orderflow/services/adapters/emulators/emulatorstest"
+	"github.com/orderflow/orderflow/services/lambdas"
 )
 
 func TestMain(m *testing.M) { os.Exit(emulatorstest.Main(m)) }
@@ -23,13 +24,28 @@ var tableSets atomic.Int64
 func tables(t *testing.T) (*awsdynamodb.Client, dynamodb.TableNames) {
 	t.Helper()
 	client := emulatorstest.DynamoDBClient(t)
-	prefix := fmt.Sprintf("t%d-%s-", tableSets.Add(1), uuid.NewString()[:8])
-	names := dynamodb.TableNamesWithPrefix(prefix)
+	names := dynamodb.TableNamesWithPrefix(prefix())
 	if err := dynamodb.CreateTables(t.Context(), client, names); err != nil {
 		t.Fatalf("CreateTables: %v", err)
 	}
 	return client, names
 }
+
+// table creates just the given tables under a fresh prefix: what a contract suite, which opens a store
+// per case, needs.
+func table(t *testing.T, tables ...lambdas.Table) (*awsdynamodb.Client, dynamodb.TableNames) {
+	t.Helper()
+	client := emulatorstest.DynamoDBClient(t)
+	names := dynamodb.TableNamesWithPrefix(prefix())
+	for _, tbl := range tables {
+		if err := dynamodb.CreateTable(t.Context(), client, tbl, names.Name(tbl)); err != nil {
+			t.Fatalf("CreateTable: %v", err)
+		}
+	}
+	return client, names
+}
+
+func prefix() string { return fmt.Sprintf("t%d-%s-", tableSets.Add(1), uuid.NewString()[:8]) }
 
 // clock is a settable clock for the tests of expiry.
 type clock struct{ t atomic.Pointer[time.Time] }

@@ -92,38 +92,45 @@ type TableAdmin interface {
 	UpdateTimeToLive(ctx context.Context, in *awsdynamodb.UpdateTimeToLiveInput, opts ...func(*awsdynamodb.Options)) (*awsdynamodb.UpdateTimeToLiveOutput, error)
 }
 
-// CreateTables creates every table of lambdas.Tables under its name in names (see CreateTableInput),
-// waits until each is active and turns on its TTL attribute. It is for tests and local runs; on AWS the
-// CDK app creates the same tables from the same description. A table that already exists is an error.
+// CreateTables creates every table of lambdas.Tables under its name in names (see CreateTable). It is
+// for tests and local runs; on AWS the CDK app creates the same tables from the same description. A
+// table that already exists is an error.
 func CreateTables(ctx context.Context, api TableAdmin, names TableNames) error {
 	for _, t := range lambdas.Tables {
-		name := names.Name(t)
-		if name == "" {
+		if names.Name(t) == "" {
 			return fmt.Errorf("create tables: no name given for table %s", t.ID)
-		}
-		if _, err := api.CreateTable(ctx, CreateTableInput(t, name)); err != nil {
-			return fmt.Errorf("create table %s: %w", name, classify(err))
 		}
 	}
 	for _, t := range lambdas.Tables {
-		name := names.Name(t)
-		w := awsdynamodb.NewTableExistsWaiter(api, func(o *awsdynamodb.TableExistsWaiterOptions) {
-			o.MinDelay = 50 * time.Millisecond
-			o.MaxDelay = time.Second
-		})
-		if err := w.Wait(ctx, &awsdynamodb.DescribeTableInput{TableName: aws.String(name)}, 2*time.Minute); err != nil {
-			return fmt.Errorf("wait for table %s: %w", name, err)
+		if err := CreateTable(ctx, api, t, names.Name(t)); err != nil {
+			return err
 		}
-		if t.TTL == "" {
-			continue
-		}
-		_, err := api.UpdateTimeToLive(ctx, &awsdynamodb.UpdateTimeToLiveInput{
-			TableName:               aws.String(name),
-			TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(t.TTL), Enabled: aws.Bool(true)},
-		})
-		if err != nil {
-			return fmt.Errorf("turn on TTL of table %s: %w", name, classify(err))
-		}
+	}
+	return nil
+}
+
+// CreateTable creates table t under the given name (see CreateTableInput), waits until it is active
+// and turns on its TTL attribute, if it has one. A table that already exists is an error.
+func CreateTable(ctx context.Context, api TableAdmin, t lambdas.Table, name string) error {
+	if _, err := api.CreateTable(ctx, CreateTableInput(t, name)); err != nil {
+		return fmt.Errorf("create table %s: %w", name, classify(err))
+	}
+	w := awsdynamodb.NewTableExistsWaiter(api, func(o *awsdynamodb.TableExistsWaiterOptions) {
+		o.MinDelay = 50 * time.Millisecond
+		o.MaxDelay = time.Second
+	})
+	if err := w.Wait(ctx, &awsdynamodb.DescribeTableInput{TableName: aws.String(name)}, 2*time.Minute); err != nil {
+		return fmt.Errorf("wait for table %s: %w", name, err)
+	}
+	if t.TTL == "" {
+		return nil
+	}
+	_, err := api.UpdateTimeToLive(ctx, &awsdynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(name),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(t.TTL), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		return fmt.Errorf("turn on TTL of table %s: %w", name, classify(err))
 	}
 	return nil
 }
