@@ -24,11 +24,7 @@ import (
 	"github.com/orderflow/orderflow/services/routing"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	emulatorstest.StopMoto()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(emulatorstest.Main(m)) }
 
 // routedEvent is one event put on the bus, marked so that it can be recognised at the probes.
 type routedEvent struct {

@@ -28,11 +28,7 @@ import (
 	"github.com/orderflow/orderflow/services/pipeline"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	emulatorstest.StopMoto()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(emulatorstest.Main(m)) }
 
 var at = time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
 

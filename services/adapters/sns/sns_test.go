@@ -20,11 +20,7 @@ import (
 	"github.com/orderflow/orderflow/services/notifier"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	emulatorstest.StopMoto()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(emulatorstest.Main(m)) }
 
 // recordingClient passes publishes to moto and keeps their inputs: moto does not keep the message
 // attributes of texts sent to phone numbers.

@@ -27,11 +27,7 @@ import (
 	"github.com/orderflow/orderflow/services/fault"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	emulatorstest.StopMoto()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(emulatorstest.Main(m)) }
 
 func client(t *testing.T) *sqs.Client {
 	t.Helper()

@@ -19,8 +19,8 @@ var (
 	motoErr  error
 )
 
-// Moto returns the test package's moto_server, starting it on first use; StopMoto (or the package's
-// TestMain) stops it. It fails the test (never skips it) when moto cannot start, saying what to install.
+// Moto returns the test package's moto_server, starting it on first use; Main (through Stop) stops it
+// when the package's tests are done. It fails the test (never skips it) when moto cannot start, saying what to install.
 //
 // Tests share the server: each creates its queues, topics, buses and rules under names of its own (see
 // UniqueName) instead of resetting it.
@@ -43,8 +43,7 @@ func MotoConfig(t testing.TB) aws.Config {
 	return Moto(t).AWSConfig()
 }
 
-// StopMoto stops the moto_server that Moto started, if any. A TestMain of a package using Moto calls it
-// after m.Run.
+// StopMoto stops the moto_server that Moto started, if any. Stop calls it.
 func StopMoto() {
 	if moto == nil {
 		return
