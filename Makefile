@@ -3,7 +3,7 @@ GO        ?= go
 BIN       := bin/orderflow
 BENCHTIME ?= 10s
 
-.PHONY: run build test vet emulators fmt bench schemas schemas-check schemas-release clean
+.PHONY: run build aws-local lambdas test vet emulators fmt bench schemas schemas-check schemas-release clean
 
 ## run: build and start orderflow on 127.0.0.1:8080 with its data in ./data
 run: build
@@ -12,6 +12,20 @@ run: build
 ## build: compile the orderflow binary into bin/
 build:
 	$(GO) build -o $(BIN) ./cmd/orderflow
+
+## aws-local: the AWS runtime on this machine (DynamoDB Local, moto, every function in-process) on 127.0.0.1:8081
+aws-local: build emulators
+	./$(BIN) aws-local
+
+## lambdas: build every Lambda function for provided.al2023 on arm64 into dist/lambda/<function>/bootstrap
+LAMBDA_ARCH ?= arm64
+LAMBDAS     := $($(notdir $(wildcard cmd/lambda/*)))
+lambdas:
+	@for fn in $(LAMBDAS); do \
+	  GOOS=linux GOARCH=$(LAMBDA_ARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+	    -o dist/lambda/$$fn/bootstrap ./cmd/lambda/$$fn || exit 1; \
+	  printf '  %-18s %5s KiB  dist/lambda/%s/bootstrap\n' $$fn $$(( $$(wc -c < dist/lambda/$$fn/bootstrap) / 1024 )) $$fn; \
+	done
 
 ## test: vet, check formatting, and run every test under the race detector; then the CDK app's tests in infra/
 ## (assertions, cdk-nag, cfn-lint on the synthesized template; a nested module, so not under the race detector)
@@ -70,4 +84,4 @@ infra/node_modules/.bin/cdk: infra/package.json infra/package-lock.json
 	npm ci --prefix infra --no-audit --no-fund
 
 clean:
-	rm -rf bin data
+	rm -rf bin data dist

@@ -55,15 +55,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		return serve(ctx, args, stdout, stderr, ready)
 	case "dlq":
 		return dlq(ctx, args, stdout, stderr)
+	case "aws-local":
+		return awsLocal(ctx, args, stdout, stderr)
 	case "bench":
 		return bench(ctx, args, stdout, stderr)
 	case "noop":
 		return noop(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: orderflow [serve|dlq list|dlq redrive|bench] [flags]; orderflow serve --help lists the configuration")
+		fmt.Fprintln(stdout, "usage: orderflow [serve|aws-local|dlq list|dlq redrive|bench] [flags]; orderflow serve --help lists the configuration")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want serve, dlq or bench)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, aws-local, dlq or bench)", cmd)
 }
 
 // env returns the environment variable's value, or def.

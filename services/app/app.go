@@ -48,6 +48,11 @@ type Adapters struct {
 	Deduper   notifier.Deduper
 	// Model is the chatbot's language model; nil answers with the offline responder only.
 	Model agent.Model
+	// Sessions keeps the chatbot's conversations (nil: in memory, which is enough for one process).
+	Sessions agent.SessionStore
+	// MetricsSink receives every metric sample as well as the Prometheus registry (CloudWatch EMF on
+	// AWS; optional).
+	MetricsSink metrics.Sink
 	// DeadLetters counts dead letters for the orderflow_dlq_depth gauge (optional).
 	DeadLetters func(ctx context.Context) (int, error)
 	// Now is the clock (default time.Now).
@@ -103,7 +108,7 @@ func New(cfg Config, a Adapters) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile routing table: %w", err)
 	}
-	m := metrics.New(a.Orders)
+	m := metrics.New(a.Orders, metrics.Options{Sink: a.MetricsSink})
 	if a.DeadLetters != nil {
 		m.WatchDeadLetters(a.DeadLetters)
 	}
@@ -135,7 +140,9 @@ func New(cfg Config, a Adapters) (*App, error) {
 	for target, h := range handlers {
 		handlers[target] = pipeline.Chain(h, pipeline.Recovered(), pipeline.Logged(a.Logger, target))
 	}
-	ing := ingest.NewService(a.Orders, a.Queue, a.Orders, ingest.Config{Envelope: env, Now: now, Logger: a.Logger})
+	// A cancel repeated after a failure between its write and its publish (two steps on AWS) publishes
+	// its event again; where the store is also the bus (locally) that is a no-op by event id.
+	ing := ingest.NewService(a.Orders, a.Queue, a.Orders, ingest.Config{Envelope: env, Now: now, Logger: a.Logger, Publisher: pub})
 	rec := ingest.NewReconciler(a.Orders, a.Queue, ingest.ReconcilerConfig{Grace: cfg.ReconcileGrace, Now: now, Logger: a.Logger})
 	app := &App{
 		Handlers: handlers, Dispatch: disp.Handle, Reconciler: rec, Ingest: ing, Metrics: m, Router: router,

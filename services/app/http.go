@@ -19,7 +19,7 @@ const cancelHelp = "You can cancel an order until it is handed to fulfillment: r
 
 // newHTTP builds the REST API over the application's services, the chatbot and the schema registry.
 func newHTTP(cfg HTTPConfig, a Adapters, app *App) (http.Handler, error) {
-	bot, err := agent.New(a.Orders, a.Model, app.Metrics.Registry(), agent.Options{Now: a.Now, Logger: a.Logger, CancelHelp: cancelHelp})
+	bot, err := agent.New(a.Orders, a.Model, app.Metrics.Registry(), agent.Options{Now: a.Now, Logger: a.Logger, CancelHelp: cancelHelp, Sessions: a.Sessions})
 	if err != nil {
 		return nil, fmt.Errorf("build chatbot: %w", err)
 	}

@@ -30,8 +30,12 @@ const (
 	EnvOperationsPhone = "OPERATIONS_PHONE"
 	// EnvMaxEventSize is the largest PutEvents entry in bytes (optional, default 262144).
 	EnvMaxEventSize = "MAX_EVENT_SIZE"
-	// EnvOrderLimit is the largest order total validation accepts, in minor units (optional).
+	// EnvOrderLimit is the largest order total validation accepts, as a decimal amount such as 50000.00
+	// (optional).
 	EnvOrderLimit = "ORDER_LIMIT"
+	// EnvReconcileGrace is how long an order may stay PENDING before the reconciler re-queues it, as a Go
+	// duration such as 2m (optional, default 1m).
+	EnvReconcileGrace = "RECONCILE_GRACE"
 )
 
 // Table is one DynamoDB table of the AWS runtime.

@@ -1,0 +1,15 @@
+// Command chatbot is orderflow's chatbot Lambda function: POST /chatbot behind API Gateway: the order assistant on Bedrock Converse, with its sessions in DynamoDB.
+// Its environment and permissions are described by its entry in services/lambdas; build it with
+// make lambdas (dist/lambda/chatbot/bootstrap, provided.al2023, arm64).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/orderflow/orderflow/services/app/function"
+	"github.com/orderflow/orderflow/services/lambdas"
+)
+
+func main() {
+	lambda.Start(function.Must(lambdas.Chatbot).Proxy())
+}

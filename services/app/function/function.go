@@ -1,0 +1,200 @@
+// Package function is what every Lambda entrypoint of orderflow does at init: read the function's
+// environment (stopping with a message that names a missing variable), load the AWS configuration with
+// config.LoadDefaultConfig (so AWS_REGION and AWS_ENDPOINT_URL[_<SERVICE>] apply), and build the
+// application with AWS adapters through app.NewAWS, the one wiring function the local binary shares.
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/apigateway"
+	"github.com/orderflow/orderflow/services/adapters/awslambda"
+	"github.com/orderflow/orderflow/services/adapters/dynamodb"
+	"github.com/orderflow/orderflow/services/app"
+	"github.com/orderflow/orderflow/services/lambdas"
+)
+
+// EnvAPIBasePath is the base path of a custom domain mapping, stripped before routing (optional).
+const EnvAPIBasePath = "API_BASE_PATH"
+
+// EnvLogLevel sets the log level: debug, info (default), warn or error.
+const EnvLogLevel = "LOG_LEVEL"
+
+// Function is a function's application, ready to be started.
+type Function struct {
+	*app.AWSApp
+	// Spec is the function's entry in lambdas.Functions.
+	Spec lambdas.Function
+	// BasePath is API_BASE_PATH.
+	BasePath string
+	// Log is the function's logger (JSON lines on stderr, which Lambda sends to CloudWatch Logs).
+	Log *slog.Logger
+}
+
+// Must is New for main: on error it prints the error and exits, which fails the function's init with
+// that message in its log.
+func Must(name string) *Function {
+	f, err := New(context.Background(), name, os.LookupEnv, os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "orderflow %s: %v\n", name, err)
+		os.Exit(1)
+	}
+	return f
+}
+
+// New builds function name from the environment given by lookup. EMF metric lines go to metricsOut and
+// logs to logOut; load options (e.g. SDK middleware) are added to config.LoadDefaultConfig's.
+func New(ctx context.Context, name string, lookup func(string) (string, bool), metricsOut, logOut io.Writer, load ...func(*config.LoadOptions) error) (*Function, error) {
+	spec, ok := lambdas.Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("no function named %q in lambdas.Functions", name)
+	}
+	env, err := Env(spec, lookup)
+	if err != nil {
+		return nil, err
+	}
+	level := slog.LevelInfo
+	if v := env[EnvLogLevel]; v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			return nil, fmt.Errorf("%s=%q: %w", EnvLogLevel, v, err)
+		}
+	}
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})).With("function", name)
+	awsCfg, err := config.LoadDefaultConfig(ctx, load...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	cfg := app.Config{OperationsNumber: env[lambdas.EnvOperationsPhone]}
+	if v := env[lambdas.EnvOrderLimit]; v != "" {
+		if cfg.OrderLimit, err = contracts.ParseAmount(v); err != nil {
+			return nil, fmt.Errorf("%s=%q: %w", lambdas.EnvOrderLimit, v, err)
+		}
+	}
+	if v := env[lambdas.EnvReconcileGrace]; v != "" {
+		if cfg.ReconcileGrace, err = time.ParseDuration(v); err != nil || cfg.ReconcileGrace <= 0 {
+			return nil, fmt.Errorf("%s=%q: want a positive duration such as 2m", lambdas.EnvReconcileGrace, v)
+		}
+	}
+	maxEvent := 0
+	if v := env[lambdas.EnvMaxEventSize]; v != "" {
+		if maxEvent, err = strconv.Atoi(v); err != nil || maxEvent < 1 {
+			return nil, fmt.Errorf("%s=%q: want a positive number of bytes", lambdas.EnvMaxEventSize, v)
+		}
+	}
+	var admins []string
+	for _, id := range strings.Split(env[lambdas.EnvAdminAPIKeyIDs], ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			admins = append(admins, id)
+		}
+	}
+	a, err := app.NewAWS(cfg, app.AWS{
+		Config: awsCfg,
+		Tables: dynamodb.TableNames{
+			Orders: env[lambdas.EnvOrdersTable], Idempotency: env[lambdas.EnvIdempotencyTable],
+			Inventory: env[lambdas.EnvInventoryTable], Payments: env[lambdas.EnvPaymentsTable],
+			Dedup: env[lambdas.EnvDedupTable], Sessions: env[lambdas.EnvSessionsTable],
+		},
+		QueueURL: env[lambdas.EnvOrderQueueURL], EventBus: env[lambdas.EnvEventBusName], MaxEventSize: maxEvent,
+		TopicARN: env[lambdas.EnvSNSTopicARN], ModelID: env[lambdas.EnvBedrockModelID], AdminKeyIDs: admins,
+		Metrics: metricsOut, Logger: log, Now: time.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", name, err)
+	}
+	return &Function{AWSApp: a, Spec: spec, BasePath: env[EnvAPIBasePath], Log: log}, nil
+}
+
+// optional are the variables a function may leave unset.
+var optional = []string{lambdas.EnvOperationsPhone, lambdas.EnvMaxEventSize, lambdas.EnvOrderLimit, lambdas.EnvReconcileGrace, EnvAPIBasePath, EnvLogLevel}
+
+// Env reads the variables spec requires, all of them non-empty, and the optional ones. The error names
+// every missing variable.
+func Env(spec lambdas.Function, lookup func(string) (string, bool)) (map[string]string, error) {
+	env := map[string]string{}
+	var missing []string
+	for _, name := range spec.Env() {
+		v, ok := lookup(name)
+		if !ok || strings.TrimSpace(v) == "" {
+			missing = append(missing, name)
+			continue
+		}
+		env[name] = v
+	}
+	if len(missing) > 0 {
+		return nil, errors.New("missing environment variable " + strings.Join(missing, ", ") +
+			" (the CDK app in infra/ sets them; see the README's On AWS section)")
+	}
+	for _, name := range optional {
+		if v, ok := lookup(name); ok {
+			env[name] = v
+		}
+	}
+	return env, nil
+}
+
+// EventBridge is the handler of a function that is an EventBridge rule's target: the app's handler of
+// the routing target named like the function.
+func (f *Function) EventBridge() func(context.Context, events.EventBridgeEvent) error {
+	return flushedErr(f, awslambda.EventBridge(f.Handlers[f.Spec.Name], awslambda.WithLogger(f.Log)))
+}
+
+// SQS is the dispatcher's handler of ingest-queue batches, reporting partial batch failures.
+func (f *Function) SQS() func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+	return flushed(f, awslambda.SQS(f.Dispatch, awslambda.WithLogger(f.Log)))
+}
+
+// Proxy is the handler of API Gateway proxy events: the REST API (and the chatbot's route).
+func (f *Function) Proxy() apigateway.ProxyHandler {
+	return flushed(f, apigateway.Handler(f.HTTP, f.BasePath))
+}
+
+// Scheduled is the reconciler's handler of its schedule's events: one pass.
+func (f *Function) Scheduled() func(context.Context, json.RawMessage) error {
+	return flushedErr(f, awslambda.Scheduled(func(ctx context.Context) error {
+		n, err := f.Reconciler.RunOnce(ctx)
+		if n > 0 {
+			f.Log.InfoContext(ctx, "re-queued orders left pending", "orders", n)
+		}
+		return err
+	}, awslambda.WithLogger(f.Log)))
+}
+
+// flushed writes the function's buffered EMF metrics after every invocation of h.
+func flushed[In, Out any](f *Function, h func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, in In) (Out, error) {
+		out, err := h(ctx, in)
+		f.flush(ctx)
+		return out, err
+	}
+}
+
+// flushedErr is flushed for handlers that return only an error.
+func flushedErr[In any](f *Function, h func(context.Context, In) error) func(context.Context, In) error {
+	return func(ctx context.Context, in In) error {
+		err := h(ctx, in)
+		f.flush(ctx)
+		return err
+	}
+}
+
+func (f *Function) flush(ctx context.Context) {
+	if f.EMF == nil {
+		return
+	}
+	if err := f.EMF.Flush(); err != nil {
+		f.Log.WarnContext(ctx, "write EMF metrics", "error", err)
+	}
+}
