@@ -4,6 +4,9 @@ go 1.26.8
 
 replace github.com/orderflow/orderflow => ../
 
+// The CDK CLI (npm ci, package.json) installs into node_modules, which holds Go templates of its own.
+ignore ./node_modules
+
 require (
 	github.com/aws/aws-cdk-go/awscdk/v2 v2.276.0
 	github.com/aws/constructs-go/constructs/v10 v10.8.1

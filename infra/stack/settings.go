@@ -115,7 +115,7 @@ var (
 	subscriberName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,39}$`)
 	eventBusARN    = regexp.MustCompile(`^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]+$`)
 	e164           = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
-	stageName      = regexp.MustCompile(`^[A-Za-z0-9_]{1,128}$`)
+	stageName      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 )
 
 // ReadSettings reads the settings from the context of scope, filling in Defaults. It fails on a value
@@ -153,7 +153,7 @@ func (s Settings) validate() error {
 		errs = append(errs, fmt.Sprintf("context %q: ", key)+fmt.Sprintf(format, args...))
 	}
 	if !stageName.MatchString(s.Stage) {
-		bad(CtxStage, "%q is not a stage name (letters, digits, underscores)", s.Stage)
+		bad(CtxStage, "%q is not a stage name (letters, digits, dashes, underscores)", s.Stage)
 	}
 	positive := map[string]float64{CtxStageRate: s.StageRate, CtxStageBurst: float64(s.StageBurst),
 		CtxClientRate: s.Client.RateLimit, CtxClientBurst: float64(s.Client.BurstLimit), CtxClientQuota: float64(s.Client.QuotaPerDay),
