@@ -69,6 +69,9 @@ type Config struct {
 	OrderLimit contracts.Amount
 	// OperationsNumber receives the texts of orders without a customer phone.
 	OperationsNumber string
+	// TextsWithoutNumber sends the texts of orders with neither a customer phone nor an OperationsNumber
+	// to the SMS sender unaddressed (on AWS, the operations topic) instead of skipping them.
+	TextsWithoutNumber bool
 	// ReconcileGrace is how long an order may stay PENDING before the reconciler re-queues it.
 	ReconcileGrace time.Duration
 	// HTTP configures the REST API.
@@ -120,7 +123,7 @@ func New(cfg Config, a Adapters) (*App, error) {
 	inv := &inventory.Service{Deps: deps, Store: a.Inventory}
 	pay := &payment.Service{Deps: deps, Gateway: a.Gateway}
 	ful := &fulfillment.Service{Deps: deps, Carrier: a.Carrier, Payments: a.Gateway}
-	note := &notifier.Service{Sender: a.SMS, Deduper: a.Deduper, OperationsNumber: cfg.OperationsNumber}
+	note := &notifier.Service{Sender: a.SMS, Deduper: a.Deduper, OperationsNumber: cfg.OperationsNumber, SendUnaddressed: cfg.TextsWithoutNumber}
 
 	handlers := map[string]pipeline.Handler{
 		routing.Validation:       val.Handle,

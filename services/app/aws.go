@@ -119,6 +119,8 @@ func NewAWS(cfg Config, a AWS) (*AWSApp, error) {
 		// events as recorded with the order.
 		cfg.Envelope = pipeline.Envelope{Account: "000000000000", Region: a.Config.Region}
 	}
+	// Texts of orders without a phone go to the operations topic when no operations number is set.
+	cfg.TextsWithoutNumber = a.TopicARN != ""
 	cfg.HTTP.ClientKeys, cfg.HTTP.AdminKeys = nil, nil
 	cfg.HTTP.Identify = apigateway.Identify(a.AdminKeyIDs)
 	cfg.HTTP.Rate, cfg.HTTP.Burst = 0, 0

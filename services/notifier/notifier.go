@@ -17,8 +17,12 @@ const consumer = "notifier"
 type Service struct {
 	Sender  Sender
 	Deduper Deduper
-	// OperationsNumber receives the texts of orders placed without a customer phone ("" = skip them).
+	// OperationsNumber receives the texts of orders placed without a customer phone ("" = see
+	// SendUnaddressed).
 	OperationsNumber string
+	// SendUnaddressed, when there is no OperationsNumber, gives the Sender the texts of orders without a
+	// customer phone with an empty To (on AWS: the operations SNS topic); otherwise they are skipped.
+	SendUnaddressed bool
 }
 
 // Handle reacts to OrderCreated, OrderCompleted and OrderFailed. A redelivered event sends nothing.
@@ -37,7 +41,7 @@ func (s *Service) Handle(ctx context.Context, e contracts.Event) error {
 	if to == "" {
 		to = s.OperationsNumber
 	}
-	if to != "" && text != "" {
+	if (to != "" || s.SendUnaddressed) && text != "" {
 		if err := s.Sender.Send(ctx, SMS{ID: e.ID, To: to, Text: text}); err != nil {
 			return fmt.Errorf("send sms for event %s: %w", e.ID, err)
 		}

@@ -323,7 +323,11 @@ func (b *Box) createBus(ctx context.Context, eb *awseventbridge.Client) error {
 		}
 		if _, err := eb.PutTargets(ctx, &awseventbridge.PutTargetsInput{
 			Rule: aws.String(rt.Name), EventBusName: aws.String(b.BusName),
-			Targets: []ebtypes.Target{{Id: aws.String(rt.Target), Arn: aws.String(arn)}},
+			// The whole event as the target's input: what EventBridge delivers by default, but moto keeps
+			// the account this way and skips the costly JSONPath evaluation of its default input.
+			Targets: []ebtypes.Target{{Id: aws.String(rt.Target), Arn: aws.String(arn), InputTransformer: &ebtypes.InputTransformer{
+				InputPathsMap: map[string]string{"id": "$.id"}, InputTemplate: aws.String("<aws.events.event.json>"),
+			}}},
 		}); err != nil {
 			return fmt.Errorf("put target of rule %s: %w", rt.Name, err)
 		}
@@ -446,8 +450,28 @@ func (b *Box) Run(ctx context.Context) error {
 	return nil
 }
 
-// receive long-polls a queue for up to 10 messages for up to wait seconds, as Lambda's pollers do; a
-// failure (the emulator going away) waits a little.
+// poller polls one queue as Lambda's pollers do, but without long polling, which moto serves by
+// waiting out the whole wait time unless a full batch is there: after an empty poll it waits, from 10ms
+// doubling to 500ms, and polls at once again after a message.
+type poller struct {
+	b    *Box
+	url  string
+	idle time.Duration
+}
+
+func (p *poller) next(ctx context.Context) []sqstypes.Message {
+	msgs := p.b.receive(ctx, p.url, 0)
+	if len(msgs) > 0 {
+		p.idle = 0
+		return msgs
+	}
+	p.idle = min(max(2*p.idle, 10*time.Millisecond), 500*time.Millisecond)
+	sleep(ctx, p.idle)
+	return nil
+}
+
+// receive reads up to 10 messages from a queue, waiting up to wait seconds; a failure (the emulator
+// going away) waits a little.
 func (b *Box) receive(ctx context.Context, url string, wait int32) []sqstypes.Message {
 	out, err := b.sqs.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
 		QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: wait,
@@ -466,8 +490,9 @@ func (b *Box) receive(ctx context.Context, url string, wait int32) []sqstypes.Me
 // pumpIngest is the dispatcher's event source mapping.
 func (b *Box) pumpIngest(ctx context.Context) {
 	h := b.Functions[routing.Dispatcher].SQS()
+	p := &poller{b: b, url: b.QueueURL}
 	for ctx.Err() == nil {
-		msgs := b.receive(ctx, b.QueueURL, 1)
+		msgs := p.next(ctx)
 		if len(msgs) == 0 {
 			continue
 		}
@@ -509,8 +534,9 @@ func (b *Box) pumpBus(ctx context.Context, target, url string) {
 	sem := make(chan struct{}, b.opts.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	p := &poller{b: b, url: url}
 	for ctx.Err() == nil {
-		for _, m := range b.receive(ctx, url, 1) {
+		for _, m := range p.next(ctx) {
 			// Lambda queues an asynchronous invocation and owns it from then on.
 			if _, err := b.sqs.DeleteMessage(ctx, &awssqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
 				continue // it will come back; the function deduplicates

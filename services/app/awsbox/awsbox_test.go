@@ -35,6 +35,14 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if code == 0 && shared != nil {
+		// Every event the shared box's tests put on the bus, as a subscriber's rule received it, must
+		// match its published schema.
+		if err := validateTapped(); err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL: events on the bus:", err)
+			code = 1
+		}
+	}
 	emulatorstest.Stop()
 	emulatorstest.StopMoto()
 	os.Exit(code)
@@ -550,6 +558,34 @@ func TestFortyConcurrentOrdersForTenUnitsCompleteExactlyTen(t *testing.T) {
 	if got := s.stock("AWSSCARCE1"); got != 0 {
 		t.Errorf("stock = %d, want 0", got)
 	}
+}
+
+// validateTapped checks every event the shared box's tap received against its schema.
+func validateTapped() error {
+	time.Sleep(2 * time.Second) // the last events of the last tests
+	tapped, err := shared.Tapped(context.Background())
+	if err != nil {
+		return err
+	}
+	kinds := map[string]int{}
+	var errs []string
+	for _, ev := range tapped {
+		raw, _ := json.Marshal(ev)
+		if err := schemas.ValidateEvent(raw); err != nil {
+			errs = append(errs, fmt.Sprintf("%s from %s: %v", ev.DetailType, ev.Source, err))
+		}
+		kinds[ev.Source+"@"+ev.DetailType]++
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d of %d events do not match their schema:\n%s", len(errs), len(tapped), strings.Join(errs, "\n"))
+	}
+	if len(kinds) < 10 {
+		return fmt.Errorf("the tests put only %d kinds of event on the bus (%v), want at least 10", len(kinds), kinds)
+	}
+	if testing.Verbose() {
+		fmt.Fprintf(os.Stderr, "validated all %d events the tests put on the bus, %d kinds: %v\n", len(tapped), len(kinds), kinds)
+	}
+	return nil
 }
 
 // TestEveryEventOnTheBusValidatesAgainstItsSchema reads what a subscriber's rule receives from the bus
