@@ -138,6 +138,9 @@ func (o *Orderflow) environment(f lambdas.Function) (map[string]*string, error) 
 	if f.Name == routing.Validation && o.Settings.OrderLimit != "" {
 		env[lambdas.EnvOrderLimit] = jsii.String(o.Settings.OrderLimit)
 	}
+	if f.Name == lambdas.Reconciler && o.Settings.ReconcileGrace != "" {
+		env[lambdas.EnvReconcileGrace] = jsii.String(o.Settings.ReconcileGrace)
+	}
 	return env, nil
 }
 

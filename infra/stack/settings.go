@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -39,6 +40,7 @@ const (
 	CtxReconcileEvery   = "reconcileEveryMinutes"
 	CtxMaxEventSize     = "maxEventSize"
 	CtxOrderLimit       = "orderLimit"
+	CtxReconcileGrace   = "reconcileGrace"
 	CtxSubscribers      = "subscribers"
 )
 
@@ -78,6 +80,7 @@ type Settings struct {
 	ReconcileEvery       int    // minutes
 	MaxEventSize         string // optional: bytes per PutEvents entry
 	OrderLimit           string // optional: the largest order total validation accepts
+	ReconcileGrace       string // optional: how long an order may stay PENDING (a Go duration)
 	Subscribers          []Subscriber
 }
 
@@ -139,6 +142,7 @@ func ReadSettings(scope constructs.Construct) (Settings, error) {
 	s.ReconcileEvery = c.int(CtxReconcileEvery, s.ReconcileEvery)
 	s.MaxEventSize = c.str(CtxMaxEventSize, "")
 	s.OrderLimit = c.str(CtxOrderLimit, "")
+	s.ReconcileGrace = c.str(CtxReconcileGrace, "")
 	c.object(CtxMemory, &s.Memory)
 	c.object(CtxSubscribers, &s.Subscribers)
 	if c.err != nil {
@@ -193,6 +197,11 @@ func (s Settings) validate() error {
 		}
 		if f, err := strconv.ParseFloat(v.value, 64); err != nil || f <= 0 {
 			bad(v.key, "%q is not a positive number", v.value)
+		}
+	}
+	if s.ReconcileGrace != "" {
+		if d, err := time.ParseDuration(s.ReconcileGrace); err != nil || d <= 0 {
+			bad(CtxReconcileGrace, "%q is not a positive Go duration such as 2m", s.ReconcileGrace)
 		}
 	}
 	seen := map[string]bool{}

@@ -623,6 +623,9 @@ func TestFunctions(t *testing.T) {
 					t.Errorf("no %s in the environment", name)
 				}
 			}
+			if f.TextsCustomers && env[lambdas.EnvOperationsPhone] != "+15555550100" {
+				t.Errorf("%s = %v, want the operationsPhone setting", lambdas.EnvOperationsPhone, env[lambdas.EnvOperationsPhone])
+			}
 			if f.AdminKeys {
 				keys := resources(tpl, "AWS::ApiGateway::ApiKey")
 				admin := ""
@@ -775,6 +778,7 @@ func TestSettingsAreCheckedAndParsed(t *testing.T) {
 		{"not a number", map[string]any{stack.CtxAdminBurst: "many"}, stack.CtxAdminBurst},
 		{"phone not E.164", map[string]any{stack.CtxOperationsPhone: "0612345678"}, stack.CtxOperationsPhone},
 		{"subscriber without a bus", map[string]any{stack.CtxSubscribers: []any{map[string]any{"name": "x", "eventPattern": map[string]any{"source": []any{"a"}}}}}, "eventBusArn"},
+		{"grace that is not a duration", map[string]any{stack.CtxReconcileGrace: "soon"}, stack.CtxReconcileGrace},
 		{"unknown subscriber field", map[string]any{stack.CtxSubscribers: `[{"name":"x","pattern":{}}]`}, "unknown field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
