@@ -50,6 +50,13 @@ fmt:
 bench: build
 	./$(BIN) bench --duration $(BENCHTIME)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./services/adapters/sqlite/
+	$(MAKE) bench-lambdas
+
+## bench-lambdas: build the functions, then print each arm64 bootstrap's size (goal <= 12 MiB) and its cold init
+## under the Lambda Runtime Interface Emulator (goal <= 30 ms; median of 5 cold starts, built for this machine)
+.PHONY: bench-lambdas
+bench-lambdas: lambdas
+	$(GO) run ./cmd/awsbench
 
 ## schemas: regenerate schemas/ (event schemas, OpenAPI) and docs/events.md from the Go types in contracts/
 schemas:
