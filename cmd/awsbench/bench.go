@@ -285,7 +285,7 @@ func verdict(ok bool) string {
 // report prints the table and the one-line summary.
 func report(w io.Writer, results []result, sizesFrom string, runs int) {
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(w, "Lambda functions: arm64 bootstrap size (from %s) and cold init under the Runtime Interface Emulator\n", sizesFrom)
+	fmt.Fprintf(w, "Lambda functions: arm64 bootstrap size and cold init under the Runtime Interface Emulator (sizes from %s)\n", sizesFrom)
 	fmt.Fprintf(w, "init: median of %d cold starts of bootstraps built for %s/%s (%d CPUs, load average %s), each in a fresh emulator;\n",
 		runs, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
 	fmt.Fprintln(w, "  the emulator's INIT REPORT durationMs, what Lambda reports as Init Duration (runtime init start to its first /next).")

@@ -58,7 +58,7 @@ func arm64Sizes(dist, tmp string, fns []string) (map[string]int64, string, error
 		}
 		sizes[fn] = fi.Size()
 	}
-	return sizes, "a fresh build (" + dist + " is missing or incomplete; make lambdas builds it)", nil
+	return sizes, "a fresh arm64 build, as " + dist + " is missing or incomplete", nil
 }
 
 // hostBuild builds the emulator and every function for this machine into tmp and returns the emulator's
