@@ -3,7 +3,7 @@ GO        ?= go
 BIN       := bin/orderflow
 BENCHTIME ?= 10s
 
-.PHONY: run build aws-local lambdas test vet emulators fmt bench schemas schemas-check schemas-release clean
+.PHONY: run build aws-local lambdas bench-aws test vet emulators fmt bench schemas schemas-check schemas-release clean
 
 ## run: build and start orderflow on 127.0.0.1:8080 with its data in ./data
 run: build
@@ -51,6 +51,12 @@ bench: build
 	./$(BIN) bench --duration $(BENCHTIME)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./services/adapters/sqlite/
 	$(MAKE) bench-lambdas
+	$(MAKE) bench-aws
+
+## bench-aws: run orders through the AWS runtime on the emulators and print AWS requests per order and the
+## monthly bill for 1M orders at list prices
+bench-aws: emulators
+	$(GO) run ./cmd/awscost -orders 100
 
 ## bench-lambdas: build the functions, then print each arm64 bootstrap's size (goal <= 12 MiB) and its cold init
 ## under the Lambda Runtime Interface Emulator (goal <= 30 ms; median of 5 cold starts, built for this machine)
