@@ -19,7 +19,7 @@ aws-local: build emulators
 
 ## lambdas: build every Lambda function for provided.al2023 on arm64 into dist/lambda/<function>/bootstrap
 LAMBDA_ARCH ?= arm64
-LAMBDAS     := $($(notdir $(wildcard cmd/lambda/*)))
+LAMBDAS     := $(notdir $(patsubst %/,%,$(wildcard cmd/lambda/*/)))
 lambdas:
 	@for fn in $(LAMBDAS); do \
 	  GOOS=linux GOARCH=$(LAMBDA_ARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \

@@ -6,7 +6,7 @@
 //   - openapi.json: the OpenAPI 3.1 document of the REST API;
 //   - released/<version>/events/: the schemas as released, that new versions are checked against.
 //
-// FS makes the files available to Go, and ValidateEvent and ValidateResponse check documents against
+// FS makes the files available to Go; package schemas/validate checks documents against
 // them with a real JSON Schema validator.
 package schemas
 

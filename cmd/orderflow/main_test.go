@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orderflow/orderflow/contracts"
-	"github.com/orderflow/orderflow/schemas"
+	"github.com/orderflow/orderflow/schemas/validate"
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
 	"github.com/orderflow/orderflow/services/app"
 	"github.com/orderflow/orderflow/services/app/local"
@@ -134,7 +134,7 @@ func (s *system) do(method, path, key string, body any, headers ...string) respo
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		if err := schemas.ValidateResponse(method, routePattern(path), resp.StatusCode, b); err != nil {
+		if err := validate.Response(method, routePattern(path), resp.StatusCode, b); err != nil {
 			s.t.Errorf("%s %s → %d does not match the OpenAPI document: %v\n%s", method, path, resp.StatusCode, err, b)
 		}
 	}
@@ -237,7 +237,7 @@ func (s *system) events(id string) []contracts.Event {
 	var l contracts.EventList
 	r.decode(s.t, &l)
 	for i, e := range raw.Events {
-		if err := schemas.ValidateEvent(e); err != nil {
+		if err := validate.Event(e); err != nil {
 			s.t.Errorf("event %s does not match its schema: %v\n%s", l.Events[i].DetailType, err, e)
 		}
 	}

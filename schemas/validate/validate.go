@@ -1,6 +1,12 @@
-package schemas
+// Package validate checks documents against orderflow's published contracts with a real JSON Schema
+// validator (santhosh-tekuri/jsonschema): events against their event schemas, API responses against the
+// OpenAPI document. Tests use it; it is kept out of package schemas so that the runtime binaries, which
+// embed the schema files, do not pay for compiling the validator's meta-schemas at init.
+package validate
 
 import (
+	"github.com/orderflow/orderflow/schemas"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -35,7 +41,7 @@ var loadEvents = sync.OnceValue(func() eventValidators {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft4)
 	c.AssertFormat()
-	files, err := fs.Glob(FS, path.Join(EventsDir, "*.json"))
+	files, err := fs.Glob(schemas.FS, path.Join(schemas.EventsDir, "*.json"))
 	if err != nil {
 		return eventValidators{err: fmt.Errorf("list event schemas: %w", err)}
 	}
@@ -59,7 +65,7 @@ var loadEvents = sync.OnceValue(func() eventValidators {
 })
 
 func readJSON(file string) (any, error) {
-	b, err := fs.ReadFile(FS, file)
+	b, err := fs.ReadFile(schemas.FS, file)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
@@ -70,11 +76,11 @@ func readJSON(file string) (any, error) {
 	return doc, nil
 }
 
-// ValidateEvent checks an event, in the EventBridge envelope, against the schema of its source and
+// Event checks an event, in the EventBridge envelope, against the schema of its source and
 // detail type. It returns an error wrapping ErrUnknownEvent when there is no such schema, and a
 // validation error listing every violation (a missing field, a field the schema does not know, a wrong
 // type or value) otherwise.
-func ValidateEvent(event []byte) error {
+func Event(event []byte) error {
 	vs := loadEvents()
 	if vs.err != nil {
 		return vs.err
@@ -86,7 +92,7 @@ func ValidateEvent(event []byte) error {
 	if err := json.Unmarshal(event, &head); err != nil {
 		return fmt.Errorf("event is not a JSON object: %w", err)
 	}
-	name := SchemaName(head.Source, head.DetailType)
+	name := schemas.SchemaName(head.Source, head.DetailType)
 	s, ok := vs.byName[name]
 	if !ok {
 		return fmt.Errorf("event %s: %w", name, ErrUnknownEvent)
@@ -124,7 +130,7 @@ type apiValidators struct {
 }
 
 var loadAPI = sync.OnceValue(func() *apiValidators {
-	doc, err := readJSON(OpenAPIFile)
+	doc, err := readJSON(schemas.OpenAPIFile)
 	if err != nil {
 		return &apiValidators{err: err}
 	}
@@ -132,19 +138,19 @@ var loadAPI = sync.OnceValue(func() *apiValidators {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020) // the dialect of OpenAPI 3.1
 	c.AssertFormat()
-	if err := c.AddResource(base+OpenAPIFile, doc); err != nil {
-		return &apiValidators{err: fmt.Errorf("load %s: %w", OpenAPIFile, err)}
+	if err := c.AddResource(base+schemas.OpenAPIFile, doc); err != nil {
+		return &apiValidators{err: fmt.Errorf("load %s: %w", schemas.OpenAPIFile, err)}
 	}
 	return &apiValidators{doc: m, compiler: c, compiled: map[string]*jsonschema.Schema{}}
 })
 
-// ValidateResponse checks a response body of the REST API against the OpenAPI document: the schema of
+// Response checks a response body of the REST API against the OpenAPI document: the schema of
 // the response with the given status (or the default response) of the operation method pathPattern,
 // e.g. ("GET", "/orders/{orderId}", 200, body). A JSON body is validated against its schema, fields
 // the schema does not know included; a text body must be non-empty. It returns an error wrapping
 // ErrUndocumented for an operation or status the document does not describe, and a validation error
 // listing every violation otherwise.
-func ValidateResponse(method, pathPattern string, status int, body []byte) error {
+func Response(method, pathPattern string, status int, body []byte) error {
 	api := loadAPI()
 	if api.err != nil {
 		return api.err
@@ -200,7 +206,7 @@ func (a *apiValidators) schema(ptr string) (*jsonschema.Schema, error) {
 	if s, ok := a.compiled[ptr]; ok {
 		return s, nil
 	}
-	s, err := a.compiler.Compile(base + OpenAPIFile + "#" + (&url.URL{Fragment: ptr}).EscapedFragment())
+	s, err := a.compiler.Compile(base + schemas.OpenAPIFile + "#" + (&url.URL{Fragment: ptr}).EscapedFragment())
 	if err != nil {
 		return nil, fmt.Errorf("compile response schema: %w", err)
 	}

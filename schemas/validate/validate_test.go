@@ -1,4 +1,4 @@
-package schemas_test
+package validate_test
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 	"github.com/orderflow/orderflow/schemas"
 	"github.com/orderflow/orderflow/schemas/compat"
 	"github.com/orderflow/orderflow/schemas/generator"
+	"github.com/orderflow/orderflow/schemas/validate"
 )
 
 // example is the example event e, built through pipeline.Envelope.Event from an order made by order.New.
@@ -48,7 +49,7 @@ func TestEveryPublishedEventMatchesItsSchema(t *testing.T) {
 	for _, e := range generator.Events {
 		t.Run(e.Name(), func(t *testing.T) {
 			t.Parallel()
-			if err := schemas.ValidateEvent(mustJSON(t, example(t, e))); err != nil {
+			if err := validate.Event(mustJSON(t, example(t, e))); err != nil {
 				t.Error(err)
 			}
 		})
@@ -57,7 +58,7 @@ func TestEveryPublishedEventMatchesItsSchema(t *testing.T) {
 
 func TestEveryEventHasASchemaFile(t *testing.T) {
 	t.Parallel()
-	names, err := schemas.EventNames()
+	names, err := validate.EventNames()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func TestValidateEventRejectsWhatTheSchemaDoesNotAllow(t *testing.T) {
 			t.Parallel()
 			m := example(t, tc.event)
 			tc.change(m)
-			err := schemas.ValidateEvent(mustJSON(t, m))
+			err := validate.Event(mustJSON(t, m))
 			if err == nil {
 				t.Fatal("ValidateEvent accepted the event")
 			}
@@ -133,12 +134,12 @@ func TestValidateEventRefusesUnknownEvents(t *testing.T) {
 			t.Parallel()
 			m := example(t, generator.Events[0])
 			m["source"], m["detail-type"] = tc.source, tc.detailType
-			if err := schemas.ValidateEvent(mustJSON(t, m)); !errors.Is(err, schemas.ErrUnknownEvent) {
+			if err := validate.Event(mustJSON(t, m)); !errors.Is(err, validate.ErrUnknownEvent) {
 				t.Errorf("err = %v, want ErrUnknownEvent", err)
 			}
 		})
 	}
-	if err := schemas.ValidateEvent([]byte("not json")); err == nil {
+	if err := validate.Event([]byte("not json")); err == nil {
 		t.Error("ValidateEvent accepted text that is not JSON")
 	}
 }
@@ -251,11 +252,11 @@ func TestValidateResponse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := schemas.ValidateResponse(tc.method, tc.path, tc.status, []byte(tc.body))
+			err := validate.Response(tc.method, tc.path, tc.status, []byte(tc.body))
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, want error: %v", err, tc.wantErr)
 			}
-			if errors.Is(err, schemas.ErrUndocumented) != tc.wantUndoc {
+			if errors.Is(err, validate.ErrUndocumented) != tc.wantUndoc {
 				t.Errorf("err = %v, want ErrUndocumented: %v", err, tc.wantUndoc)
 			}
 		})

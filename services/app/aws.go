@@ -14,7 +14,6 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/orderflow/orderflow/agent"
-	"github.com/orderflow/orderflow/agent/bedrock"
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/apigateway"
 	"github.com/orderflow/orderflow/services/adapters/carriersim"
@@ -49,6 +48,9 @@ type AWS struct {
 	TopicARN string
 	// ModelID is the Bedrock model of the chatbot ("" or OfflineModel: the offline responder only).
 	ModelID string
+	// NewModel makes the chatbot's model for ModelID (the chatbot passes the Bedrock adapter's
+	// constructor; other functions leave it nil and do not link the Bedrock client).
+	NewModel func(cfg aws.Config, modelID string) (agent.Model, error)
 	// AdminKeyIDs are the API Gateway API key ids of admins (ADMIN_API_KEY_IDS).
 	AdminKeyIDs []string
 	// Metrics is where CloudWatch EMF lines are written (os.Stdout on Lambda; nil: no EMF).
@@ -107,8 +109,8 @@ func NewAWS(cfg Config, a AWS) (*AWSApp, error) {
 		sink = emf.New(a.Metrics, emf.Options{Now: a.Now})
 		ad.MetricsSink = sink
 	}
-	if a.ModelID != "" && a.ModelID != OfflineModel {
-		m, err := bedrock.NewFromConfig(a.Config, a.ModelID, bedrock.Options{})
+	if a.ModelID != "" && a.ModelID != OfflineModel && a.NewModel != nil {
+		m, err := a.NewModel(a.Config, a.ModelID)
 		if err != nil {
 			return nil, fmt.Errorf("bedrock model %s: %w", a.ModelID, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/schemas"
 	"github.com/orderflow/orderflow/schemas/generator"
+	"github.com/orderflow/orderflow/schemas/validate"
 	"github.com/orderflow/orderflow/services/registry"
 )
 
@@ -45,7 +46,7 @@ func TestListSchemasListsEveryEventWithItsVersions(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("status %d: %s", code, body)
 	}
-	if err := schemas.ValidateResponse("GET", "/schemas", code, body); err != nil {
+	if err := validate.Response("GET", "/schemas", code, body); err != nil {
 		t.Error(err)
 	}
 	var list registry.SchemaList
@@ -112,7 +113,7 @@ func TestDescribeSchemaReturnsTheFileAsContent(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("GET %s: status %d: %s", tc.target, code, body)
 		}
-		if err := schemas.ValidateResponse("GET", "/schemas/{name}", code, body); err != nil {
+		if err := validate.Response("GET", "/schemas/{name}", code, body); err != nil {
 			t.Error(err)
 		}
 		var d registry.SchemaDescription
@@ -132,7 +133,7 @@ func TestDescribeSchemaNotFound(t *testing.T) {
 		if code != http.StatusNotFound {
 			t.Errorf("GET %s: status %d, want 404", target, code)
 		}
-		if err := schemas.ValidateResponse("GET", "/schemas/{name}", code, body); err != nil {
+		if err := validate.Response("GET", "/schemas/{name}", code, body); err != nil {
 			t.Error(err)
 		}
 	}

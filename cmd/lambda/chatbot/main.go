@@ -5,11 +5,19 @@ package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/orderflow/orderflow/agent"
+	"github.com/orderflow/orderflow/agent/bedrock"
 	"github.com/orderflow/orderflow/services/app/function"
 	"github.com/orderflow/orderflow/services/lambdas"
 )
 
 func main() {
-	lambda.Start(function.Must(lambdas.Chatbot).Proxy())
+	lambda.Start(function.Must(lambdas.Chatbot, function.WithModel(newModel)).Proxy())
+}
+
+// newModel is the Bedrock Converse adapter for the configured model.
+func newModel(cfg aws.Config, modelID string) (agent.Model, error) {
+	return bedrock.NewFromConfig(cfg, modelID, bedrock.Options{})
 }

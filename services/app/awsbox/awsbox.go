@@ -365,7 +365,7 @@ func (b *Box) build(ctx context.Context, spec lambdas.Function) (*function.Funct
 		load = append(load, b.opts.FunctionLoadOptions(spec.Name)...)
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	f, err := function.New(ctx, spec.Name, lookup, b.opts.Metrics, logWriter{b.opts.Logger, spec.Name}, load...)
+	f, err := function.New(ctx, spec.Name, lookup, b.opts.Metrics, logWriter{b.opts.Logger, spec.Name}, function.WithLoadOptions(load...))
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", spec.Name, err)
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orderflow/orderflow/contracts"
-	"github.com/orderflow/orderflow/schemas"
+	"github.com/orderflow/orderflow/schemas/validate"
 	"github.com/orderflow/orderflow/services/adapters/emulators"
 	"github.com/orderflow/orderflow/services/adapters/emulators/emulatorstest"
 	"github.com/orderflow/orderflow/services/adapters/eventbridge"
@@ -154,7 +154,7 @@ func (s *system) do(method, path, key string, body any, headers ...string) respo
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") && res.StatusCode < 500 {
-		if err := schemas.ValidateResponse(method, routePattern(path), res.StatusCode, b); err != nil {
+		if err := validate.Response(method, routePattern(path), res.StatusCode, b); err != nil {
 			s.t.Errorf("%s %s → %d does not match the OpenAPI document: %v\n%s", method, path, res.StatusCode, err, b)
 		}
 	}
@@ -571,7 +571,7 @@ func validateTapped() error {
 	var errs []string
 	for _, ev := range tapped {
 		raw, _ := json.Marshal(ev)
-		if err := schemas.ValidateEvent(raw); err != nil {
+		if err := validate.Event(raw); err != nil {
 			errs = append(errs, fmt.Sprintf("%s from %s: %v", ev.DetailType, ev.Source, err))
 		}
 		kinds[ev.Source+"@"+ev.DetailType]++
@@ -602,7 +602,7 @@ func TestEveryEventOnTheBusValidatesAgainstItsSchema(t *testing.T) {
 	types := map[string]int{}
 	for _, ev := range tapped {
 		raw, _ := json.Marshal(ev)
-		if err := schemas.ValidateEvent(raw); err != nil {
+		if err := validate.Event(raw); err != nil {
 			t.Errorf("%s from %s does not match its schema: %v\n%s", ev.DetailType, ev.Source, err, raw)
 		}
 		types[ev.Source+"@"+ev.DetailType]++

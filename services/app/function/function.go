@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/orderflow/orderflow/agent"
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/apigateway"
 	"github.com/orderflow/orderflow/services/adapters/awslambda"
@@ -44,10 +46,29 @@ type Function struct {
 	Log *slog.Logger
 }
 
-// Must is New for main: on error it prints the error and exits, which fails the function's init with
-// that message in its log.
-func Must(name string) *Function {
-	f, err := New(context.Background(), name, os.LookupEnv, os.Stdout, os.Stderr)
+// Option changes how a function is built.
+type Option func(*options)
+
+type options struct {
+	load     []func(*config.LoadOptions) error
+	newModel func(aws.Config, string) (agent.Model, error)
+}
+
+// WithLoadOptions adds options to config.LoadDefaultConfig's (e.g. SDK middleware).
+func WithLoadOptions(load ...func(*config.LoadOptions) error) Option {
+	return func(o *options) { o.load = append(o.load, load...) }
+}
+
+// WithModel gives the chatbot its language model, made from the AWS configuration and BEDROCK_MODEL_ID.
+// Only the chatbot's main passes it, so that no other function links the Bedrock client.
+func WithModel(newModel func(cfg aws.Config, modelID string) (agent.Model, error)) Option {
+	return func(o *options) { o.newModel = newModel }
+}
+
+// Must is New for main, from the process's environment: on error it prints the error and exits, which
+// fails the function's init with that message in its log.
+func Must(name string, opts ...Option) *Function {
+	f, err := New(context.Background(), name, os.LookupEnv, os.Stdout, os.Stderr, opts...)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "orderflow %s: %v\n", name, err)
 		os.Exit(1)
@@ -56,8 +77,12 @@ func Must(name string) *Function {
 }
 
 // New builds function name from the environment given by lookup. EMF metric lines go to metricsOut and
-// logs to logOut; load options (e.g. SDK middleware) are added to config.LoadDefaultConfig's.
-func New(ctx context.Context, name string, lookup func(string) (string, bool), metricsOut, logOut io.Writer, load ...func(*config.LoadOptions) error) (*Function, error) {
+// logs to logOut.
+func New(ctx context.Context, name string, lookup func(string) (string, bool), metricsOut, logOut io.Writer, opts ...Option) (*Function, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	spec, ok := lambdas.Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("no function named %q in lambdas.Functions", name)
@@ -73,7 +98,7 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 		}
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})).With("function", name)
-	awsCfg, err := config.LoadDefaultConfig(ctx, load...)
+	awsCfg, err := config.LoadDefaultConfig(ctx, o.load...)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
@@ -109,7 +134,7 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 		},
 		QueueURL: env[lambdas.EnvOrderQueueURL], EventBus: env[lambdas.EnvEventBusName], MaxEventSize: maxEvent,
 		TopicARN: env[lambdas.EnvSNSTopicARN], ModelID: env[lambdas.EnvBedrockModelID], AdminKeyIDs: admins,
-		Metrics: metricsOut, Logger: log, Now: time.Now,
+		NewModel: o.newModel, Metrics: metricsOut, Logger: log, Now: time.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", name, err)
