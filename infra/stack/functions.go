@@ -83,7 +83,7 @@ func (o *Orderflow) addFunctions() error {
 			props.RetryAttempts = jsii.Number(asyncRetries)
 			props.MaxEventAge = awscdk.Duration_Seconds(jsii.Number(asyncMaxEventAge.Seconds()))
 			props.OnFailure = awslambdadestinations.NewSqsDestination(
-				o.newDLQ(construct(f.Name)+"FailedDLQ", "events "+f.Name+" failed on after Lambda's retries"))
+				o.newDLQ(construct(f.Name)+"FailedDLQ", "invocations of "+f.Name+" that still failed after Lambda's retries"))
 		}
 		fn := awslambda.NewFunction(o.Stack, jsii.String(id), props)
 		o.functions[f.Name] = fn

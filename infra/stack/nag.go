@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -34,10 +36,11 @@ func (o *Orderflow) addNagChecks() {
 		if f.TextsCustomers {
 			why += "; an SMS is published to a phone number, which has no ARN, so sns:Publish for texts cannot be scoped to a resource"
 		}
-		suppress(o.roles[f.Name], true, "AwsSolutions-IAM5", why, "Resource::*")
+		policy := o.roles[f.Name].Node().FindChild(jsii.String("DefaultPolicy"))
+		suppress(policy, false, "AwsSolutions-IAM5", why, "Resource::*")
 		for _, t := range lambdas.Tables {
 			if _, uses := f.Tables[t.Env]; uses && len(t.Indexes) > 0 {
-				suppress(o.roles[f.Name], true, "AwsSolutions-IAM5",
+				suppress(policy, false, "AwsSolutions-IAM5",
 					"index/* of the "+t.ID+" table: the grant covers the global secondary indexes of this one table, which Query needs by index ARN",
 					&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<` + t.ID + `Table[0-9A-F]{8}\.Arn>\/index\/\*$/`)})
 			}
@@ -47,7 +50,7 @@ func (o *Orderflow) addNagChecks() {
 			suppress(fn, false, "Serverless-LambdaDLQ", "invoked synchronously by API Gateway: the caller receives the error, there is no asynchronous event to dead-letter")
 		case lambdas.Queue:
 			suppress(fn, false, "Serverless-LambdaDLQ", "polled from the ingest queue by an event source mapping: the queue's redrive policy moves a message that keeps failing to the ingest DLQ")
-			suppress(fn, true, "Serverless-LambdaEventSourceMappingDestination", "SQS event source mappings do not support on-failure destinations; the ingest queue's redrive policy (maxReceiveCount "+itoa(ingestMaxReceives)+") dead-letters failing messages instead")
+			suppress(eventSourceMapping(fn), false, "Serverless-LambdaEventSourceMappingDestination", "SQS event source mappings do not support on-failure destinations; the ingest queue's redrive policy (maxReceiveCount "+itoa(ingestMaxReceives)+") dead-letters failing messages instead")
 		default:
 			suppress(fn, false, "Serverless-LambdaDLQ", "asynchronous failures go to the function's on-failure destination (an SQS DLQ, in its EventInvokeConfig), which records the error with the event; a DeadLetterConfig as well would catch the same events twice")
 		}
@@ -56,9 +59,21 @@ func (o *Orderflow) addNagChecks() {
 	suppress(o.api, false, "AwsSolutions-APIG2", "proxy integrations: the functions validate every request against the API contract and answer a machine-readable 4xx; API Gateway validation would answer the same mistakes in another format")
 	suppress(o.api.DeploymentStage(), false, "AwsSolutions-APIG3", "no WAF web ACL in this stack: callers carry API keys and are throttled per key (usage plans) and per stage; associate a web ACL with the stage where the API faces untrusted traffic")
 	noAuthorizer := "orderflow has no end-user identity provider: its callers are services identified by an API key, required on every method but GET /healthz (a liveness probe without data), and the API function tells admin keys apart by key id. API keys identify and throttle, they are not authentication: add a Cognito or Lambda authorizer before exposing the API to untrusted callers"
-	suppress(o.api, true, "AwsSolutions-APIG4", noAuthorizer)
-	suppress(o.api, true, "AwsSolutions-COG4", noAuthorizer)
+	for _, m := range *o.api.Methods() {
+		suppress(m, false, "AwsSolutions-APIG4", noAuthorizer)
+		suppress(m, false, "AwsSolutions-COG4", noAuthorizer)
+	}
 	suppress(o.api.Node().FindChild(jsii.String("CloudWatchRole")), false, "AwsSolutions-IAM4", "AmazonAPIGatewayPushToCloudWatchLogs is the policy API Gateway documents for its account-level logging role; it writes to log groups API Gateway creates and names itself")
+}
+
+// eventSourceMapping returns the construct of fn's SQS event source mapping.
+func eventSourceMapping(fn constructs.IConstruct) constructs.IConstruct {
+	for _, c := range *fn.Node().Children() {
+		if strings.HasPrefix(*c.Node().Id(), "SqsEventSource") {
+			return c
+		}
+	}
+	panic("no SQS event source mapping on " + *fn.Node().Path())
 }
 
 // suppress records that rule does not apply to c, with its reason. appliesTo narrows it to findings
