@@ -1,11 +1,15 @@
 package stack
 
 import (
+	"encoding/json"
+	"strconv"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/lambdas"
 )
 
@@ -29,7 +33,7 @@ func (o *Orderflow) addAPIKeys() {
 	})
 }
 
-// addAPI creates the REST API: a proxy integration to the API function for every path, POST /chatbot to
+// addAPI creates the REST API: a proxy integration to the API function for every path, /chatbot to
 // the chatbot function, an API key on every method but GET /healthz, and the two usage plans.
 func (o *Orderflow) addAPI() {
 	accessLogs := awslogs.NewLogGroup(o.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
@@ -39,6 +43,9 @@ func (o *Orderflow) addAPI() {
 	o.api = awsapigateway.NewRestApi(o.Stack, jsii.String("Api"), &awsapigateway.RestApiProps{
 		Description:   jsii.String("orderflow REST API"),
 		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
+		// Every request body reaches the function base64-encoded, byte for byte as the client sent it
+		// (without this, API Gateway would replace bytes that are not UTF-8 before the function sees them).
+		BinaryMediaTypes: &[]*string{jsii.String("*/*")},
 		// The account-level role that lets API Gateway write the access and execution logs. Without it
 		// the first deployment in a fresh account fails to enable logging.
 		CloudWatchRole:       jsii.Bool(true),
@@ -67,8 +74,34 @@ func (o *Orderflow) addAPI() {
 	// Load balancers and uptime checks probe the health route without a key.
 	o.api.Root().AddResource(jsii.String("healthz"), nil).
 		AddMethod(jsii.String("GET"), api, &awsapigateway.MethodOptions{ApiKeyRequired: jsii.Bool(false)})
+	// ANY, not POST: the chatbot function answers other methods 405 in orderflow's error body, as the
+	// local server does, where API Gateway alone would answer 403.
 	o.api.Root().AddResource(jsii.String("chatbot"), nil).
-		AddMethod(jsii.String("POST"), awsapigateway.NewLambdaIntegration(o.functions[lambdas.Chatbot], nil), nil)
+		AddMethod(jsii.String("ANY"), awsapigateway.NewLambdaIntegration(o.functions[lambdas.Chatbot], nil), nil)
+
+	// What API Gateway refuses itself is answered in orderflow's error body too, so clients handle one
+	// error format whichever runtime answers.
+	for _, gr := range []struct {
+		id     string
+		typ    awsapigateway.ResponseType
+		status int
+		code   string
+		msg    string
+	}{
+		{"MissingKey", awsapigateway.ResponseType_MISSING_AUTHENTICATION_TOKEN(), 403, contracts.CodeForbidden, "a valid X-API-Key header is required"},
+		{"InvalidKey", awsapigateway.ResponseType_INVALID_API_KEY(), 403, contracts.CodeForbidden, "a valid X-API-Key header is required"},
+		{"AccessDenied", awsapigateway.ResponseType_ACCESS_DENIED(), 403, contracts.CodeForbidden, "access denied"},
+		{"Throttled", awsapigateway.ResponseType_THROTTLED(), 429, contracts.CodeRateLimited, "too many requests for this API key; retry later"},
+		{"QuotaExceeded", awsapigateway.ResponseType_QUOTA_EXCEEDED(), 429, contracts.CodeRateLimited, "this API key's daily quota is used up"},
+		{"TooLarge", awsapigateway.ResponseType_REQUEST_TOO_LARGE(), 413, contracts.CodePayloadTooLarge, "request body too large"},
+		{"Default5xx", awsapigateway.ResponseType_DEFAULT_5XX(), 502, contracts.CodeInternal, "internal server error"},
+	} {
+		body, _ := json.Marshal(contracts.ErrorBody{Error: contracts.ErrorDetail{Code: gr.code, Message: gr.msg}})
+		o.api.AddGatewayResponse(jsii.String(gr.id), &awsapigateway.GatewayResponseOptions{
+			Type: gr.typ, StatusCode: jsii.String(strconv.Itoa(gr.status)),
+			Templates: &map[string]*string{"application/json": jsii.String(string(body))},
+		})
+	}
 
 	for _, p := range []struct {
 		id, description string

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/infra/stack"
 	"github.com/orderflow/orderflow/services/lambdas"
 	"github.com/orderflow/orderflow/services/routing"
@@ -255,7 +256,7 @@ func TestEveryMethodButHealthzRequiresAnAPIKey(t *testing.T) {
 		got[route] = keyRequired
 		uri, _ := json.Marshal(p["Integration"].(map[string]any)["Uri"])
 		want := apiFn
-		if route == "POST /chatbot" {
+		if route == "ANY /chatbot" {
 			want = chatbotFn
 		}
 		if !strings.Contains(string(uri), `"`+want+`"`) {
@@ -265,7 +266,7 @@ func TestEveryMethodButHealthzRequiresAnAPIKey(t *testing.T) {
 			t.Errorf("%s: integration is not a Lambda proxy integration", route)
 		}
 	}
-	want := map[string]bool{"ANY /": true, "ANY /{proxy+}": true, "POST /chatbot": true, "GET /healthz": false}
+	want := map[string]bool{"ANY /": true, "ANY /{proxy+}": true, "ANY /chatbot": true, "GET /healthz": false}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("methods and whether they require an API key (-want +got):\n%s", diff)
 	}
@@ -796,5 +797,34 @@ func TestSettingsAreCheckedAndParsed(t *testing.T) {
 				t.Errorf("error %v, want one about %s", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// What API Gateway refuses before the function runs (a missing or unknown key, throttling, a quota) is
+// answered in orderflow's error body, and request bodies reach the function byte for byte.
+func TestGatewayRefusalsUseOrderflowsErrorBody(t *testing.T) {
+	_, tpl := synth(t)
+	got := map[string]string{}
+	for _, r := range resources(tpl, "AWS::ApiGateway::GatewayResponse") {
+		p := props(r)
+		body, _ := p["ResponseTemplates"].(map[string]any)["application/json"].(string)
+		var e contracts.ErrorBody
+		if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+			t.Errorf("%v: template %q is not orderflow's error body (%v)", p["ResponseType"], body, err)
+		}
+		got[p["ResponseType"].(string)] = p["StatusCode"].(string) + " " + e.Error.Code
+	}
+	want := map[string]string{
+		"MISSING_AUTHENTICATION_TOKEN": "403 FORBIDDEN", "INVALID_API_KEY": "403 FORBIDDEN", "ACCESS_DENIED": "403 FORBIDDEN",
+		"THROTTLED": "429 RATE_LIMITED", "QUOTA_EXCEEDED": "429 RATE_LIMITED", "REQUEST_TOO_LARGE": "413 PAYLOAD_TOO_LARGE",
+		"DEFAULT_5XX": "502 INTERNAL",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("gateway responses (-want +got):\n%s", d)
+	}
+	for _, r := range resources(tpl, "AWS::ApiGateway::RestApi") {
+		if types, _ := props(r)["BinaryMediaTypes"].([]any); len(types) != 1 || types[0] != "*/*" {
+			t.Errorf("BinaryMediaTypes = %v, want [*/*] so bodies reach the function unaltered", types)
+		}
 	}
 }

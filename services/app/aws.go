@@ -106,7 +106,8 @@ func NewAWS(cfg Config, a AWS) (*AWSApp, error) {
 		Now:       a.Now, Logger: a.Logger,
 	}
 	if a.Metrics != nil {
-		sink = emf.New(a.Metrics, emf.Options{Now: a.Now})
+		// The order failure rate alarm divides the totals of failed by created orders.
+		sink = emf.New(a.Metrics, emf.Options{Now: a.Now, Totals: []string{"orderflow_orders_created_total", "orderflow_orders_failed_total"}})
 		ad.MetricsSink = sink
 	}
 	if a.ModelID != "" && a.ModelID != OfflineModel && a.NewModel != nil {

@@ -33,6 +33,10 @@ const (
 	// EnvOrderLimit is the largest order total validation accepts, as a decimal amount such as 50000.00
 	// (optional).
 	EnvOrderLimit = "ORDER_LIMIT"
+	// EnvAPIBasePath is the base path of a custom domain mapping, stripped before routing (optional).
+	EnvAPIBasePath = "API_BASE_PATH"
+	// EnvLogLevel sets the functions' log level: debug, info (default), warn or error (optional).
+	EnvLogLevel = "LOG_LEVEL"
 	// EnvReconcileGrace is how long an order may stay PENDING before the reconciler re-queues it, as a Go
 	// duration such as 2m (optional, default 1m).
 	EnvReconcileGrace = "RECONCILE_GRACE"

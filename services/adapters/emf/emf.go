@@ -49,6 +49,10 @@ type Options struct {
 	Namespace string
 	// Now is the clock that stamps each line with the time of its first sample (default time.Now).
 	Now func() time.Time
+	// Totals names metrics that also get a series without dimensions (an empty dimension set), summed
+	// over every label value: what an alarm on a ratio of totals (failed over created orders) needs.
+	// The other metrics of the same line get it too, since a line's dimension sets apply to all of them.
+	Totals []string
 }
 
 // Logger buffers metric samples and writes them as EMF lines to an io.Writer on Flush. It is safe for
@@ -60,6 +64,7 @@ type Logger struct {
 	w         io.Writer
 	namespace string
 	now       func() time.Time
+	totals    map[string]bool
 
 	mu     sync.Mutex
 	groups map[string]*group
@@ -78,7 +83,11 @@ func New(w io.Writer, opts Options) *Logger {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Logger{w: w, namespace: opts.Namespace, now: opts.Now, groups: make(map[string]*group), seen: make(map[string]struct{})}
+	totals := map[string]bool{}
+	for _, name := range opts.Totals {
+		totals[name] = true
+	}
+	return &Logger{w: w, namespace: opts.Namespace, now: opts.Now, totals: totals, groups: make(map[string]*group), seen: make(map[string]struct{})}
 }
 
 // Series returns the number of distinct metrics (name and dimension values) recorded since New: each is
@@ -198,6 +207,15 @@ func (l *Logger) write(g *group) error {
 	return first
 }
 
+func (l *Logger) anyTotal(ss []*series) bool {
+	for _, s := range ss {
+		if l.totals[s.name] {
+			return true
+		}
+	}
+	return false
+}
+
 // line encodes one EMF document, newline-terminated. Members are written in a fixed order (_aws, the
 // dimensions, the metrics) so lines can be compared byte for byte.
 func (l *Logger) line(g *group, ss []*series) []byte {
@@ -216,7 +234,11 @@ func (l *Logger) line(g *group, ss []*series) []byte {
 		}
 		writeString(&b, lb.Name)
 	}
-	b.WriteString(`]],"Metrics":[`)
+	b.WriteByte(']')
+	if len(g.labels) > 0 && l.anyTotal(ss) {
+		b.WriteString(`,[]`)
+	}
+	b.WriteString(`],"Metrics":[`)
 	for i, s := range ss {
 		if i > 0 {
 			b.WriteByte(',')

@@ -268,3 +268,23 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("got %v increments and %v observations, want 2000 and 2000", count, observed)
 	}
 }
+
+// An alarm on failed over created orders needs their totals: a metric named in Totals gets an empty
+// dimension set besides its labels, so CloudWatch keeps a series summed over every label value.
+func TestTotalsAddADimensionlessSeries(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	at := time.Date(2026, 1, 15, 14, 0, 0, 0, time.UTC)
+	l := emf.New(&buf, emf.Options{Now: func() time.Time { return at }, Totals: []string{"orderflow_orders_failed_total"}})
+	l.Count("orderflow_orders_failed_total", []metrics.Label{{Name: "stage", Value: "PAYMENT_PROCESSING"}, {Name: "code", Value: "PAYMENT_DECLINED"}}, 1)
+	l.Count("orderflow_events_total", []metrics.Label{{Name: "detail_type", Value: "OrderFailed"}}, 1)
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"_aws":{"Timestamp":1768485600000,"CloudWatchMetrics":[{"Namespace":"Orderflow","Dimensions":[["stage","code"],[]],"Metrics":[{"Name":"orderflow_orders_failed_total","Unit":"Count"}]}]},"stage":"PAYMENT_PROCESSING","code":"PAYMENT_DECLINED","orderflow_orders_failed_total":1}
+{"_aws":{"Timestamp":1768485600000,"CloudWatchMetrics":[{"Namespace":"Orderflow","Dimensions":[["detail_type"]],"Metrics":[{"Name":"orderflow_events_total","Unit":"Count"}]}]},"detail_type":"OrderFailed","orderflow_events_total":1}
+`
+	if d := cmp.Diff(want, buf.String()); d != "" {
+		t.Errorf("lines (-want +got):\n%s", d)
+	}
+}

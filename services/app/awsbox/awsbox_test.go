@@ -716,3 +716,41 @@ func TestACrashBetweenEveryWriteAndItsPublishIsRecovered(t *testing.T) {
 	stats := s.box.Stats()
 	t.Logf("invocations: %+v", stats)
 }
+
+// A cancel that lands after the payment was authorized but before the order moved on (here: the
+// payment function crashes right after authorizing, before its write; Lambda retries it 2s later) must
+// void the authorization and give the stock back.
+func TestCancelAfterAuthorizationVoidsThePayment(t *testing.T) {
+	t.Parallel()
+	var crashed *atomic.Int64
+	s := start(t, awsbox.Options{
+		RetryDelay: 2 * time.Second,
+		FunctionLoadOptions: func(fn string) []func(*config.LoadOptions) error {
+			if fn != routing.PaymentAuthorize {
+				return nil
+			}
+			opt, n := crashOnce("TransactWriteItems") // the order's update, after the gateway authorized
+			crashed = n
+			return []func(*config.LoadOptions) error{opt}
+		},
+	})
+	s.putStock("AWSVOID1", "Gadget", 10, 5)
+	o := s.create(orderBody("aws-void", withItem("AWSVOID1", "Gadget", 2, 10)))
+	waitFor(t, func() bool { return crashed.Load() == 1 }, "the payment function's crash after authorizing")
+	if r := s.do("POST", "/orders/"+o.OrderID+"/cancel", awsbox.ClientKey, nil); r.status != http.StatusOK {
+		t.Fatalf("cancel while the authorized payment is being retried = %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool {
+		evs := detailTypes(s.events(o.OrderID))
+		return slices.Contains(evs, "PaymentVoided") && slices.Contains(evs, "InventoryReleased")
+	}, "PaymentVoided and InventoryReleased")
+	waitFor(t, func() bool { return s.stock("AWSVOID1") == 5 }, "stock restored to 5")
+	time.Sleep(3 * time.Second) // Lambda's retry of the payment function runs into the cancelled order
+	if got := s.get(o.OrderID); got.Status != "CANCELLED" {
+		t.Errorf("status after the retry = %s, want CANCELLED", got.Status)
+	}
+	evs := detailTypes(s.events(o.OrderID))
+	if slices.Contains(evs, "PaymentAuthorized") || slices.Contains(evs, "OrderCompleted") {
+		t.Errorf("events = %v: a cancelled order must not be paid or shipped", evs)
+	}
+}

@@ -29,12 +29,6 @@ import (
 	"github.com/orderflow/orderflow/services/lambdas"
 )
 
-// EnvAPIBasePath is the base path of a custom domain mapping, stripped before routing (optional).
-const EnvAPIBasePath = "API_BASE_PATH"
-
-// EnvLogLevel sets the log level: debug, info (default), warn or error.
-const EnvLogLevel = "LOG_LEVEL"
-
 // Function is a function's application, ready to be started.
 type Function struct {
 	*app.AWSApp
@@ -92,9 +86,9 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 		return nil, err
 	}
 	level := slog.LevelInfo
-	if v := env[EnvLogLevel]; v != "" {
+	if v := env[lambdas.EnvLogLevel]; v != "" {
 		if err := level.UnmarshalText([]byte(v)); err != nil {
-			return nil, fmt.Errorf("%s=%q: %w", EnvLogLevel, v, err)
+			return nil, fmt.Errorf("%s=%q: %w", lambdas.EnvLogLevel, v, err)
 		}
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})).With("function", name)
@@ -139,11 +133,11 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", name, err)
 	}
-	return &Function{AWSApp: a, Spec: spec, BasePath: env[EnvAPIBasePath], Log: log}, nil
+	return &Function{AWSApp: a, Spec: spec, BasePath: env[lambdas.EnvAPIBasePath], Log: log}, nil
 }
 
 // optional are the variables a function may leave unset.
-var optional = []string{lambdas.EnvOperationsPhone, lambdas.EnvMaxEventSize, lambdas.EnvOrderLimit, lambdas.EnvReconcileGrace, EnvAPIBasePath, EnvLogLevel}
+var optional = []string{lambdas.EnvOperationsPhone, lambdas.EnvMaxEventSize, lambdas.EnvOrderLimit, lambdas.EnvReconcileGrace, lambdas.EnvAPIBasePath, lambdas.EnvLogLevel}
 
 // Env reads the variables spec requires, all of them non-empty, and the optional ones. The error names
 // every missing variable.
