@@ -29,7 +29,7 @@ const (
 
 // SchemaVersion is the version of the event contracts that this build emits, carried by every event
 // detail as schemaVersion. The major part changes only with a breaking change.
-const SchemaVersion = "1.1"
+const SchemaVersion = "1.2"
 
 // Event is an event on the bus in the EventBridge envelope, exactly as EventBridge delivers it to a rule
 // target. Detail holds one of the *Detail types of this package, as JSON.
