@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -71,4 +72,20 @@ func EntryKind(code string, senderFault bool) fault.Kind {
 		return fault.Invalid
 	}
 	return fault.Unavailable
+}
+
+// Wait waits d before a retry, or until ctx ends, whichever is first, and returns ctx's error in the
+// second case: the backoff between the attempts of the adapters' resends of failed batch entries.
+func Wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -169,7 +169,7 @@ func (p *Publisher) putBatch(ctx context.Context, batch []*pending) ([]*pending,
 	delay := p.backoff
 	for attempt := 1; len(batch) > 0 && attempt <= p.attempts; attempt++ {
 		if attempt > 1 {
-			if sleep(ctx, delay) != nil {
+			if awsfault.Wait(ctx, delay) != nil {
 				break
 			}
 			delay *= 2
@@ -207,17 +207,3 @@ func (p *Publisher) putBatch(ctx context.Context, batch []*pending) ([]*pending,
 	return append(given, batch...), nil
 }
 
-// sleep waits d or until ctx ends, whichever is first, and returns ctx's error in the second case.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -143,7 +143,7 @@ func (q *Queue) sendChunk(ctx context.Context, chunk []contracts.OrderMessage) (
 	delay := q.backoff
 	for attempt := 1; len(pending) > 0 && attempt <= q.attempts; attempt++ {
 		if attempt > 1 {
-			if sleep(ctx, delay) != nil {
+			if awsfault.Wait(ctx, delay) != nil {
 				break
 			}
 			delay *= 2
@@ -194,17 +194,3 @@ func (q *Queue) sendChunk(ctx context.Context, chunk []contracts.OrderMessage) (
 	return given, nil
 }
 
-// sleep waits d or until ctx ends, whichever is first, and returns ctx's error in the second case.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
