@@ -206,4 +206,3 @@ func (p *Publisher) putBatch(ctx context.Context, batch []*pending) ([]*pending,
 	}
 	return append(given, batch...), nil
 }
-

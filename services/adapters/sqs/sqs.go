@@ -193,4 +193,3 @@ func (q *Queue) sendChunk(ctx context.Context, chunk []contracts.OrderMessage) (
 	}
 	return given, nil
 }
-
