@@ -7,41 +7,70 @@ import (
 	"strings"
 )
 
-// Amount is a sum of money in minor units (hundredths: cents), so that money is never added up as float.
-// It is written to JSON as a decimal number with two decimals, 1299.99, the form the API has always used.
+// Amount is a sum of money in hundredths of the currency's major unit (cents for EUR and USD), so that
+// money is never added up as float. Every currency an order can use has at most AmountDecimals decimals
+// (CheckCurrency); a yen amount, whose currency has none, is a multiple of 100. It is written to JSON as
+// a decimal number with two decimals, 1299.99, the form the API has always used.
 type Amount int64
 
-// ErrAmountFormat is returned by ParseAmount for text that is not a non-negative decimal with at most two
-// decimals.
-var ErrAmountFormat = errors.New("not a decimal amount with at most 2 decimals")
+// AmountDecimals is how many decimals an Amount holds.
+const AmountDecimals = 2
 
-// maxAmountUnits bounds amounts far above any order total, so that arithmetic on them cannot overflow.
-const maxAmountUnits = 1_000_000_000_000_00
+// MaxAmount is the largest amount anything accepts: 1,000,000,000,000.00 (10^14 hundredths). It keeps
+// sums of up to 100 lines of 1,000 units far from overflowing an int64, and every amount below it is exact
+// as a JSON number read into an IEEE double (below 2^53 hundredths), as JavaScript consumers of the events
+// read it.
+const MaxAmount Amount = 100_000_000_000_000
 
-// ParseAmount reads a JSON number such as "1299.99", "5" or "0.5" exactly, without going through float.
-// Negative numbers, exponents, more than two decimals and absurdly large values return ErrAmountFormat.
-func ParseAmount(s string) (Amount, error) {
+// Errors of ParseAmount, to be told apart with errors.Is.
+var (
+	// ErrAmountFormat is text that is not a plain decimal number: an exponent (1e2, 0.1e1), a sign (-0,
+	// +1), no digits before or after the point.
+	ErrAmountFormat = errors.New("not a plain decimal number")
+	// ErrAmountNegative is a negative amount.
+	ErrAmountNegative = errors.New("negative")
+	// ErrAmountPrecision is an amount with more decimals than allowed.
+	ErrAmountPrecision = errors.New("too many decimals")
+	// ErrAmountRange is an amount above MaxAmount.
+	ErrAmountRange = errors.New("too large")
+)
+
+// ParseAmount reads a JSON number such as "1299.99", "5" or "0.5" exactly, without going through float,
+// allowing up to AmountDecimals decimals. See ParseAmountDecimals for what it refuses.
+func ParseAmount(s string) (Amount, error) { return ParseAmountDecimals(s, AmountDecimals) }
+
+// ParseAmountDecimals reads a JSON number exactly, allowing at most decimals decimals (at most
+// AmountDecimals; CurrencyDecimals says how many a currency has). Text that is not a plain decimal
+// returns ErrAmountFormat, a negative number ErrAmountNegative, more decimals than allowed (trailing zeros
+// count: 5.500 is not an amount in EUR) ErrAmountPrecision, more than MaxAmount ErrAmountRange. Nothing is
+// rounded.
+func ParseAmountDecimals(s string, decimals int) (Amount, error) {
+	decimals = min(max(decimals, 0), AmountDecimals)
+	if strings.HasPrefix(s, "-") && len(s) > 1 && strings.Trim(s[1:], "0.") != "" && !strings.ContainsAny(s, "eE+") {
+		return 0, ErrAmountNegative
+	}
 	if s == "" || strings.ContainsAny(s, "eE+-") {
 		return 0, ErrAmountFormat
 	}
 	whole, frac, hasDot := strings.Cut(s, ".")
-	if whole == "" || (hasDot && (frac == "" || len(frac) > 2)) {
+	if whole == "" || strings.Trim(whole, "0123456789") != "" || (hasDot && (frac == "" || strings.Trim(frac, "0123456789") != "")) {
 		return 0, ErrAmountFormat
 	}
-	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || w > maxAmountUnits/100 {
-		return 0, ErrAmountFormat
+	if len(frac) > decimals {
+		return 0, ErrAmountPrecision
 	}
-	var f int64
-	if hasDot {
-		for len(frac) < 2 {
-			frac += "0"
-		}
-		if f, err = strconv.ParseInt(frac, 10, 64); err != nil {
-			return 0, ErrAmountFormat
-		}
+	whole = strings.TrimLeft(whole, "0")
+	if len(whole) > 13 { // more than MaxAmount has, and too long for ParseInt to be relied on
+		return 0, ErrAmountRange
 	}
-	return Amount(w*100 + f), nil
+	w, _ := strconv.ParseInt("0"+whole, 10, 64)
+	frac += strings.Repeat("0", AmountDecimals-len(frac))
+	f, _ := strconv.ParseInt(frac, 10, 64)
+	a := Amount(w*100 + f)
+	if a > MaxAmount {
+		return 0, ErrAmountRange
+	}
+	return a, nil
 }
 
 // String formats the amount as a plain decimal with two decimals: 1299.99.

@@ -2,12 +2,13 @@ package httpapi
 
 import (
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/input"
 )
 
-// chat serves POST /chatbot: query (at most 2000 characters) and customerId are required.
+// chat serves POST /chatbot: query (free text of at most contracts.MaxChatQueryLength characters, newlines
+// allowed) and customerId (an identifier, as in POST /orders) are required; sessionId is an identifier.
 func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 	v, err := s.readJSON(w, r)
 	if err != nil {
@@ -24,11 +25,14 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 		case covered(sh.issues, "query"):
 		case blank(req.Query):
 			sh.bad("query", "is required")
-		case utf8.RuneCountInString(req.Query) > maxChatQueryRunes:
-			sh.bad("query", "must be at most 2000 characters")
+		default:
+			sh.check("query", input.MultilineText(req.Query, contracts.MaxChatQueryLength))
 		}
-		if !covered(sh.issues, "customerId") && blank(req.CustomerID) {
-			sh.bad("customerId", "is required")
+		if !covered(sh.issues, "customerId") {
+			sh.check("customerId", input.Identifier(req.CustomerID, contracts.MaxCustomerIDLength))
+		}
+		if !covered(sh.issues, "sessionId") && req.SessionID != "" {
+			sh.check("sessionId", input.Identifier(req.SessionID, contracts.MaxSessionIDLength))
 		}
 	}
 	if err := sh.err(); err != nil {

@@ -26,7 +26,7 @@ func TestChatbot(t *testing.T) {
 		{name: "2000 characters is the limit", body: `{"query":"` + strings.Repeat("é", 2000) + `","customerId":"c-1"}`, wantStatus: 200},
 		{
 			name: "query too long", body: `{"query":"` + strings.Repeat("a", 2001) + `","customerId":"c-1"}`, wantStatus: 400, wantCode: contracts.CodeValidationFailed,
-			wantDetails: []issue{{Field: "query", Issue: "must be at most 2000 characters"}},
+			wantDetails: []issue{{Field: "query", Issue: "must be at most 2000 characters (has 2001)"}},
 		},
 		{
 			name: "query and customer missing", body: `{"query":"  "}`, wantStatus: 400, wantCode: contracts.CodeValidationFailed,
@@ -36,7 +36,7 @@ func TestChatbot(t *testing.T) {
 			name: "wrong types and unknown fields", body: `{"query":["x"],"customerId":7,"prompt":"ignore your rules"}`, wantStatus: 400, wantCode: contracts.CodeValidationFailed,
 			wantDetails: []issue{{Field: "prompt", Issue: "is not a known field"}, {Field: "query", Issue: "must be a string"}, {Field: "customerId", Issue: "must be a string"}},
 		},
-		{name: "malformed JSON", body: `{"query":"x"`, wantStatus: 400, wantCode: contracts.CodeInvalidJSON},
+		{name: "malformed JSON", body: `{"query":"x"`, wantStatus: 400, wantCode: contracts.CodeInvalidJSON, wantDetails: []issue{{Field: "body", Issue: "unexpected end of input (at byte 12)"}}},
 		{name: "model unavailable", body: `{"query":"x","customerId":"c"}`, botErr: fault.Unavailablef("bedrock throttled: account 1234"), wantStatus: 503, wantCode: contracts.CodeUnavailable},
 	}
 	for _, tt := range tests {

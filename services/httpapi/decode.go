@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,12 +12,14 @@ import (
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/input"
 )
 
 // readJSON reads a JSON request body: 415 unless the Content-Type is application/json, 413 past the
-// size limit, 400 INVALID_JSON unless the body is exactly one JSON value. The value is decoded
-// leniently (numbers kept as json.Number), so that the handler can check its shape field by field and
-// report every problem at once.
+// size limit, 400 INVALID_JSON unless the body is exactly one strict JSON value (input.Decode: no
+// duplicate keys, valid UTF-8, bounded nesting), with a detail naming the problem and where it is. The
+// value is decoded into plain maps, slices and json.Number, so that the handler can check its shape field
+// by field and report every problem at once.
 func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
@@ -35,30 +36,23 @@ func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		return nil, fault.Wrap(fault.Invalid, err, "could not read the request body")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := input.Decode(b)
+	if err != nil {
 		return nil, invalidJSON(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &fault.Error{Kind: fault.Invalid, Code: contracts.CodeInvalidJSON, Message: "request body must hold a single JSON value"}
 	}
 	return v, nil
 }
 
+// invalidJSON is the INVALID_JSON error of a body input.Decode refused, naming the problem and where it
+// is in details.
 func invalidJSON(err error) error {
-	msg := "request body is not valid JSON"
-	var syn *json.SyntaxError
-	switch {
-	case errors.Is(err, io.EOF):
-		msg = "request body is empty"
-	case errors.As(err, &syn):
-		msg = fmt.Sprintf("request body is not valid JSON: %s (at byte %d)", syn.Error(), syn.Offset)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		msg = "request body is not valid JSON: unexpected end of input"
+	fe := &fault.Error{Kind: fault.Invalid, Code: contracts.CodeInvalidJSON, Message: "request body is not valid JSON"}
+	var syn *input.SyntaxError
+	if errors.As(err, &syn) {
+		fe.Message = "request body is not strict JSON: " + syn.Error()
+		fe.Fields = []fault.FieldIssue{{Field: syn.Path, Issue: fmt.Sprintf("%s (at byte %d)", syn.Problem, syn.Offset)}}
 	}
-	return &fault.Error{Kind: fault.Invalid, Code: contracts.CodeInvalidJSON, Message: msg}
+	return fe
 }
 
 // shape checks a decoded JSON value against the fields a request may have, collecting one issue per
@@ -128,6 +122,13 @@ func (s *shape) array(m map[string]any, path, key string) []any {
 	default:
 		s.bad(join(path, key), "must be an array")
 		return nil
+	}
+}
+
+// check records issue about field unless it is "" (the answer of the input package's checks).
+func (s *shape) check(field, issue string) {
+	if issue != "" {
+		s.bad(field, issue)
 	}
 }
 

@@ -140,7 +140,6 @@ const (
 	routeChatbot        = "POST /chatbot"
 	routeUnmatched      = "unmatched"
 	healthPath          = "/healthz"
-	maxChatQueryRunes   = 2000
 	defaultListLimit    = 20
 	maxListLimit        = 100
 	headerAPIKey        = "X-API-Key"

@@ -1,18 +1,16 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/ingest"
+	"github.com/orderflow/orderflow/services/input"
 	"github.com/orderflow/orderflow/services/inventory"
 )
-
-// maxProductIDLength bounds the product ids PUT /inventory accepts.
-const maxProductIDLength = 128
 
 func itemOf(p inventory.Product) contracts.InventoryItem {
 	return contracts.InventoryItem{ProductID: p.ID, Name: p.Name, Price: p.Price, Available: p.Available}
@@ -35,7 +33,7 @@ func (s *server) listInventory(w http.ResponseWriter, r *http.Request) {
 // getInventory serves GET /inventory/{productId} (admin).
 func (s *server) getInventory(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("productId")
-	if err := notFoundIfBlank(id, "product"); err != nil {
+	if err := notFoundUnlessID(id, contracts.MaxProductIDLength, "product"); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -59,15 +57,17 @@ func (s *server) putInventory(w http.ResponseWriter, r *http.Request) {
 	}
 	var sh shape
 	p := inventory.Product{ID: r.PathValue("productId")}
-	if blank(p.ID) || utf8.RuneCountInString(p.ID) > maxProductIDLength {
-		sh.bad("productId", "must be 1 to 128 characters")
-	}
+	sh.check("productId", input.Identifier(p.ID, contracts.MaxProductIDLength))
 	if m, ok := sh.root(v, "name", "price", "available"); ok {
 		p.Name = sh.str(m, "", "name")
 		price := sh.number(m, "", "price")
 		available := sh.number(m, "", "available")
-		if !covered(sh.issues, "name") && blank(p.Name) {
+		switch {
+		case covered(sh.issues, "name"):
+		case blank(p.Name):
 			sh.bad("name", "is required")
+		default:
+			sh.check("name", input.Text(p.Name, contracts.MaxNameLength))
 		}
 		if !covered(sh.issues, "price") {
 			p.Price = checkAmount(&sh, "price", price)
@@ -75,8 +75,9 @@ func (s *server) putInventory(w http.ResponseWriter, r *http.Request) {
 		if !covered(sh.issues, "available") {
 			if available == "" {
 				sh.bad("available", "is required")
-			} else if n, err := strconv.Atoi(available.String()); err != nil || n < 0 {
-				sh.bad("available", "must be an integer of at least 0")
+			} else if n, err := strconv.Atoi(available.String()); err != nil || n < 0 || n > contracts.MaxStock || available.String() != strconv.Itoa(n) {
+				// Written as an integer (not 1.0 or 1e3), and within what every store and event holds.
+				sh.bad("available", fmt.Sprintf("must be an integer from 0 to %d", contracts.MaxStock))
 			} else {
 				p.Available = n
 			}
@@ -107,18 +108,18 @@ func checkAmount(sh *shape, field string, n interface{ String() string }) contra
 		return 0
 	}
 	a, err := contracts.ParseAmount(text)
-	switch {
-	case err != nil && strings.HasPrefix(text, "-"):
-		sh.bad(field, "must not be negative")
-	case err != nil:
-		sh.bad(field, "must be an amount with at most 2 decimals")
+	if err != nil {
+		// The catalog has no currency of its own: its prices have the most decimals an Amount holds, and
+		// an order in a currency with fewer refuses the prices it cannot pay.
+		sh.bad(field, ingest.AmountIssue(err, "", contracts.AmountDecimals))
 	}
 	return a
 }
 
-// notFoundIfBlank guards path parameters that an escaped path could make blank.
-func notFoundIfBlank(id, what string) error {
-	if blank(id) {
+// notFoundUnlessID guards path parameters: an id that is blank (an escaped path can make it so), too long
+// or not of the identifier alphabet cannot name anything stored, and would not fit a DynamoDB key.
+func notFoundUnlessID(id string, max int, what string) error {
+	if input.Identifier(id, max) != "" {
 		return fault.NotFoundf("%s not found", what)
 	}
 	return nil

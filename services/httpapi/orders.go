@@ -7,6 +7,7 @@ import (
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/ingest"
+	"github.com/orderflow/orderflow/services/input"
 )
 
 // createOrder serves POST /orders: 201 with the order and its Location, also when an Idempotency-Key
@@ -41,6 +42,10 @@ func (s *server) createOrder(w http.ResponseWriter, r *http.Request) {
 
 // getOrder serves GET /orders/{orderId}.
 func (s *server) getOrder(w http.ResponseWriter, r *http.Request) {
+	if err := notFoundUnlessID(r.PathValue("orderId"), contracts.MaxOrderIDLength, "order"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	o, err := s.deps.Orders.Get(r.Context(), r.PathValue("orderId"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -55,9 +60,9 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var sh shape
 	customer := q.Get("customerId")
-	if blank(customer) {
-		sh.bad("customerId", "is required")
-	}
+	// The rules of POST /orders: an id no order can have is refused rather than looked up (on DynamoDB a
+	// key past its size limit would fail in the store).
+	sh.check("customerId", input.Identifier(customer, contracts.MaxCustomerIDLength))
 	limit := defaultListLimit
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
@@ -88,6 +93,10 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
 // cancelOrder serves POST /orders/{orderId}/cancel: 200 with the cancelled order (also when it was
 // already cancelled), 409 once it can no longer be cancelled. A request body is not needed and ignored.
 func (s *server) cancelOrder(w http.ResponseWriter, r *http.Request) {
+	if err := notFoundUnlessID(r.PathValue("orderId"), contracts.MaxOrderIDLength, "order"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	o, err := s.deps.Ingest.Cancel(r.Context(), r.PathValue("orderId"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -100,6 +109,10 @@ func (s *server) cancelOrder(w http.ResponseWriter, r *http.Request) {
 // 404 for an unknown order.
 func (s *server) orderEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("orderId")
+	if err := notFoundUnlessID(id, contracts.MaxOrderIDLength, "order"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if _, err := s.deps.Orders.Get(r.Context(), id); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -48,11 +49,14 @@ func TestCreateOrderRejectsBadInput(t *testing.T) {
 		{name: "form content type", body: "a=b", contentType: "application/x-www-form-urlencoded", wantStatus: 415, wantCode: contracts.CodeUnsupportedMediaType},
 		{name: "malformed content type", body: orderBody, contentType: "application/json; =", wantStatus: 415, wantCode: contracts.CodeUnsupportedMediaType},
 		{name: "body over 64 KiB", body: `{"customerId":"` + strings.Repeat("x", 64<<10) + `"}`, wantStatus: 413, wantCode: contracts.CodePayloadTooLarge},
-		{name: "empty body", body: "", contentType: "application/json", wantStatus: 400, wantCode: contracts.CodeInvalidJSON},
-		{name: "syntax error", body: `{"customerId": "c",}`, wantStatus: 400, wantCode: contracts.CodeInvalidJSON},
-		{name: "truncated", body: orderBody[:40], wantStatus: 400, wantCode: contracts.CodeInvalidJSON},
-		{name: "two values", body: orderBody + "{}", wantStatus: 400, wantCode: contracts.CodeInvalidJSON},
-		{name: "trailing garbage", body: orderBody + " x", wantStatus: 400, wantCode: contracts.CodeInvalidJSON},
+		{name: "empty body", body: "", contentType: "application/json", wantStatus: 400, wantCode: contracts.CodeInvalidJSON, wantDetails: []issue{{Field: "body", Issue: "is empty (at byte 0)"}}},
+		{
+			name: "syntax error", body: `{"customerId": "c",}`, wantStatus: 400, wantCode: contracts.CodeInvalidJSON,
+			wantDetails: []issue{{Field: "body", Issue: "is not valid JSON: invalid character '}' looking for beginning of object key string (at byte 19)"}},
+		},
+		{name: "truncated", body: orderBody[:40], wantStatus: 400, wantCode: contracts.CodeInvalidJSON, wantDetails: []issue{{Field: "items[0]", Issue: "unexpected end of input (at byte 40)"}}},
+		{name: "two values", body: orderBody + "{}", wantStatus: 400, wantCode: contracts.CodeInvalidJSON, wantDetails: []issue{{Field: "body", Issue: fmt.Sprintf("must hold a single JSON value, but more follows (at byte %d)", len(orderBody))}}},
+		{name: "trailing garbage", body: orderBody + " x", wantStatus: 400, wantCode: contracts.CodeInvalidJSON, wantDetails: []issue{{Field: "body", Issue: fmt.Sprintf("must hold a single JSON value, but more follows (at byte %d)", len(orderBody)+1)}}},
 		{
 			name: "array instead of object", body: `[1,2]`, wantStatus: 400, wantCode: contracts.CodeValidationFailed,
 			wantDetails: []issue{{Field: "body", Issue: "must be a JSON object"}},
@@ -146,7 +150,7 @@ func TestCreateOrderRejectsBadInput(t *testing.T) {
 			wantDetails: []issue{
 				{Field: "items[0].price", Issue: "must not be negative"},
 				{Field: "items[1].price", Issue: "must be an amount with at most 2 decimals"},
-				{Field: "items[2].price", Issue: "must be an amount with at most 2 decimals"},
+				{Field: "items[2].price", Issue: "must be a plain decimal number such as 12.50 (no exponent, no sign)"},
 			},
 		},
 		{name: "charset parameter is fine", body: orderBody, contentType: "application/json; charset=utf-8", wantStatus: 201},

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/mail"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/input"
 	"github.com/orderflow/orderflow/services/order"
 )
 
@@ -20,12 +22,9 @@ const (
 )
 
 // MaxIdempotencyKeyLength bounds the Idempotency-Key a client may send.
-const MaxIdempotencyKeyLength = 255
+const MaxIdempotencyKeyLength = contracts.MaxIdempotencyKeyLength
 
-var (
-	e164     = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
-	currency = regexp.MustCompile(`^[A-Z]{3}$`)
-)
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 
 // Validate checks a create request in one pass and returns nil or a fault.Invalid error with code
 // VALIDATION_FAILED carrying one FieldIssue per problem. It is what Create checks before storing
@@ -46,9 +45,20 @@ func draft(req contracts.CreateOrderRequest) (order.Draft, error) {
 		PaymentToken:    req.PaymentToken,
 		ShippingAddress: req.ShippingAddress,
 	}
-	if v.required("customerId", req.CustomerID) && strings.TrimSpace(req.CustomerID) != req.CustomerID {
-		// One spelling per customer: the id scopes order lists and the chatbot exactly as stored.
-		v.bad("customerId", "must not start or end with whitespace")
+	// One spelling per customer: the id scopes order lists and the chatbot exactly as stored.
+	v.identifier("customerId", req.CustomerID, contracts.MaxCustomerIDLength)
+
+	// The currency comes first: it says how many decimals the amounts may have.
+	decimals := contracts.AmountDecimals
+	if d.Currency == "" {
+		d.Currency = DefaultCurrency
+	}
+	if _, known := contracts.CurrencyDecimals(d.Currency); !known {
+		v.bad("currency", "must be an ISO 4217 currency code, e.g. EUR")
+	} else if err := contracts.CheckCurrency(d.Currency); err != nil {
+		v.bad("currency", "is not supported: "+err.Error())
+	} else {
+		decimals, _ = contracts.CurrencyDecimals(d.Currency)
 	}
 
 	// itemsOK says whether every item has a usable quantity and price, so that the total can be checked.
@@ -65,10 +75,10 @@ func draft(req contracts.CreateOrderRequest) (order.Draft, error) {
 	overflow := false
 	for i, in := range req.Items {
 		path := fmt.Sprintf("items[%d]", i)
-		v.required(path+".productId", in.ProductID)
-		v.required(path+".name", in.Name)
+		v.identifier(path+".productId", in.ProductID, contracts.MaxProductIDLength)
+		v.text(path+".name", in.Name, contracts.MaxNameLength)
 		q, qOK := v.quantity(path+".quantity", in.Quantity)
-		p, pOK := v.amount(path+".price", in.Price)
+		p, pOK := v.amount(path+".price", in.Price, d.Currency, decimals)
 		if !qOK || !pOK {
 			itemsOK = false
 			continue
@@ -82,20 +92,15 @@ func draft(req contracts.CreateOrderRequest) (order.Draft, error) {
 		d.Items = append(d.Items, order.Item{ProductID: in.ProductID, Name: in.Name, Quantity: q, Price: p})
 	}
 
-	total, totalOK := v.amount("totalAmount", req.TotalAmount)
+	total, totalOK := v.amount("totalAmount", req.TotalAmount, d.Currency, decimals)
 	switch {
 	case totalOK && overflow:
 		v.bad("totalAmount", "the sum of quantity × price is too large")
 	case totalOK && itemsOK && total != sum:
-		v.bad("totalAmount", fmt.Sprintf("must equal the sum of quantity × price (%s)", sum))
+		v.bad("totalAmount", fmt.Sprintf("must equal the sum of quantity × price (%s)", contracts.FormatAmount(sum, d.Currency)))
 	}
 	d.Total = total
 
-	if d.Currency == "" {
-		d.Currency = DefaultCurrency
-	} else if !currency.MatchString(d.Currency) {
-		v.bad("currency", "must be an ISO 4217 code of 3 upper-case letters, e.g. EUR")
-	}
 	if v.required("customerEmail", req.CustomerEmail) && !validEmail(req.CustomerEmail) {
 		v.bad("customerEmail", "must be a valid email address")
 	}
@@ -104,13 +109,15 @@ func draft(req contracts.CreateOrderRequest) (order.Draft, error) {
 	}
 	if d.PaymentToken == "" {
 		d.PaymentToken = DefaultPaymentToken
+	} else {
+		v.identifier("paymentToken", d.PaymentToken, contracts.MaxPaymentTokenLength)
 	}
 	a := req.ShippingAddress
-	v.required("shippingAddress.street", a.Street)
-	v.required("shippingAddress.city", a.City)
-	v.required("shippingAddress.state", a.State)
-	v.required("shippingAddress.zipCode", a.ZipCode)
-	v.required("shippingAddress.country", a.Country)
+	v.text("shippingAddress.street", a.Street, contracts.MaxStreetLength)
+	v.text("shippingAddress.city", a.City, contracts.MaxAddressFieldLength)
+	v.text("shippingAddress.state", a.State, contracts.MaxAddressFieldLength)
+	v.text("shippingAddress.zipCode", a.ZipCode, contracts.MaxZipCodeLength)
+	v.text("shippingAddress.country", a.Country, contracts.MaxAddressFieldLength)
 
 	if err := v.err(); err != nil {
 		return order.Draft{}, err
@@ -136,6 +143,25 @@ func (v *validator) required(field, s string) bool {
 	return true
 }
 
+// identifier records what is wrong with a required identifier (see input.Identifier).
+func (v *validator) identifier(field, s string, max int) {
+	if issue := input.Identifier(s, max); issue != "" {
+		v.bad(field, issue)
+	}
+}
+
+// text records what is wrong with required free text of one line (see input.Text).
+func (v *validator) text(field, s string, max int) {
+	if !v.required(field, s) {
+		return
+	}
+	if issue := input.Text(s, max); issue != "" {
+		v.bad(field, issue)
+	}
+}
+
+// quantity reads an order line's quantity: an integer written as one (not 1.0, 1e0 or -0), from 1 to
+// order.MaxQuantity.
 func (v *validator) quantity(field string, n fmt.Stringer) (int, bool) {
 	s := n.String()
 	if s == "" {
@@ -143,29 +169,43 @@ func (v *validator) quantity(field string, n fmt.Stringer) (int, bool) {
 		return 0, false
 	}
 	q, err := strconv.Atoi(s)
-	if err != nil || q < 1 || q > order.MaxQuantity {
+	if err != nil || s != strconv.Itoa(q) || q < 1 || q > order.MaxQuantity {
 		v.bad(field, fmt.Sprintf("must be an integer from 1 to %d", order.MaxQuantity))
 		return 0, false
 	}
 	return q, true
 }
 
-func (v *validator) amount(field string, n fmt.Stringer) (contracts.Amount, bool) {
+// amount reads a sum of money in currency, which has the given number of decimals.
+func (v *validator) amount(field string, n fmt.Stringer, currency string, decimals int) (contracts.Amount, bool) {
 	s := n.String()
 	if s == "" {
 		v.bad(field, "is required")
 		return 0, false
 	}
-	a, err := contracts.ParseAmount(s)
-	switch {
-	case err != nil && strings.HasPrefix(s, "-"):
-		v.bad(field, "must not be negative")
-		return 0, false
-	case err != nil:
-		v.bad(field, "must be an amount with at most 2 decimals")
+	a, err := contracts.ParseAmountDecimals(s, decimals)
+	if err != nil {
+		v.bad(field, AmountIssue(err, currency, decimals))
 		return 0, false
 	}
 	return a, true
+}
+
+// AmountIssue says what is wrong with an amount that contracts.ParseAmountDecimals refused with err, in
+// a currency with the given number of decimals (currency may be "" when there is none, as for the
+// catalog's prices).
+func AmountIssue(err error, currency string, decimals int) string {
+	switch {
+	case errors.Is(err, contracts.ErrAmountNegative):
+		return "must not be negative"
+	case errors.Is(err, contracts.ErrAmountPrecision) && decimals == 0:
+		return fmt.Sprintf("must be an amount without decimals: %s has no minor unit", currency)
+	case errors.Is(err, contracts.ErrAmountPrecision):
+		return fmt.Sprintf("must be an amount with at most %d decimals", decimals)
+	case errors.Is(err, contracts.ErrAmountRange):
+		return "must be at most " + contracts.MaxAmount.String()
+	}
+	return "must be a plain decimal number such as 12.50 (no exponent, no sign)"
 }
 
 func (v *validator) err() error {
@@ -177,7 +217,7 @@ func (v *validator) err() error {
 
 // validEmail accepts a bare addr-spec (no display name, no angle brackets) whose domain has a dot.
 func validEmail(s string) bool {
-	if len(s) > 254 {
+	if len(s) > contracts.MaxEmailLength || input.Text(s, contracts.MaxEmailLength) != "" {
 		return false
 	}
 	a, err := mail.ParseAddress(s)

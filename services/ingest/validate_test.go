@@ -216,17 +216,119 @@ func TestValidate(t *testing.T) {
 		{
 			name:   "lower-case currency",
 			change: func(r *contracts.CreateOrderRequest) { r.Currency = "eur" },
-			want:   []fault.FieldIssue{{Field: "currency", Issue: "must be an ISO 4217 code of 3 upper-case letters, e.g. EUR"}},
+			want:   []fault.FieldIssue{{Field: "currency", Issue: "must be an ISO 4217 currency code, e.g. EUR"}},
 		},
 		{
 			name:   "currency of four letters",
 			change: func(r *contracts.CreateOrderRequest) { r.Currency = "EURO" },
-			want:   []fault.FieldIssue{{Field: "currency", Issue: "must be an ISO 4217 code of 3 upper-case letters, e.g. EUR"}},
+			want:   []fault.FieldIssue{{Field: "currency", Issue: "must be an ISO 4217 currency code, e.g. EUR"}},
 		},
 		{
 			name:   "one address field blank",
 			change: func(r *contracts.CreateOrderRequest) { r.ShippingAddress.ZipCode = " " },
 			want:   []fault.FieldIssue{{Field: "shippingAddress.zipCode", Issue: "is required"}},
+		},
+		{
+			name:   "yen amounts without decimals",
+			change: yen("650", "2", "1300"),
+		},
+		{
+			name:   "yen amount with decimals",
+			change: yen("1299.99", "5", "6504.99"),
+			want: []fault.FieldIssue{
+				{Field: "items[0].price", Issue: "must be an amount without decimals: JPY has no minor unit"},
+				{Field: "totalAmount", Issue: "must be an amount without decimals: JPY has no minor unit"},
+			},
+		},
+		{
+			name:   "yen amount with a zero decimal",
+			change: yen("650.0", "2", "1300"),
+			want:   []fault.FieldIssue{{Field: "items[0].price", Issue: "must be an amount without decimals: JPY has no minor unit"}},
+		},
+		{
+			name:   "a currency with 3 decimals cannot be carried in hundredths",
+			change: func(r *contracts.CreateOrderRequest) { r.Currency = "BHD" },
+			want:   []fault.FieldIssue{{Field: "currency", Issue: "is not supported: BHD has 3 decimals, and amounts are carried with at most 2"}},
+		},
+		{
+			name:   "a code without a minor unit is no currency",
+			change: func(r *contracts.CreateOrderRequest) { r.Currency = "XAU" },
+			want:   []fault.FieldIssue{{Field: "currency", Issue: "must be an ISO 4217 currency code, e.g. EUR"}},
+		},
+		{
+			name:   "amount written with an exponent",
+			change: func(r *contracts.CreateOrderRequest) { r.TotalAmount = "0.26e2" },
+			want:   []fault.FieldIssue{{Field: "totalAmount", Issue: "must be a plain decimal number such as 12.50 (no exponent, no sign)"}},
+		},
+		{
+			name:   "amount above the maximum",
+			change: func(r *contracts.CreateOrderRequest) { r.TotalAmount = "1000000000000.01" },
+			want:   []fault.FieldIssue{{Field: "totalAmount", Issue: "must be at most 1000000000000.00"}},
+		},
+		{
+			name:   "quantity written as a decimal",
+			change: func(r *contracts.CreateOrderRequest) { r.Items[0].Quantity = "2.0" },
+			want:   []fault.FieldIssue{{Field: "items[0].quantity", Issue: "must be an integer from 1 to 1000"}},
+		},
+		{
+			name:   "customer id of 128 characters in any script",
+			change: func(r *contracts.CreateOrderRequest) { r.CustomerID = strings.Repeat("é", 127) + "猫" },
+		},
+		{
+			name:   "customer id of 129 characters",
+			change: func(r *contracts.CreateOrderRequest) { r.CustomerID = strings.Repeat("c", 129) },
+			want:   []fault.FieldIssue{{Field: "customerId", Issue: "must be at most 128 characters (has 129)"}},
+		},
+		{
+			name:   "customer id with NUL",
+			change: func(r *contracts.CreateOrderRequest) { r.CustomerID = "c\x00" },
+			want:   []fault.FieldIssue{{Field: "customerId", Issue: "must not contain control characters (U+0000 at byte 1)"}},
+		},
+		{
+			name:   "customer id with a right-to-left override",
+			change: func(r *contracts.CreateOrderRequest) { r.CustomerID = "c\u202egpj.exe" },
+			want:   []fault.FieldIssue{{Field: "customerId", Issue: "must not contain format characters such as U+202E (U+202E at byte 1)"}},
+		},
+		{
+			name:   "customer id not in NFC",
+			change: func(r *contracts.CreateOrderRequest) { r.CustomerID = "rene\u0301" },
+			want:   []fault.FieldIssue{{Field: "customerId", Issue: "must be in Unicode Normalization Form C (NFC)"}},
+		},
+		{
+			name:   "product id with a space",
+			change: func(r *contracts.CreateOrderRequest) { r.Items[0].ProductID = "BOOK 001" },
+			want:   []fault.FieldIssue{{Field: "items[0].productId", Issue: "must not contain spaces (U+0020 at byte 4)"}},
+		},
+		{
+			name: "names and address lines keep any script",
+			change: func(r *contracts.CreateOrderRequest) {
+				r.Items[0].Name, r.ShippingAddress.City = "کتاب\u200cها", "東京"
+			},
+		},
+		{
+			name:   "item name with a newline",
+			change: func(r *contracts.CreateOrderRequest) { r.Items[0].Name = "Go\nbook" },
+			want:   []fault.FieldIssue{{Field: "items[0].name", Issue: "must not contain control characters or line breaks (U+000A at byte 2)"}},
+		},
+		{
+			name:   "street with a bidirectional override",
+			change: func(r *contracts.CreateOrderRequest) { r.ShippingAddress.Street = "1 Main St\u202e" },
+			want:   []fault.FieldIssue{{Field: "shippingAddress.street", Issue: "must not contain bidirectional override or isolate controls (U+202E at byte 9)"}},
+		},
+		{
+			name:   "item name of 201 characters",
+			change: func(r *contracts.CreateOrderRequest) { r.Items[0].Name = strings.Repeat("n", 201) },
+			want:   []fault.FieldIssue{{Field: "items[0].name", Issue: "must be at most 200 characters (has 201)"}},
+		},
+		{
+			name:   "zip code of 21 characters",
+			change: func(r *contracts.CreateOrderRequest) { r.ShippingAddress.ZipCode = strings.Repeat("1", 21) },
+			want:   []fault.FieldIssue{{Field: "shippingAddress.zipCode", Issue: "must be at most 20 characters (has 21)"}},
+		},
+		{
+			name:   "payment token with a control character",
+			change: func(r *contracts.CreateOrderRequest) { r.PaymentToken = "tok\tvisa" },
+			want:   []fault.FieldIssue{{Field: "paymentToken", Issue: "must not contain control characters (U+0009 at byte 3)"}},
 		},
 		{
 			name: "several problems are reported together",
@@ -278,5 +380,16 @@ func TestValidateDoesNotUseFloats(t *testing.T) {
 	req.TotalAmount = "59.96"
 	if got := issues(ingest.Validate(req)); len(got) != 1 || !strings.HasPrefix(got[0].Issue, "must equal") {
 		t.Fatalf("issues = %v, want a total mismatch", got)
+	}
+}
+
+// yen returns a change to an order in JPY whose first line has the given price and quantity and whose
+// second line is removed.
+func yen(price, quantity, total string) func(*contracts.CreateOrderRequest) {
+	return func(r *contracts.CreateOrderRequest) {
+		r.Currency = "JPY"
+		r.Items = r.Items[:1]
+		r.Items[0].Price, r.Items[0].Quantity = json.Number(price), json.Number(quantity)
+		r.TotalAmount = json.Number(total)
 	}
 }
