@@ -50,6 +50,10 @@ type StatusChange struct {
 type Order struct {
 	// OrderID is the order's id, a UUIDv7.
 	OrderID string `json:"orderId"`
+	// Reference is the order's short reference for people, e.g. 7K3M-Q9TX: 8 Crockford base32 symbols
+	// (40 random bits), unique across all orders, shown in the SMS texts. Case-insensitive, with or
+	// without the dash (O reads as 0, I and L as 1). Set on every order since contract version 1.2.
+	Reference string `json:"reference,omitempty" jsonschema:"pattern=^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$"`
 	// CustomerID is the customer who placed the order.
 	CustomerID string `json:"customerId"`
 	// Status is where the order is in the pipeline.

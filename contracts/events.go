@@ -63,6 +63,10 @@ type DetailMeta struct {
 	EventID string `json:"eventId,omitempty"`
 	// OrderID is the id of the order the event is about (a UUIDv7).
 	OrderID string `json:"orderId"`
+	// Reference is the short reference of the order for people, e.g. 7K3M-Q9TX (8 Crockford base32
+	// symbols, unique across all orders): what the customer's texts show. Set on every event since
+	// contract version 1.2; optional in the schema so that earlier events stay valid.
+	Reference string `json:"reference,omitempty" jsonschema:"pattern=^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$"`
 	// CorrelationID ties together every event and log line caused by one API request.
 	CorrelationID string `json:"correlationId"`
 	// SchemaVersion is the contract version of this detail, major.minor.

@@ -72,6 +72,7 @@ var exampleStart = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 func ExampleOrder() (*order.Order, error) {
 	o, err := order.New(order.Draft{
 		ID:            "01960f3a-7b2c-7d4e-8f90-a1b2c3d4e5f6",
+		Reference:     "7K3M-Q9TX",
 		CustomerID:    "cust-1001",
 		CustomerEmail: "ada@example.com",
 		CustomerPhone: "+15555550123",

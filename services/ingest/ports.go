@@ -28,11 +28,16 @@ type IdempotencyRecord struct {
 // already stored the same idempotency key.
 var ErrIdempotencyKeyTaken = fault.New(fault.Conflict, "IDEMPOTENCY_KEY_TAKEN", "idempotency key already used")
 
+// ErrReferenceTaken is returned (wrapped, kind fault.Conflict) by Store.Create when another order already
+// has the new order's reference. Create then stores nothing, and ingest tries again with a fresh one.
+var ErrReferenceTaken = fault.New(fault.Conflict, "REFERENCE_TAKEN", "order reference already used")
+
 // Store is where ingest keeps orders and idempotency keys.
 type Store interface {
 	// Create stores a new PENDING order and, when rec is not nil, its idempotency record, atomically and
 	// durably: once Create returns nil the order survives a crash. It returns ErrIdempotencyKeyTaken if
-	// rec.Key is already stored (and then stores nothing).
+	// rec.Key is already stored, and ErrReferenceTaken if another order has o's reference (references
+	// are unique across all orders); in both cases it stores nothing.
 	Create(ctx context.Context, o *order.Order, rec *IdempotencyRecord) error
 	// Idempotency returns the record of key, or a fault.NotFound error.
 	Idempotency(ctx context.Context, key string) (IdempotencyRecord, error)

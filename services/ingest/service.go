@@ -35,6 +35,8 @@ type Config struct {
 	Now func() time.Time
 	// NewID makes order ids; nil means a UUIDv7.
 	NewID func() (string, error)
+	// NewReference draws order references (see order.ParseReference); nil means order.NewReference.
+	NewReference func() string
 	// Logger receives warnings (an order stored but not queued); nil means slog.Default().
 	Logger *slog.Logger
 	// SendTimeout bounds the queue send after an order was stored; zero means 10 seconds.
@@ -64,6 +66,9 @@ func NewService(store Store, queue Queue, orders Orders, cfg Config) *Service {
 	if cfg.NewID == nil {
 		cfg.NewID = newUUIDv7
 	}
+	if cfg.NewReference == nil {
+		cfg.NewReference = order.NewReference
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -72,6 +77,10 @@ func NewService(store Store, queue Queue, orders Orders, cfg Config) *Service {
 	}
 	return &Service{store: store, queue: queue, orders: orders, cfg: cfg}
 }
+
+// maxReferenceAttempts bounds how many fresh references Create draws for one order. With 40 random bits
+// two draws in a row colliding is already beyond belief; a store that keeps refusing is broken.
+const maxReferenceAttempts = 5
 
 func newUUIDv7() (string, error) {
 	id, err := uuid.NewV7()
@@ -118,26 +127,40 @@ func (s *Service) Create(ctx context.Context, req contracts.CreateOrderRequest, 
 	if d.CorrelationID == "" {
 		d.CorrelationID = d.ID
 	}
-	o, err := order.New(d, s.cfg.Now())
-	if err != nil {
-		return contracts.Order{}, false, fmt.Errorf("create order: %w", err)
-	}
-	view := o.View()
-
-	var rec *IdempotencyRecord
-	if key != "" {
-		body, err := json.Marshal(view)
-		if err != nil {
-			return contracts.Order{}, false, fmt.Errorf("create order %s: encode response: %w", o.ID(), err)
-		}
-		rec = &IdempotencyRecord{Key: key, RequestHash: hash, OrderID: o.ID(), Response: body, CreatedAt: o.CreatedAt()}
-	}
-	msg := contracts.OrderMessage{OrderID: o.ID(), CorrelationID: o.CorrelationID()}
+	now := s.cfg.Now()
+	msg := contracts.OrderMessage{OrderID: d.ID, CorrelationID: d.CorrelationID}
 	qs, queued := s.store.(QueueingStore)
-	if queued {
-		err = qs.CreateQueued(ctx, o, rec, msg)
-	} else {
-		err = s.store.Create(ctx, o, rec)
+	var o *order.Order
+	var view contracts.Order
+	var rec *IdempotencyRecord
+	// The store is what knows whether a reference is taken; on a collision the order is made again with
+	// a fresh reference (same id, same request), which changes the response the record keeps too.
+	for attempt := 1; ; attempt++ {
+		d.Reference = s.cfg.NewReference()
+		if o, err = order.New(d, now); err != nil {
+			return contracts.Order{}, false, fmt.Errorf("create order: %w", err)
+		}
+		view = o.View()
+		if key != "" {
+			body, err := json.Marshal(view)
+			if err != nil {
+				return contracts.Order{}, false, fmt.Errorf("create order %s: encode response: %w", o.ID(), err)
+			}
+			rec = &IdempotencyRecord{Key: key, RequestHash: hash, OrderID: o.ID(), Response: body, CreatedAt: o.CreatedAt()}
+		}
+		if queued {
+			err = qs.CreateQueued(ctx, o, rec, msg)
+		} else {
+			err = s.store.Create(ctx, o, rec)
+		}
+		if !errors.Is(err, ErrReferenceTaken) {
+			break
+		}
+		if attempt == maxReferenceAttempts {
+			return contracts.Order{}, false, fault.Wrap(fault.Internal, err,
+				fmt.Sprintf("create order %s: %d fresh references were all taken", o.ID(), attempt))
+		}
+		s.cfg.Logger.WarnContext(ctx, "order reference already taken; drawing another", "orderId", o.ID(), "reference", o.Reference())
 	}
 	if err != nil {
 		if rec == nil || !errors.Is(err, ErrIdempotencyKeyTaken) {

@@ -50,8 +50,11 @@ func TestCreateStoresPendingOrderAndQueuesIt(t *testing.T) {
 	if err != nil || id.Version() != 7 {
 		t.Errorf("order id %q is not a UUIDv7 (%v)", got.OrderID, err)
 	}
+	if ref, err := order.ParseReference(got.Reference); err != nil || ref != got.Reference {
+		t.Errorf("reference %q is not a canonical order reference (%v)", got.Reference, err)
+	}
 	want := contracts.Order{
-		OrderID: got.OrderID, CustomerID: "cust-1", Status: "PENDING",
+		OrderID: got.OrderID, Reference: got.Reference, CustomerID: "cust-1", Status: "PENDING",
 		Items: []contracts.LineItem{
 			{ProductID: "BOOK001", Name: "Go book", Quantity: 2, Price: 1025},
 			{ProductID: "PEN001", Name: "Pen", Quantity: 1, Price: 550},
@@ -441,13 +444,16 @@ func TestCancel(t *testing.T) {
 				t.Fatalf("decode detail: %v", err)
 			}
 			want := contracts.OrderCancelledDetail{
-				DetailMeta:     contracts.DetailMeta{EventID: e.ID, OrderID: "o-1", CorrelationID: "corr-o-1", SchemaVersion: contracts.SchemaVersion},
+				DetailMeta:     contracts.DetailMeta{EventID: e.ID, OrderID: "o-1", Reference: d.Reference, CorrelationID: "corr-o-1", SchemaVersion: contracts.SchemaVersion},
 				CustomerID:     "c",
 				PreviousStatus: string(tt.status),
 				CancelledAt:    t0,
 			}
 			if diff := cmp.Diff(want, d); diff != "" {
 				t.Errorf("detail (-want +got):\n%s", diff)
+			}
+			if o, err := store.Get(t.Context(), "o-1"); err != nil || d.Reference == "" || d.Reference != o.Reference() {
+				t.Errorf("detail reference %q, want the order's (%v)", d.Reference, err)
 			}
 		})
 	}

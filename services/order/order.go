@@ -83,7 +83,10 @@ type Change struct {
 
 // Draft is what a new order is made from.
 type Draft struct {
-	ID              string
+	ID string
+	// Reference is the order's short reference (see ParseReference); empty draws a fresh one with
+	// NewReference.
+	Reference       string
 	CustomerID      string
 	CustomerEmail   string
 	CustomerPhone   string
@@ -104,6 +107,7 @@ type Order struct {
 // order and is what conditional updates check.
 type Snapshot struct {
 	ID              string              `json:"id"`
+	Reference       string              `json:"reference,omitempty"`
 	CustomerID      string              `json:"customerId"`
 	CustomerEmail   string              `json:"customerEmail"`
 	CustomerPhone   string              `json:"customerPhone,omitempty"`
@@ -123,8 +127,8 @@ type Snapshot struct {
 	Version         int64               `json:"version"`
 }
 
-// New makes a PENDING order from a draft, checking the aggregate's invariants: an id and a customer,
-// 1 to MaxItems items with quantities 1 to MaxQuantity and non-negative prices, and a total equal to the
+// New makes a PENDING order from a draft, checking the aggregate's invariants: an id and a customer, a
+// valid reference (kept in its canonical form; a fresh one when the draft has none), 1 to MaxItems items with quantities 1 to MaxQuantity and non-negative prices, and a total equal to the
 // sum of quantity × price. It returns a fault.Invalid error listing every violated invariant.
 func New(d Draft, now time.Time) (*Order, error) {
 	var issues []fault.FieldIssue
@@ -134,6 +138,13 @@ func New(d Draft, now time.Time) (*Order, error) {
 	}
 	if strings.TrimSpace(d.CustomerID) == "" {
 		bad("customerId", "is required")
+	}
+	ref := NewReference()
+	if d.Reference != "" {
+		var err error
+		if ref, err = ParseReference(d.Reference); err != nil {
+			bad("reference", "must be 8 Crockford base32 symbols, e.g. 7K3M-Q9TX")
+		}
 	}
 	if len(d.Items) == 0 || len(d.Items) > MaxItems {
 		bad("items", fmt.Sprintf("must have 1 to %d items", MaxItems))
@@ -157,7 +168,7 @@ func New(d Draft, now time.Time) (*Order, error) {
 	now = now.UTC()
 	items := append([]Item(nil), d.Items...)
 	return &Order{s: Snapshot{
-		ID: d.ID, CustomerID: d.CustomerID, CustomerEmail: d.CustomerEmail, CustomerPhone: d.CustomerPhone,
+		ID: d.ID, Reference: ref, CustomerID: d.CustomerID, CustomerEmail: d.CustomerEmail, CustomerPhone: d.CustomerPhone,
 		Items: items, Total: d.Total, Currency: d.Currency, PaymentToken: d.PaymentToken,
 		ShippingAddress: d.ShippingAddress, CorrelationID: d.CorrelationID,
 		Status: Pending, History: []Change{{Status: Pending, At: now}},
@@ -188,6 +199,10 @@ func (o *Order) Snapshot() Snapshot {
 
 // ID is the order id, a UUIDv7.
 func (o *Order) ID() string { return o.s.ID }
+
+// Reference is the order's short reference in its canonical form (7K3M-Q9TX), unique across all
+// orders; "" only for an order stored before references existed and never given one.
+func (o *Order) Reference() string { return o.s.Reference }
 
 // CustomerID is the customer who placed the order.
 func (o *Order) CustomerID() string { return o.s.CustomerID }
@@ -353,7 +368,7 @@ func IsInvalidTransition(err error) bool {
 // View is the order as the API shows it.
 func (o *Order) View() contracts.Order {
 	v := contracts.Order{
-		OrderID: o.s.ID, CustomerID: o.s.CustomerID, Status: string(o.s.Status),
+		OrderID: o.s.ID, Reference: o.s.Reference, CustomerID: o.s.CustomerID, Status: string(o.s.Status),
 		TotalAmount: o.s.Total, Currency: o.s.Currency, CustomerEmail: o.s.CustomerEmail,
 		CustomerPhone: o.s.CustomerPhone, ShippingAddress: o.s.ShippingAddress,
 		CreatedAt: o.s.CreatedAt, UpdatedAt: o.s.UpdatedAt,

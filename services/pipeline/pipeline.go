@@ -102,7 +102,7 @@ func EventOrderID(e contracts.Event) string {
 
 // Meta is the DetailMeta of an event about o.
 func Meta(o *order.Order) contracts.DetailMeta {
-	return contracts.DetailMeta{OrderID: o.ID(), CorrelationID: o.CorrelationID(), SchemaVersion: contracts.SchemaVersion}
+	return contracts.DetailMeta{OrderID: o.ID(), Reference: o.Reference(), CorrelationID: o.CorrelationID(), SchemaVersion: contracts.SchemaVersion}
 }
 
 // LineItems converts an order's items to their contract form.

@@ -16,6 +16,8 @@
 //	                                                  pendingPk, pendingSk (only while PENDING)
 //	event         ORDER#<id>         EVENT#<eventId>  event (contracts.Event as JSON), eventTime, recorded,
 //	                                                  detailType
+//	reference     REFERENCE#<ref>    REFERENCE        orderId, customerId: holds the order's reference
+//	                                                  (order.ParseReference), written with the order
 //
 // Index byCustomer: gsi1pk = CUSTOMER#<customerId>, gsi1sk = <createdAt>#<id>, where createdAt is UTC
 // RFC 3339 with nanoseconds at a fixed width, so that strings sort as times; List queries it newest
@@ -48,7 +50,10 @@
 // TTL attribute: now + the retention, 24 hours by default). Create writes the record and the order in
 // one TransactWriteItems, each conditional on not existing (an expired record may be replaced); the
 // cancellation reasons, in request order, say which condition failed: the record's is
-// ingest.ErrIdempotencyKeyTaken, the order's a fault.Conflict. Idempotency treats a record past its
+// ingest.ErrIdempotencyKeyTaken, the order's a fault.Conflict. The same transaction puts the order's
+// REFERENCE# item on condition that it does not exist; its failure is ingest.ErrReferenceTaken, which
+// keeps references unique across all orders. GetByReference reads that item, checks its customer and
+// then reads the order. Orders written before references existed have none (and no such item). Idempotency treats a record past its
 // expiresAt as not found, because TTL deletes expired items only eventually (and DynamoDB Local never).
 //
 // # Inventory table

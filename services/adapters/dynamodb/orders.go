@@ -58,6 +58,7 @@ const (
 	attrResponse    = "response"
 
 	skOrder       = "ORDER"
+	skReference   = "REFERENCE"
 	skEventPrefix = "EVENT#"
 	pendingPK     = "PENDING"
 )
@@ -122,6 +123,12 @@ func orderItem(snap order.Snapshot) (map[string]types.AttributeValue, error) {
 
 func customerPK(id string) string { return "CUSTOMER#" + id }
 
+func referencePK(ref string) string { return "REFERENCE#" + ref }
+
+func referenceKey(ref string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: s(referencePK(ref)), attrSK: s(skReference)}
+}
+
 // decodeOrder rebuilds an order from its item. The version attribute, not the copy inside the JSON, is
 // what conditional writes check, so it is the truth.
 func decodeOrder(item map[string]types.AttributeValue) (*order.Order, error) {
@@ -138,9 +145,11 @@ func decodeOrder(item map[string]types.AttributeValue) (*order.Order, error) {
 }
 
 // Create stores a new order (at version 1) and, when rec is not nil, its idempotency record, in one
-// transaction. It returns an error wrapping ingest.ErrIdempotencyKeyTaken when rec.Key is held by a live
-// record (an expired one is replaced), a fault.Conflict error when the order id is taken, and in both
-// cases stores nothing.
+// transaction, together with the item that holds its reference (REFERENCE#<reference>, written on
+// condition that it does not exist: that is what keeps references unique). It returns an error wrapping
+// ingest.ErrIdempotencyKeyTaken when rec.Key is held by a live record (an expired one is replaced), one
+// wrapping ingest.ErrReferenceTaken when another order holds the reference, a fault.Conflict error when
+// the order id is taken, and in each case stores nothing.
 func (st *Orders) Create(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord) error {
 	snap := o.Snapshot()
 	snap.Version = 1
@@ -165,14 +174,26 @@ func (st *Orders) Create(ctx context.Context, o *order.Order, rec *ingest.Idempo
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(now.Unix())},
 		}})
 	}
+	refAt := -1
+	if snap.Reference != "" {
+		refAt = len(items)
+		item := referenceKey(snap.Reference)
+		item[attrOrderID], item[attrCustomerID] = s(snap.ID), s(snap.CustomerID)
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(st.ordersTable), Item: item,
+			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}})
+	}
 	reasons, err := transact(ctx, st.api, items)
 	switch {
 	case err != nil:
 		return fmt.Errorf("create order %s: %w", snap.ID, err)
-	case conditionFailed(reasons, 1):
+	case rec != nil && conditionFailed(reasons, 1):
 		return fmt.Errorf("create order %s: idempotency key %q: %w", snap.ID, rec.Key, ingest.ErrIdempotencyKeyTaken)
 	case conditionFailed(reasons, 0):
 		return fmt.Errorf("create order %s: %w", snap.ID, fault.Conflictf("order already exists"))
+	case refAt >= 0 && conditionFailed(reasons, refAt):
+		return fmt.Errorf("create order %s: reference %s: %w", snap.ID, snap.Reference, ingest.ErrReferenceTaken)
 	case reasons != nil:
 		return fmt.Errorf("create order %s: transaction cancelled: %v", snap.ID, reasonCodes(reasons))
 	}
@@ -275,6 +296,37 @@ func (st *Orders) load(ctx context.Context, id string) (map[string]types.Attribu
 		return nil, fault.NotFoundf("order %s not found", id)
 	}
 	return out.Item, nil
+}
+
+// GetByReference returns the customer's order with the reference (in its canonical form, as
+// order.ParseReference returns it), or a fault.NotFound error when there is none: an order of another
+// customer is not found either. It reads the REFERENCE# item, then the order, both strongly
+// consistent, so an order is found by its reference as soon as Create returned.
+func (st *Orders) GetByReference(ctx context.Context, customerID, reference string) (*order.Order, error) {
+	notFound := fault.NotFoundf("order %s not found", reference)
+	if reference == "" {
+		return nil, notFound
+	}
+	out, err := st.api.GetItem(ctx, &awsdynamodb.GetItemInput{
+		TableName: aws.String(st.ordersTable), Key: referenceKey(reference), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read order reference %s: %w", reference, classify(err))
+	}
+	if out.Item == nil || getS(out.Item, attrCustomerID) != customerID {
+		return nil, notFound
+	}
+	o, err := st.Get(ctx, getS(out.Item, attrOrderID))
+	if fault.Is(err, fault.NotFound) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.CustomerID() != customerID || o.Reference() != reference {
+		return nil, notFound
+	}
+	return o, nil
 }
 
 // Update loads the order (strongly consistent), calls fn, and writes the changed order together with

@@ -48,6 +48,8 @@ type Orders struct {
 	mu     sync.Mutex
 	orders map[string]order.Snapshot
 	keys   map[string]ingest.IdempotencyRecord
+	// refs maps each order reference to the id of the order that has it.
+	refs map[string]string
 	// events holds every published event in publication order; published indexes them by id.
 	events    []contracts.Event
 	published map[string]bool
@@ -58,13 +60,15 @@ func NewOrders() *Orders {
 	return &Orders{
 		orders:    map[string]order.Snapshot{},
 		keys:      map[string]ingest.IdempotencyRecord{},
+		refs:      map[string]string{},
 		published: map[string]bool{},
 	}
 }
 
 // Create stores a new order (with version 1, whatever its status) and, when rec is not nil, its
 // idempotency record, together. It returns an error wrapping ingest.ErrIdempotencyKeyTaken when rec.Key
-// is already stored and a fault.Conflict error when the order id is; in both cases nothing is stored.
+// is already stored, one wrapping ingest.ErrReferenceTaken when another order has its reference, and a
+// fault.Conflict error when the order id is; in each case nothing is stored.
 func (s *Orders) Create(_ context.Context, o *order.Order, rec *ingest.IdempotencyRecord) error {
 	snap := o.Snapshot()
 	snap.Version = 1
@@ -77,6 +81,12 @@ func (s *Orders) Create(_ context.Context, o *order.Order, rec *ingest.Idempoten
 	}
 	if _, ok := s.orders[snap.ID]; ok {
 		return fmt.Errorf("create order %s: %w", snap.ID, fault.Conflictf("order already exists"))
+	}
+	if _, ok := s.refs[snap.Reference]; ok && snap.Reference != "" {
+		return fmt.Errorf("create order %s: reference %s: %w", snap.ID, snap.Reference, ingest.ErrReferenceTaken)
+	}
+	if snap.Reference != "" {
+		s.refs[snap.Reference] = snap.ID
 	}
 	if rec != nil {
 		r := *rec
@@ -133,6 +143,19 @@ func (s *Orders) Get(_ context.Context, id string) (*order.Order, error) {
 	snap, ok := s.orders[id]
 	if !ok {
 		return nil, fault.NotFoundf("order %s not found", id)
+	}
+	return thaw(snap), nil
+}
+
+// GetByReference returns the customer's order with the reference (in its canonical form, as
+// order.ParseReference returns it), or a fault.NotFound error when there is none: an order of another
+// customer is not found either.
+func (s *Orders) GetByReference(_ context.Context, customerID, reference string) (*order.Order, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap, ok := s.orders[s.refs[reference]]
+	if !ok || reference == "" || snap.CustomerID != customerID {
+		return nil, fault.NotFoundf("order %s not found", reference)
 	}
 	return thaw(snap), nil
 }

@@ -236,6 +236,11 @@ func migrate(ctx context.Context, c *sql.Conn) (err error) {
 		if _, err := c.ExecContext(ctx, migrations[i]); err != nil {
 			return fmt.Errorf("apply migration %d: %w", i+1, err)
 		}
+		if after := afterMigration[i+1]; after != nil {
+			if err := after(ctx, c); err != nil {
+				return fmt.Errorf("apply migration %d: %w", i+1, err)
+			}
+		}
 	}
 	if version < len(migrations) {
 		if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {

@@ -38,7 +38,8 @@ var errStale = errors.New("order changed since it was read")
 
 // Create stores a new order (with version 1) and, when rec is not nil, its idempotency record, in one
 // durable transaction. It returns an error wrapping ingest.ErrIdempotencyKeyTaken when rec.Key is already
-// stored and a fault.Conflict error when the order id is; in both cases nothing is stored.
+// stored, one wrapping ingest.ErrReferenceTaken when another order has its reference (the unique index
+// orders_by_reference), and a fault.Conflict error when the order id is; in each case nothing is stored.
 func (db *DB) Create(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord) error {
 	return db.create(ctx, o, rec, nil)
 }
@@ -75,7 +76,19 @@ func (db *DB) create(ctx context.Context, o *order.Order, rec *ingest.Idempotenc
 				return fmt.Errorf("idempotency key %q: %w", rec.Key, ingest.ErrIdempotencyKeyTaken)
 			}
 		}
-		n, err := w.changes(w.st.insertOrder, s.ID, s.CustomerID, string(s.Status), s.CreatedAt.UnixNano(), s.Version, string(snap))
+		var ref sql.NullString
+		if s.Reference != "" {
+			ref = sql.NullString{String: s.Reference, Valid: true}
+			var holder string
+			err := w.queryRow(w.st.referenceHolder, s.Reference).Scan(&holder)
+			switch {
+			case err == nil && holder != s.ID:
+				return fmt.Errorf("reference %s: %w", s.Reference, ingest.ErrReferenceTaken)
+			case err != nil && !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("look up reference %s: %w", s.Reference, err)
+			}
+		}
+		n, err := w.changes(w.st.insertOrder, s.ID, s.CustomerID, string(s.Status), s.CreatedAt.UnixNano(), s.Version, string(snap), ref)
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)
 		}
@@ -268,6 +281,26 @@ func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]
 		}
 		version, snap = freshVersion, fresh
 	}
+}
+
+// GetByReference returns the customer's order with the reference (in its canonical form, as
+// order.ParseReference returns it), or a fault.NotFound error when there is none: an order of another
+// customer is not found either.
+func (db *DB) GetByReference(ctx context.Context, customerID, reference string) (*order.Order, error) {
+	var version int64
+	var snap []byte
+	err := db.rs.byReference.QueryRowContext(ctx, reference, customerID).Scan(&version, &snap)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fault.NotFoundf("order %s not found", reference)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read order %s: %w", reference, err)
+	}
+	o, err := decodeOrder(version, snap)
+	if err != nil {
+		return nil, fmt.Errorf("get order %s: %w", reference, err)
+	}
+	return o, nil
 }
 
 // List returns up to limit orders of the customer, newest first, and the cursor of the next page, ""

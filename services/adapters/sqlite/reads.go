@@ -5,7 +5,7 @@ import "database/sql"
 // readStmts are prepared on the read pool; database/sql prepares each on a connection when first used there.
 type readStmts struct {
 	getOrder, orderVersion, orderExists, getIdempotency, pendingBefore, listFirst, listAfter, events *sql.Stmt
-	due, deadLetters, countDeadLetters                                                               *sql.Stmt
+	due, deadLetters, countDeadLetters, byReference                                                  *sql.Stmt
 	product, products, seen                                                                          *sql.Stmt
 }
 
@@ -21,6 +21,7 @@ func (s *readStmts) list() []stmtSpec {
 		{&s.listAfter, `SELECT version, snapshot FROM orders WHERE customer_id = ? AND id < ?
 			ORDER BY id DESC LIMIT ?`},
 		{&s.events, `SELECT body FROM events WHERE order_id = ? ORDER BY seq`},
+		{&s.byReference, `SELECT version, snapshot FROM orders WHERE reference = ? AND customer_id = ?`},
 
 		{&s.due, `SELECT m.id, m.target, coalesce(e.body, m.body), m.attempts, m.last_error
 			FROM messages m LEFT JOIN events e ON e.seq = m.event_seq

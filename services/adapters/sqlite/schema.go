@@ -1,5 +1,14 @@
 package sqlite
 
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/orderflow/orderflow/services/order"
+)
+
 // migrations are applied in order; PRAGMA user_version records how many have been applied. Never edit a
 // migration that has shipped: append a new one.
 //
@@ -114,4 +123,70 @@ ALTER TABLE events_v3 RENAME TO events;
 DROP INDEX orders_by_status;
 CREATE INDEX orders_pending ON orders (created_at, id) WHERE status = 'PENDING';
 `,
+	// 4: order references (order.ParseReference), unique across all orders. The column is NULL only
+	// until backfillReferences (run by migrate right after this statement) gives every order stored
+	// before this migration a fresh reference, in its snapshot as well. A unique index allows many
+	// NULLs, so it can be built before the backfill and check it.
+	`
+ALTER TABLE orders ADD COLUMN reference TEXT;
+CREATE UNIQUE INDEX orders_by_reference ON orders (reference);
+`,
+}
+
+// afterMigration holds the work of a migration that SQL alone cannot do, run in the same transaction
+// right after the migration's statements, keyed by the migration's number.
+var afterMigration = map[int]func(ctx context.Context, c *sql.Conn) error{
+	4: backfillReferences,
+}
+
+// newReference draws the references backfillReferences gives; tests replace it to force collisions.
+var newReference = order.NewReference
+
+// maxBackfillAttempts bounds the fresh references drawn for one order during the backfill.
+const maxBackfillAttempts = 10
+
+// backfillReferences gives every order without a reference a fresh one, in the reference column and in
+// the snapshot (which is what the order is loaded from). A reference another order already has is
+// never written: the update is conditional on it being free, and on a collision a new one is drawn.
+func backfillReferences(ctx context.Context, c *sql.Conn) error {
+	rows, err := c.QueryContext(ctx, `SELECT id FROM orders WHERE reference IS NULL ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("list orders without a reference: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("list orders without a reference: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("list orders without a reference: %w", err)
+	}
+	st, err := c.PrepareContext(ctx, `UPDATE orders SET reference = ?1, snapshot = json_set(snapshot, '$.reference', ?1)
+		WHERE id = ?2 AND NOT EXISTS (SELECT 1 FROM orders WHERE reference = ?1)`)
+	if err != nil {
+		return fmt.Errorf("prepare the reference backfill: %w", err)
+	}
+	defer st.Close()
+	for _, id := range ids {
+		for attempt := 1; ; attempt++ {
+			res, err := st.ExecContext(ctx, newReference(), id)
+			if err != nil {
+				return fmt.Errorf("give order %s a reference: %w", id, err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 1 {
+				if err != nil {
+					return fmt.Errorf("give order %s a reference: %w", id, err)
+				}
+				break
+			}
+			if attempt == maxBackfillAttempts {
+				return fmt.Errorf("give order %s a reference: %d fresh references were all taken", id, attempt)
+			}
+		}
+	}
+	return nil
 }

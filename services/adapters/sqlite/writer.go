@@ -29,6 +29,7 @@ type writeStmts struct {
 	begin, commit, rollback, savepoint, release, rollbackTo *sql.Stmt
 
 	insertIdempotency, insertOrder, updateOrder, getOrder             *sql.Stmt
+	referenceHolder                                                   *sql.Stmt
 	insertEvent, insertMessage, insertEventMessage                    *sql.Stmt
 	deleteMessage, deleteMessages, retryMessage                       *sql.Stmt
 	insertDeadLetter, getDeadLetter, allDeadLetters, deleteDeadLetter *sql.Stmt
@@ -48,8 +49,9 @@ func (s *writeStmts) list() []stmtSpec {
 
 		{&s.insertIdempotency, `INSERT INTO idempotency (key, request_hash, order_id, response, created_at)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`},
-		{&s.insertOrder, `INSERT INTO orders (id, customer_id, status, created_at, version, snapshot)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
+		{&s.insertOrder, `INSERT INTO orders (id, customer_id, status, created_at, version, snapshot, reference)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
+		{&s.referenceHolder, `SELECT id FROM orders WHERE reference = ?`},
 		{&s.updateOrder, `UPDATE orders SET status = ?, version = ?, snapshot = ? WHERE id = ? AND version = ?`},
 		{&s.getOrder, `SELECT version, snapshot FROM orders WHERE id = ?`},
 

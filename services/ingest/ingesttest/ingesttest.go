@@ -32,6 +32,9 @@ type Store interface {
 	// List returns up to limit orders of the customer, newest first, and the cursor of the next page
 	// ("" on the last page).
 	List(ctx context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error)
+	// GetByReference returns the customer's order with the reference (canonical form), or a
+	// fault.NotFound error, also when the order with that reference is another customer's.
+	GetByReference(ctx context.Context, customerID, reference string) (*order.Order, error)
 }
 
 // Run runs the suite. open must return an empty store of its own, cleaned up when the test ends.
@@ -40,15 +43,24 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("idempotency", func(t *testing.T) { t.Parallel(); testIdempotency(t, open) })
 	t.Run("pending before", func(t *testing.T) { t.Parallel(); testPendingBefore(t, open) })
 	t.Run("list", func(t *testing.T) { t.Parallel(); testList(t, open) })
+	t.Run("reference", func(t *testing.T) { t.Parallel(); testReference(t, open) })
 }
 
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// newOrder returns a valid PENDING order with a fresh UUIDv7 id (so later calls sort after earlier ones).
+// newOrder returns a valid PENDING order with a fresh UUIDv7 id (so later calls sort after earlier ones)
+// and a fresh reference.
 func newOrder(t *testing.T, customerID string, at time.Time) *order.Order {
+	t.Helper()
+	return newOrderWithReference(t, customerID, at, "")
+}
+
+// newOrderWithReference is newOrder with the given reference ("" draws a fresh one).
+func newOrderWithReference(t *testing.T, customerID string, at time.Time, reference string) *order.Order {
 	t.Helper()
 	o, err := order.New(order.Draft{
 		ID:              uuid.Must(uuid.NewV7()).String(),
+		Reference:       reference,
 		CustomerID:      customerID,
 		CustomerEmail:   "someone@example.com",
 		Items:           []order.Item{{ProductID: "BOOK001", Name: "Book", Quantity: 3, Price: 1250}},
@@ -379,6 +391,95 @@ func RunExpiry(t *testing.T, open func(t *testing.T, now func() time.Time) Store
 		}
 		if _, err := s.Get(t.Context(), first.ID()); err != nil {
 			t.Errorf("the first order is gone with its key: %v", err)
+		}
+	})
+}
+
+func testReference(t *testing.T, open func(t *testing.T) Store) {
+	t.Run("an order is found by its customer and reference", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		o := newOrder(t, "cust-1", start)
+		mustCreate(t, s, o, nil)
+		mustCreate(t, s, newOrder(t, "cust-1", start), nil)
+		if o.Reference() == "" {
+			t.Fatal("a new order has no reference")
+		}
+		got, err := s.GetByReference(t.Context(), "cust-1", o.Reference())
+		if err != nil {
+			t.Fatalf("GetByReference: %v", err)
+		}
+		if diff := cmp.Diff(o.View(), got.View()); diff != "" {
+			t.Errorf("GetByReference (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("another customer's reference and an unknown one are not found", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		o := newOrder(t, "cust-1", start)
+		mustCreate(t, s, o, nil)
+		if _, err := s.GetByReference(t.Context(), "cust-2", o.Reference()); !fault.Is(err, fault.NotFound) {
+			t.Errorf("GetByReference(another customer) error = %v, want kind not found", err)
+		}
+		if _, err := s.GetByReference(t.Context(), "cust-1", "0000-0000"); !fault.Is(err, fault.NotFound) {
+			t.Errorf("GetByReference(unknown reference) error = %v, want kind not found", err)
+		}
+	})
+	t.Run("a reference already taken stores nothing", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		first := newOrderWithReference(t, "cust-1", start, "7K3M-Q9TX")
+		mustCreate(t, s, first, nil)
+		// Another customer, the same millisecond, the same reference.
+		second := newOrderWithReference(t, "cust-2", start, "7K3M-Q9TX")
+		err := s.Create(t.Context(), second, record("key-ref", second))
+		if !errors.Is(err, ingest.ErrReferenceTaken) || !fault.Is(err, fault.Conflict) {
+			t.Fatalf("Create with a taken reference error = %v, want ErrReferenceTaken (conflict)", err)
+		}
+		if _, err := s.Get(t.Context(), second.ID()); !fault.Is(err, fault.NotFound) {
+			t.Errorf("Get(second order) error = %v, want kind not found: nothing may be stored", err)
+		}
+		if _, err := s.Idempotency(t.Context(), "key-ref"); !fault.Is(err, fault.NotFound) {
+			t.Errorf("Idempotency(key-ref) error = %v, want kind not found: nothing may be stored", err)
+		}
+		if got, err := s.GetByReference(t.Context(), "cust-1", "7K3M-Q9TX"); err != nil || got.ID() != first.ID() {
+			t.Errorf("GetByReference after the refused Create = %v, %v; want the first order", got, err)
+		}
+		// Nothing of the refused order is left behind: with a fresh reference it goes in.
+		retry, err := order.New(order.Draft{
+			ID: second.ID(), Reference: "7K3M-Q9TY", CustomerID: "cust-2", CustomerEmail: "someone@example.com",
+			Items: second.Items(), Total: second.Total(), Currency: second.Currency(), PaymentToken: second.PaymentToken(),
+			ShippingAddress: second.ShippingAddress(), CorrelationID: second.CorrelationID(),
+		}, start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, s, retry, record("key-ref", retry))
+	})
+	t.Run("orders racing for one reference: exactly one is stored", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		orders := make([]*order.Order, 10)
+		errs := make([]error, len(orders))
+		for i := range orders {
+			orders[i] = newOrderWithReference(t, "cust-1", start, "RACE-0001")
+		}
+		var wg sync.WaitGroup
+		for i, o := range orders {
+			wg.Go(func() { errs[i] = s.Create(t.Context(), o, nil) })
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, ingest.ErrReferenceTaken):
+				t.Errorf("Create error = %v, want nil or ErrReferenceTaken", err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d creates won the reference, want exactly 1", won)
 		}
 	})
 }

@@ -1,0 +1,106 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/orderflow/orderflow/services/ingest"
+	"github.com/orderflow/orderflow/services/order"
+	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
+)
+
+// TestMigrationGivesOldOrdersUniqueReferences opens a data file written before order references existed
+// (schema version 3) and checks that every order it holds comes out with its own reference, also when
+// the backfill draws a reference that is already taken.
+func TestMigrationGivesOldOrdersUniqueReferences(t *testing.T) {
+	// Not parallel: it replaces the backfill's generator.
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open(driver(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range migrations[:3] {
+		if _, err := raw.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	if _, err := raw.Exec("PRAGMA user_version = 3"); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	var old []*order.Order
+	for _, customer := range []string{"cust-1", "cust-1", "cust-2"} {
+		o := pipelinetest.NewOrder(t, customer, at)
+		s := o.Snapshot()
+		s.Reference = "" // as a build before references wrote it
+		s.Version = 1
+		snap, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(`INSERT INTO orders (id, customer_id, status, created_at, version, snapshot) VALUES (?, ?, ?, ?, ?, ?)`,
+			s.ID, s.CustomerID, string(s.Status), s.CreatedAt.UnixNano(), s.Version, string(snap)); err != nil {
+			t.Fatal(err)
+		}
+		old = append(old, o)
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The second order draws the first one's reference before getting its own.
+	draws := []string{"AAAA-0001", "AAAA-0001", "AAAA-0002", "AAAA-0003"}
+	t.Cleanup(func() { newReference = order.NewReference })
+	newReference = func() string {
+		r := draws[0]
+		draws = draws[1:]
+		return r
+	}
+
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("Open of a version 3 file: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	seen := map[string]string{}
+	for _, o := range old {
+		got, err := db.Get(t.Context(), o.ID())
+		if err != nil {
+			t.Fatalf("Get(%s): %v", o.ID(), err)
+		}
+		ref := got.Reference()
+		if canonical, err := order.ParseReference(ref); err != nil || canonical != ref {
+			t.Errorf("order %s has reference %q after the migration, want a canonical reference", o.ID(), ref)
+		}
+		if other, ok := seen[ref]; ok {
+			t.Errorf("orders %s and %s share reference %s", other, o.ID(), ref)
+		}
+		seen[ref] = o.ID()
+		byRef, err := db.GetByReference(t.Context(), o.CustomerID(), ref)
+		if err != nil || byRef.ID() != o.ID() {
+			t.Errorf("GetByReference(%s, %s) = %v, %v; want order %s", o.CustomerID(), ref, byRef, err, o.ID())
+		}
+	}
+	if len(draws) != 0 {
+		t.Errorf("%d references left undrawn: %v", len(draws), draws)
+	}
+	// The unique index holds for orders created after the migration.
+	dup, err := order.New(order.Draft{
+		ID: "0198aaaa-0000-7000-8000-000000000001", Reference: "aaaa0001", CustomerID: "cust-3",
+		Items: []order.Item{{ProductID: "P", Name: "P", Quantity: 1, Price: 100}}, Total: 100,
+	}, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Create(t.Context(), dup, nil); !errors.Is(err, ingest.ErrReferenceTaken) {
+		t.Errorf("Create with a backfilled reference = %v, want ErrReferenceTaken", err)
+	}
+	var version int
+	if err := db.read.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(migrations) {
+		t.Errorf("user_version = %d, %v; want %d", version, err, len(migrations))
+	}
+}
