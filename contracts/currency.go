@@ -53,12 +53,17 @@ func CheckCurrency(code string) error {
 
 // FormatAmount writes a in the currency's own decimals, without grouping: "1300" for JPY, "1299.99" for
 // EUR. A currency unknown to the table, or one with more decimals than an Amount holds, gets the
-// Amount's 2 decimals, which show every digit it has.
+// Amount's 2 decimals; so does an amount with more decimals than its currency has (which validation
+// never lets in), so that no digit of money is ever hidden.
 func FormatAmount(a Amount, currency string) string {
-	d, ok := CurrencyDecimals(currency)
-	if !ok || d > AmountDecimals {
-		d = AmountDecimals
-	}
 	s := a.String() // AmountDecimals decimals
-	return strings.TrimSuffix(s[:len(s)-(AmountDecimals-d)], ".")
+	d, ok := CurrencyDecimals(currency)
+	if !ok || d >= AmountDecimals {
+		return s
+	}
+	cut := s[len(s)-(AmountDecimals-d):]
+	if strings.Trim(cut, "0") != "" {
+		return s
+	}
+	return strings.TrimSuffix(s[:len(s)-len(cut)], ".")
 }

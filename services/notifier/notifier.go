@@ -118,10 +118,11 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") + 
 
 var symbols = map[string]string{"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF "}
 
-// Money formats an amount for people: €1,299.99.
+// Money formats an amount for people, with as many decimals as the currency's minor unit has
+// (contracts.FormatAmount): €1,299.99, ¥1,300.
 func Money(a contracts.Amount, currency string) string {
-	s := a.String()
-	whole, frac, _ := strings.Cut(s, ".")
+	s := contracts.FormatAmount(a, currency)
+	whole, frac, hasFrac := strings.Cut(s, ".")
 	var b strings.Builder
 	for i, r := range whole {
 		if i > 0 && (len(whole)-i)%3 == 0 && r != '-' && whole[i-1] != '-' {
@@ -132,6 +133,9 @@ func Money(a contracts.Amount, currency string) string {
 	sym, ok := symbols[currency]
 	if !ok {
 		sym = currency + " "
+	}
+	if !hasFrac {
+		return sym + b.String()
 	}
 	return sym + b.String() + "." + frac
 }

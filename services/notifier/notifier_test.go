@@ -81,6 +81,28 @@ func TestMoney(t *testing.T) {
 	}
 }
 
+// The texts write an amount with the decimals of the currency's minor unit, from contracts' one table.
+func TestMoneyFollowsTheCurrencysMinorUnit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		amount   contracts.Amount
+		currency string
+		want     string
+	}{
+		{130000, "JPY", "¥1,300"},
+		{123456700, "KRW", "KRW 1,234,567"},
+		{0, "JPY", "¥0"},
+		{129999, "USD", "$1,299.99"},
+		{500, "CHF", "CHF 5.00"},
+		{1250, "XYZ", "XYZ 12.50"}, // not a currency orderflow accepts: every digit the amount has
+	}
+	for _, tt := range tests {
+		if got := notifier.Money(tt.amount, tt.currency); got != tt.want {
+			t.Errorf("Money(%d, %s) = %q, want %q", tt.amount, tt.currency, got, tt.want)
+		}
+	}
+}
+
 func TestRedeliveredEventTextsOnce(t *testing.T) {
 	t.Parallel()
 	s := &fakeSender{}
