@@ -21,6 +21,7 @@ import (
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/input"
 	"github.com/orderflow/orderflow/services/pipeline"
 	"github.com/orderflow/orderflow/services/routing"
 )
@@ -54,14 +55,30 @@ func (s Subscription) Target() string { return "webhook:" + s.Name }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// Load reads a subscriptions file: a JSON array of Subscription. It checks every name, pattern and URL.
+// Limits of a subscription's fields.
+const (
+	// MaxEndpointLength bounds an endpoint URL.
+	MaxEndpointLength = 2048
+	// MaxSecretLength bounds a secret (printable ASCII).
+	MaxSecretLength = 256
+)
+
+// Load reads a subscriptions file: a JSON array of Subscription, decoded as strictly as the API's bodies
+// (input.Decode: no duplicate keys, valid UTF-8, bounded nesting) and without unknown fields, so that a
+// misspelt field is an error rather than a subscription that silently lacks it. It checks every name,
+// pattern, URL and secret.
 func Load(path string) ([]Subscription, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read subscriptions: %w", err)
 	}
+	if _, err := input.Decode(b); err != nil {
+		return nil, fmt.Errorf("subscriptions file %s: %w", path, err)
+	}
 	var subs []Subscription
-	if err := json.Unmarshal(b, &subs); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&subs); err != nil {
 		return nil, fmt.Errorf("subscriptions file %s: %w", path, err)
 	}
 	seen := map[string]bool{}
@@ -73,8 +90,11 @@ func Load(path string) ([]Subscription, error) {
 		if _, err := routing.ParsePattern(string(s.EventPattern)); err != nil {
 			return nil, fmt.Errorf("subscription %s: %w", s.Name, err)
 		}
-		if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("subscription %s: endpoint %q is not an http(s) URL", s.Name, s.Endpoint)
+		if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(s.Endpoint) > MaxEndpointLength {
+			return nil, fmt.Errorf("subscription %s: endpoint %q is not an http(s) URL of at most %d bytes", s.Name, s.Endpoint, MaxEndpointLength)
+		}
+		if issue := input.ASCIIIdentifier(s.Secret, MaxSecretLength); s.Secret != "" && issue != "" {
+			return nil, fmt.Errorf("subscription %s: secret %s", s.Name, issue)
 		}
 	}
 	return subs, nil

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -46,11 +47,19 @@ func TestHandlerMapsAnswersToRetryOrDeadLetter(t *testing.T) {
 func TestLoadRefusesBadSubscriptions(t *testing.T) {
 	t.Parallel()
 	for name, body := range map[string]string{
-		"bad name":    `[{"name":"a b","eventPattern":{},"endpoint":"http://x"}]`,
-		"bad pattern": `[{"name":"a","eventPattern":{"source":"x"},"endpoint":"http://x"}]`,
-		"bad url":     `[{"name":"a","eventPattern":{},"endpoint":"ftp://x"}]`,
-		"duplicate":   `[{"name":"a","eventPattern":{},"endpoint":"http://x"},{"name":"a","eventPattern":{},"endpoint":"http://y"}]`,
-		"not json":    `{`,
+		"bad name":                        `[{"name":"a b","eventPattern":{},"endpoint":"http://x"}]`,
+		"bad pattern":                     `[{"name":"a","eventPattern":{"source":"x"},"endpoint":"http://x"}]`,
+		"bad url":                         `[{"name":"a","eventPattern":{},"endpoint":"ftp://x"}]`,
+		"duplicate":                       `[{"name":"a","eventPattern":{},"endpoint":"http://x"},{"name":"a","eventPattern":{},"endpoint":"http://y"}]`,
+		"not json":                        `{`,
+		"duplicate key":                   `[{"name":"a","eventPattern":{},"endpoint":"http://x","endpoint":"http://evil"}]`,
+		"duplicate key in the pattern":    `[{"name":"a","eventPattern":{"source":["x"],"source":["y"]},"endpoint":"http://x"}]`,
+		"invalid UTF-8":                   "[{\"name\":\"a\",\"eventPattern\":{},\"endpoint\":\"http://x/\xff\"}]",
+		"unknown field":                   `[{"name":"a","eventPattern":{},"endpoint":"http://x","secrett":"s"}]`,
+		"wrong type":                      `[{"name":"a","eventPattern":{},"endpoint":7}]`,
+		"two values":                      `[] []`,
+		"long endpoint":                   `[{"name":"a","eventPattern":{},"endpoint":"http://x/` + strings.Repeat("p", 2048) + `"}]`,
+		"secret with a control character": `[{"name":"a","eventPattern":{},"endpoint":"http://x","secret":"s\u0000"}]`,
 	} {
 		path := filepath.Join(t.TempDir(), "subs.json")
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
