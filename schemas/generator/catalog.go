@@ -53,6 +53,11 @@ func (g *generator) catalog(entries []catalogEntry) ([]byte, error) {
 	p("Each event has a JSON Schema (Draft 4) in [`schemas/events/`](../schemas/events/), named like the ")
 	p("schemas EventBridge discovers, `<source>@<DetailType>`; the same schemas are in the EventBridge schema ")
 	p("registry on AWS and served by the local server at `GET /schemas` and `GET /schemas/{name}`.\n\n")
+	p("Every event is about one order: `detail.orderId` is its id (a UUIDv7) and, since contract version 1.2, ")
+	p("`detail.reference` is the short reference people know it by, e.g. `7K3M-Q9TX` (8 Crockford base32 ")
+	p("symbols, 40 random bits, unique across all orders): what the customer's texts show and what support staff ")
+	p("are told. Find the order by it with `GET /orders?customerId=…&reference=…`. Key your own data by ")
+	p("`orderId`; show people the reference.\n\n")
 
 	p("## Subscribing\n\n")
 	p("- **On AWS**, create an EventBridge rule on orderflow's event bus (its name is the `EVENT_BUS_NAME` of ")

@@ -153,11 +153,15 @@ func (g *generator) openAPIDocument() (*openAPI, error) {
 					Headers: map[string]header{"Location": {Description: "The order's URL, /orders/{orderId}.", Schema: str()}},
 					Content: map[string]mediaType{"application/json": {Schema: ref("Order"), Example: view}}}},
 					400, 413, 415, 422)},
-			"get": {OperationID: "listOrders", Tags: []string{"orders"}, Summary: "List a customer's orders, newest first",
+			"get": {OperationID: "listOrders", Tags: []string{"orders"}, Summary: "List a customer's orders, newest first, or find one by its reference",
 				Parameters: []parameter{
 					{Name: "customerId", In: "query", Required: true, Description: "The customer whose orders to list.", Schema: str()},
 					{Name: "limit", In: "query", Description: "The page size.", Schema: &jsonschema.Schema{Type: "integer", Minimum: "1"}},
 					{Name: "cursor", In: "query", Description: "The nextCursor of the previous page.", Schema: str()},
+					{Name: "reference", In: "query", Description: "Finds the customer's order with this reference, e.g. 7K3M-Q9TX " +
+						"(case-insensitive, the dash optional; O reads as 0, I and L as 1): the page then holds that order, or " +
+						"none when the customer has no order with it (another customer's order is not shown). Not combined with cursor.",
+						Schema: &jsonschema.Schema{Type: "string", Pattern: "^[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}$"}},
 				},
 				Responses: errs(ok200("A page of orders.", "OrderList", nil), 400)},
 		},

@@ -32,6 +32,9 @@ type OrderStore interface {
 	// List returns a page of a customer's orders, newest first, and the cursor of the next page ("" on
 	// the last page).
 	List(ctx context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error)
+	// GetByReference returns the customer's order with the reference, or a fault.NotFound error (also
+	// for another customer's order).
+	GetByReference(ctx context.Context, customerID, reference string) (*order.Order, error)
 	// Events returns every event published about an order, oldest first.
 	Events(ctx context.Context, orderID string) ([]contracts.Event, error)
 }

@@ -57,6 +57,9 @@ type Orders interface {
 	// first page), and the cursor of the next page ("" on the last page). A malformed cursor is a
 	// fault.Invalid error.
 	List(ctx context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error)
+	// GetByReference returns the customer's order with the reference (canonical, as
+	// order.ParseReference returns it), or a fault.NotFound error, also for another customer's order.
+	GetByReference(ctx context.Context, customerID, reference string) (*order.Order, error)
 	// Events returns every event published about the order, oldest first.
 	Events(ctx context.Context, orderID string) ([]contracts.Event, error)
 }

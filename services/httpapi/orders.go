@@ -6,8 +6,10 @@ import (
 	"strconv"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/ingest"
 	"github.com/orderflow/orderflow/services/input"
+	"github.com/orderflow/orderflow/services/order"
 )
 
 // createOrder serves POST /orders: 201 with the order and its Location, also when an Idempotency-Key
@@ -55,7 +57,9 @@ func (s *server) getOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 // listOrders serves GET /orders?customerId=&limit=&cursor=: a page of the customer's orders, newest
-// first, with the cursor of the next page (null on the last).
+// first, with the cursor of the next page (null on the last). With reference= (as a person writes it:
+// any case, with or without the dash) the page holds the customer's order with that reference, or
+// nothing: an order of another customer is not shown.
 func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var sh shape
@@ -71,8 +75,22 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+	var reference string
+	if q.Has("reference") {
+		var err error
+		if reference, err = order.ParseReference(q.Get("reference")); err != nil {
+			sh.bad("reference", "must be an order reference: 8 letters and digits as in 7K3M-Q9TX (any case, the dash optional)")
+		}
+		if q.Get("cursor") != "" {
+			sh.bad("cursor", "cannot be combined with reference")
+		}
+	}
 	if err := sh.err(); err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if reference != "" {
+		s.orderByReference(w, r, customer, reference)
 		return
 	}
 	orders, next, err := s.deps.Orders.List(r.Context(), customer, limit, q.Get("cursor"))
@@ -86,6 +104,20 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
 	}
 	if next != "" {
 		page.NextCursor = &next
+	}
+	s.writeJSON(w, r, http.StatusOK, page)
+}
+
+// orderByReference answers GET /orders?customerId=&reference= with a page of at most one order.
+func (s *server) orderByReference(w http.ResponseWriter, r *http.Request, customer, reference string) {
+	page := contracts.OrderList{Orders: []contracts.Order{}}
+	o, err := s.deps.Orders.GetByReference(r.Context(), customer, reference)
+	switch {
+	case err == nil && o.CustomerID() == customer:
+		page.Orders = append(page.Orders, o.View())
+	case err != nil && !fault.Is(err, fault.NotFound):
+		s.writeError(w, r, err)
+		return
 	}
 	s.writeJSON(w, r, http.StatusOK, page)
 }

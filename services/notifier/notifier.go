@@ -67,7 +67,7 @@ func Format(e contracts.Event) (to, text string, err error) {
 		}
 		return d.CustomerPhone, lines(
 			"🛒 Order Created!",
-			"Order ID: "+shortID(d.OrderID),
+			orderLine(d.DetailMeta),
 			"Customer: "+d.CustomerID,
 			fmt.Sprintf("Items: %d", items),
 			"Total: "+Money(d.TotalAmount, d.Currency),
@@ -81,7 +81,7 @@ func Format(e contracts.Event) (to, text string, err error) {
 		}
 		return d.CustomerPhone, lines(
 			"✅ Order Completed!",
-			"Order ID: "+shortID(d.OrderID),
+			orderLine(d.DetailMeta),
 			"Status: Ready for shipping",
 			"Carrier: "+d.Shipment.Carrier,
 			"Tracking: "+d.Shipment.TrackingNumber,
@@ -95,7 +95,7 @@ func Format(e contracts.Event) (to, text string, err error) {
 		}
 		return d.CustomerPhone, lines(
 			"❌ Order Failed!",
-			"Order ID: "+shortID(d.OrderID),
+			orderLine(d.DetailMeta),
 			"Reason: "+d.Failure.Reason,
 			"Total: "+Money(d.TotalAmount, d.Currency),
 			"Time: "+stamp(d.FailedAt),
@@ -106,12 +106,18 @@ func Format(e contracts.Event) (to, text string, err error) {
 
 func lines(l ...string) string { return strings.Join(l, "\n") }
 
-// shortID is the 8-character prefix customers see, with an ellipsis: 0193a1b2...
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8] + "..."
+// orderLine names the order for the customer by its reference, "Order: 7K3M-Q9TX", the name the API,
+// the chatbot and support staff know it by. An event written before orders had references (contract
+// 1.1, redelivered) falls back to the id's first 8 characters, as texts showed then.
+func orderLine(m contracts.DetailMeta) string {
+	if m.Reference != "" {
+		return "Order: " + m.Reference
 	}
-	return id
+	id := m.OrderID
+	if len(id) > 8 {
+		id = id[:8] + "..."
+	}
+	return "Order ID: " + id
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") + " UTC" }

@@ -41,13 +41,13 @@ var at = time.Date(2026, 1, 15, 14, 30, 25, 0, time.UTC)
 
 func TestTextsInTheSeedFormat(t *testing.T) {
 	t.Parallel()
-	meta := contracts.DetailMeta{OrderID: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"}
+	meta := contracts.DetailMeta{OrderID: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", Reference: "7K3M-Q9TX"}
 	created := event(t, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{
 		DetailMeta: meta, CustomerID: "customer123", CustomerPhone: "+31629408162",
 		Items:       []contracts.LineItem{{ProductID: "LAPTOP001", Quantity: 1, Price: 129999}, {ProductID: "MOUSE001", Quantity: 1, Price: 4999}},
 		TotalAmount: 134998, Currency: "EUR", CreatedAt: at,
 	})
-	want := "🛒 Order Created!\nOrder ID: 0193a1b2...\nCustomer: customer123\nItems: 2\nTotal: €1,349.98\nStatus: Processing\nTime: 2026-01-15 14:30:25 UTC"
+	want := "🛒 Order Created!\nOrder: 7K3M-Q9TX\nCustomer: customer123\nItems: 2\nTotal: €1,349.98\nStatus: Processing\nTime: 2026-01-15 14:30:25 UTC"
 	to, text, err := notifier.Format(created)
 	if err != nil {
 		t.Fatal(err)
@@ -60,14 +60,14 @@ func TestTextsInTheSeedFormat(t *testing.T) {
 		TotalAmount: 500, Currency: "USD", FailedAt: at,
 	})
 	_, text, _ = notifier.Format(failed)
-	if !strings.HasPrefix(text, "❌ Order Failed!\nOrder ID: 0193a1b2...\nReason: Payment declined by the card issuer\nTotal: $5.00") {
+	if !strings.HasPrefix(text, "❌ Order Failed!\nOrder: 7K3M-Q9TX\nReason: Payment declined by the card issuer\nTotal: $5.00") {
 		t.Errorf("failed text = %q", text)
 	}
 	completed := event(t, contracts.DetailOrderCompleted, contracts.OrderCompletedDetail{
 		DetailMeta: meta, Shipment: contracts.Shipment{Carrier: "DHL", TrackingNumber: "JD1", EstimatedDelivery: "2026-01-19"}, CompletedAt: at,
 	})
 	_, text, _ = notifier.Format(completed)
-	if !strings.HasPrefix(text, "✅ Order Completed!\nOrder ID: 0193a1b2...\nStatus: Ready for shipping") || !strings.Contains(text, "Tracking: JD1") {
+	if !strings.HasPrefix(text, "✅ Order Completed!\nOrder: 7K3M-Q9TX\nStatus: Ready for shipping") || !strings.Contains(text, "Tracking: JD1") {
 		t.Errorf("completed text = %q", text)
 	}
 }
@@ -115,5 +115,21 @@ func TestRedeliveredEventTextsOnce(t *testing.T) {
 	}
 	if len(s.sent) != 1 || s.sent[0].To != "+3100000000" {
 		t.Fatalf("sent = %+v, want one text to the operations number", s.sent)
+	}
+}
+
+func TestAnEventWithoutAReferenceNamesTheOrderByItsIDPrefix(t *testing.T) {
+	t.Parallel()
+	// A contract 1.1 event, written before orders had references, redelivered.
+	created := event(t, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{
+		DetailMeta: contracts.DetailMeta{OrderID: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"}, CustomerID: "customer123",
+		Items: []contracts.LineItem{{ProductID: "LAPTOP001", Quantity: 1, Price: 129999}}, TotalAmount: 129999, Currency: "EUR", CreatedAt: at,
+	})
+	_, text, err := notifier.Format(created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(text, "🛒 Order Created!\nOrder ID: 0193a1b2...\n") {
+		t.Errorf("text = %q, want the id prefix line", text)
 	}
 }
