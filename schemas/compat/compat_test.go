@@ -246,7 +246,7 @@ func TestFieldsOfAPublishedSchema(t *testing.T) {
 	}
 	for path, want := range map[string]compat.Field{
 		"source":               {Types: []string{"string"}, Enum: []string{"orderflow.orders"}, Required: true},
-		"detail.customerPhone": {Types: []string{"string"}},
+		"detail.customerPhone": {Types: []string{"string"}, Constraints: []string{"maxLength 16"}},
 		"detail.items[].price": {Types: []string{"number"}, Required: true, Constraints: []string{"minimum 0", "multipleOf 0.01"}},
 		"detail.createdAt":     {Types: []string{"string"}, Format: "date-time", Required: true},
 	} {

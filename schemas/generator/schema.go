@@ -159,6 +159,26 @@ func enumRules() map[string][]string {
 	}
 }
 
+// maxLengths are the maxLength of the string properties that carry the API's input, by property name,
+// wherever they appear (requests, the Order body, events): the limits of contracts/limits.go, which the
+// API enforces on every runtime. An order's reference is what ingest generates.
+var maxLengths = map[string]int{
+	"customerId":    contracts.MaxCustomerIDLength,
+	"productId":     contracts.MaxProductIDLength,
+	"sessionId":     contracts.MaxSessionIDLength,
+	"paymentToken":  contracts.MaxPaymentTokenLength,
+	"name":          contracts.MaxNameLength,
+	"customerEmail": contracts.MaxEmailLength,
+	"customerPhone": contracts.MaxPhoneLength,
+	"currency":      3,
+	"street":        contracts.MaxStreetLength,
+	"city":          contracts.MaxAddressFieldLength,
+	"state":         contracts.MaxAddressFieldLength,
+	"country":       contracts.MaxAddressFieldLength,
+	"zipCode":       contracts.MaxZipCodeLength,
+	"query":         contracts.MaxChatQueryLength,
+}
+
 func appendNew(list []string, s string) []string {
 	for _, x := range list {
 		if x == s {
@@ -168,8 +188,8 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-// applyRules sets the enums of rules on the properties of the named object schemas in defs, and the
-// schemaVersion pattern on every detail.
+// applyRules sets the enums of rules on the properties of the named object schemas in defs, the
+// schemaVersion pattern on every detail, and the maxLength of every property named in maxLengths.
 func (g *generator) applyRules(defs map[string]*jsonschema.Schema) {
 	for name, def := range defs {
 		if def.Properties == nil {
@@ -183,6 +203,10 @@ func (g *generator) applyRules(defs map[string]*jsonschema.Schema) {
 			}
 			if prop == "schemaVersion" {
 				s.Pattern = versionPattern()
+			}
+			if n, ok := maxLengths[prop]; ok && s.Type == "string" {
+				max := uint64(n)
+				s.MaxLength = &max
 			}
 		}
 	}
