@@ -7,6 +7,7 @@ package metrics
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -135,6 +136,31 @@ func (m *Metrics) Handle(ctx context.Context, e contracts.Event) error {
 	if dup {
 		return nil
 	}
+	if err := m.record(ctx, e); err != nil {
+		// Forget the event, so that its redelivery (Lambda's retry on the same instance) records it.
+		m.mu.Lock()
+		m.seen.remove(e.ID)
+		m.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// record records one event. Whatever can fail (decoding, reading the order) happens before any sample
+// is taken, so a failed attempt records nothing and its retry records everything once.
+func (m *Metrics) record(ctx context.Context, e contracts.Event) error {
+	switch e.DetailType {
+	case contracts.DetailOrderCompleted, contracts.DetailOrderFailed:
+		var meta contracts.DetailMeta
+		if err := pipeline.Decode(e, &meta); err != nil {
+			return err
+		}
+		o, err := m.endedOrder(ctx, meta.OrderID)
+		if err != nil {
+			return err
+		}
+		defer m.timeStages(o)
+	}
 	m.events.WithLabelValues(e.DetailType).Inc()
 	switch e.DetailType {
 	case contracts.DetailOrderCreated:
@@ -150,14 +176,12 @@ func (m *Metrics) Handle(ctx context.Context, e contracts.Event) error {
 			return err
 		}
 		m.completed.WithLabelValues(d.Currency).Inc()
-		return m.timeStages(ctx, d.OrderID)
 	case contracts.DetailOrderFailed:
 		var d contracts.OrderFailedDetail
 		if err := pipeline.Decode(e, &d); err != nil {
 			return err
 		}
 		m.failed.WithLabelValues(d.Failure.Stage, d.Failure.Code).Inc()
-		return m.timeStages(ctx, d.OrderID)
 	case contracts.DetailOrderCancelled:
 		var d contracts.OrderCancelledDetail
 		if err := pipeline.Decode(e, &d); err != nil {
@@ -168,17 +192,26 @@ func (m *Metrics) Handle(ctx context.Context, e contracts.Event) error {
 	return nil
 }
 
-// timeStages records how long the ended order spent in each status, from its history.
-func (m *Metrics) timeStages(ctx context.Context, orderID string) error {
+// endedOrder reads the order an OrderCompleted or OrderFailed is about, for its stage timings: nil when
+// there is no order store or the order is unknown.
+func (m *Metrics) endedOrder(ctx context.Context, orderID string) (*order.Order, error) {
 	if m.orders == nil {
-		return nil
+		return nil, nil
 	}
 	o, err := m.orders.Get(ctx, orderID)
 	if fault.Is(err, fault.NotFound) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("read order %s for its stage timings: %w", orderID, err)
+	}
+	return o, nil
+}
+
+// timeStages records how long the ended order spent in each status, from its history.
+func (m *Metrics) timeStages(o *order.Order) {
+	if o == nil {
+		return
 	}
 	h := o.History()
 	for i := 1; i < len(h); i++ {
@@ -187,7 +220,6 @@ func (m *Metrics) timeStages(ctx context.Context, orderID string) error {
 	if o.Status() == order.Completed && len(h) > 0 {
 		m.endToEnd.WithLabelValues().Observe(h[len(h)-1].At.Sub(h[0].At).Seconds())
 	}
-	return nil
 }
 
 // recent is a bounded set of the last n ids.
@@ -202,6 +234,16 @@ func newRecent(n int) *recent {
 }
 
 // add reports whether id was new.
+// remove forgets id, so that a redelivery of an event whose handling failed is handled again.
+func (r *recent) remove(id string) {
+	delete(r.set, id)
+	for i, x := range r.ring {
+		if x == id {
+			r.ring[i] = ""
+		}
+	}
+}
+
 func (r *recent) add(id string) bool {
 	if _, ok := r.set[id]; ok {
 		return false

@@ -139,3 +139,54 @@ func TestEverySampleAlsoReachesTheSink(t *testing.T) {
 		t.Errorf("SinkOf(the registry of a Metrics without a sink) = %v, want nil", got)
 	}
 }
+
+// flakyOrders fails its first read, as a throttled or unreachable store does.
+type flakyOrders struct {
+	oneOrder
+	failed bool
+}
+
+func (f *flakyOrders) Get(ctx context.Context, id string) (*order.Order, error) {
+	if !f.failed {
+		f.failed = true
+		return nil, fault.Unavailablef("store busy")
+	}
+	return f.oneOrder.Get(ctx, id)
+}
+
+// An OrderCompleted whose order cannot be read fails and records nothing; its redelivery (Lambda's
+// retry, on the same instance) records the counters and the stage timings, each once.
+func TestAFailedEventIsRecordedOnceByItsRetry(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 15, 14, 0, 0, 0, time.UTC)
+	o, err := order.New(order.Draft{ID: "o1", CustomerID: "c1", Items: []order.Item{{ProductID: "P", Name: "p", Quantity: 1, Price: 100}}, Total: 100, Currency: "EUR"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, step := range []func(time.Time) error{o.StartValidation, o.PassValidation, o.ReserveInventory,
+		func(at time.Time) error { return o.AuthorizePayment("a1", at) },
+		func(at time.Time) error { return o.Complete(contracts.Shipment{}, at) }} {
+		if err := step(t0.Add(time.Duration(i+1) * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := metrics.New(&flakyOrders{oneOrder: oneOrder{o}})
+	e := event(t, "e1", contracts.DetailOrderCompleted, contracts.OrderCompletedDetail{DetailMeta: contracts.DetailMeta{OrderID: "o1"}, Currency: "EUR"})
+	if err := m.Handle(context.Background(), e); err == nil {
+		t.Fatal("the first delivery succeeded although the order could not be read")
+	}
+	if out := scrape(t, m); strings.Contains(out, "orderflow_orders_completed_total{") {
+		t.Errorf("a failed delivery recorded samples:\n%s", out)
+	}
+	for range 2 { // the retry, and a duplicate after it
+		if err := m.Handle(context.Background(), e); err != nil {
+			t.Fatalf("retry: %v", err)
+		}
+	}
+	out := scrape(t, m)
+	for _, want := range []string{`orderflow_orders_completed_total{currency="EUR"} 1`, `orderflow_order_completion_seconds_count 1`, `orderflow_events_total{detail_type="OrderCompleted"} 1`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("after the retry, metrics lack %q", want)
+		}
+	}
+}

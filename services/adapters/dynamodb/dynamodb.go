@@ -67,12 +67,19 @@ var retryableCodes = map[string]bool{
 }
 
 // classify gives a DynamoDB error its fault kind: throttling, throughput, request limits, server errors
-// and transaction conflicts are fault.Unavailable (retried with backoff); anything else keeps its error
+// and transaction conflicts are fault.Unavailable (retried with backoff); a request DynamoDB refuses as
+// malformed (ValidationException: a key over 2,048 bytes, an item over 400 KB) is fault.Invalid, a 4xx
+// on the API and a dead letter rather than endless retries in a stage; anything else keeps its error
 // (fault.Internal), since a condition failure is mapped by the caller that knows what it means.
 func classify(err error) error {
 	var ae smithy.APIError
-	if errors.As(err, &ae) && retryableCodes[ae.ErrorCode()] {
-		return fault.Wrap(fault.Unavailable, err, "DynamoDB is unavailable or busy")
+	if errors.As(err, &ae) {
+		switch {
+		case retryableCodes[ae.ErrorCode()]:
+			return fault.Wrap(fault.Unavailable, err, "DynamoDB is unavailable or busy")
+		case ae.ErrorCode() == "ValidationException":
+			return fault.Wrap(fault.Invalid, err, "DynamoDB refused the request as invalid (a key or item over its size limit?)")
+		}
 	}
 	return err
 }
