@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -53,6 +54,9 @@ type AWS struct {
 	NewModel func(cfg aws.Config, modelID string) (agent.Model, error)
 	// AdminKeyIDs are the API Gateway API key ids of admins (ADMIN_API_KEY_IDS).
 	AdminKeyIDs []string
+	// DedupLease is how long the notifier's and the metrics function's claim on an event holds off other
+	// deliveries of it (0: dynamodb.DefaultClaimLease); it must be shorter than Lambda's retry delay.
+	DedupLease time.Duration
 	// Metrics is where CloudWatch EMF lines are written (os.Stdout on Lambda; nil: no EMF).
 	Metrics io.Writer
 	// Logger (default slog.Default()).
@@ -101,7 +105,7 @@ func NewAWS(cfg Config, a AWS) (*AWSApp, error) {
 		Gateway:   paysim.New(dynamodb.NewLedger(ddb, a.Tables.Payments)),
 		Carrier:   carriersim.Carrier{},
 		SMS:       sns.New(awssns.NewFromConfig(a.Config), a.TopicARN),
-		Deduper:   dynamodb.NewDeduper(ddb, a.Tables.Dedup, dynamodb.DeduperOptions{Now: a.Now}),
+		Deduper:   dynamodb.NewDeduper(ddb, a.Tables.Dedup, dynamodb.DeduperOptions{Now: a.Now, Lease: a.DedupLease}),
 		Sessions:  dynamodb.NewSessions(ddb, a.Tables.Sessions, dynamodb.SessionsOptions{}),
 		Now:       a.Now, Logger: a.Logger,
 	}
@@ -181,18 +185,31 @@ func (s *busOrders) Publish(ctx context.Context, events ...contracts.Event) erro
 	return s.bus.Publish(ctx, events...)
 }
 
-// once makes h handle each event id once for consumer, across invocations and instances: an event
-// already handled is acknowledged; one whose handling fails is not marked, so its redelivery runs again.
+// once makes h handle each event id once for consumer, across invocations and instances: the event is
+// claimed first (two deliveries at the same moment, in two instances, cannot both run h); an event
+// already handled or claimed is acknowledged; one whose handling fails is unclaimed, so its redelivery
+// runs again.
 func once(d notifier.Deduper, consumer string, h pipeline.Handler) pipeline.Handler {
+	c, claims := d.(notifier.Claimer)
 	return func(ctx context.Context, e contracts.Event) error {
-		seen, err := d.Seen(ctx, consumer, e.ID)
-		if err != nil {
-			return fmt.Errorf("%s: check event %s: %w", consumer, e.ID, err)
-		}
-		if seen {
+		if claims {
+			won, err := c.Claim(ctx, consumer, e.ID)
+			if err != nil {
+				return fmt.Errorf("%s: claim event %s: %w", consumer, e.ID, err)
+			}
+			if !won {
+				return nil
+			}
+		} else if seen, err := d.Seen(ctx, consumer, e.ID); err != nil || seen {
+			if err != nil {
+				return fmt.Errorf("%s: check event %s: %w", consumer, e.ID, err)
+			}
 			return nil
 		}
 		if err := h(ctx, e); err != nil {
+			if claims {
+				err = errors.Join(err, c.Unclaim(context.WithoutCancel(ctx), consumer, e.ID))
+			}
 			return err
 		}
 		return d.MarkSeen(ctx, consumer, e.ID)

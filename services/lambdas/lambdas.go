@@ -37,6 +37,9 @@ const (
 	EnvAPIBasePath = "API_BASE_PATH"
 	// EnvLogLevel sets the functions' log level: debug, info (default), warn or error (optional).
 	EnvLogLevel = "LOG_LEVEL"
+	// EnvDedupLease is how long the notifier's and the metrics function's claim on an event holds off
+	// other deliveries of it, as a Go duration (optional, default 30s; keep it below Lambda's retry delay).
+	EnvDedupLease = "DEDUP_LEASE"
 	// EnvReconcileGrace is how long an order may stay PENDING before the reconciler re-queues it, as a Go
 	// duration such as 2m (optional, default 1m).
 	EnvReconcileGrace = "RECONCILE_GRACE"

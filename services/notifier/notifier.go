@@ -2,6 +2,7 @@ package notifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -25,14 +26,32 @@ type Service struct {
 	SendUnaddressed bool
 }
 
-// Handle reacts to OrderCreated, OrderCompleted and OrderFailed. A redelivered event sends nothing.
-func (s *Service) Handle(ctx context.Context, e contracts.Event) error {
-	seen, err := s.Deduper.Seen(ctx, consumer, e.ID)
-	if err != nil {
-		return fmt.Errorf("check event %s: %w", e.ID, err)
-	}
-	if seen {
-		return nil
+// Handle reacts to OrderCreated, OrderCompleted and OrderFailed. A redelivered event sends nothing; with
+// a Claimer, neither does a second delivery of the event handled at the same moment.
+func (s *Service) Handle(ctx context.Context, e contracts.Event) (err error) {
+	if c, ok := s.Deduper.(Claimer); ok {
+		won, err := c.Claim(ctx, consumer, e.ID)
+		if err != nil {
+			return fmt.Errorf("claim event %s: %w", e.ID, err)
+		}
+		if !won {
+			return nil
+		}
+		defer func() {
+			if err != nil {
+				if uerr := c.Unclaim(context.WithoutCancel(ctx), consumer, e.ID); uerr != nil {
+					err = errors.Join(err, uerr)
+				}
+			}
+		}()
+	} else {
+		seen, err := s.Deduper.Seen(ctx, consumer, e.ID)
+		if err != nil {
+			return fmt.Errorf("check event %s: %w", e.ID, err)
+		}
+		if seen {
+			return nil
+		}
 	}
 	to, text, err := Format(e)
 	if err != nil {

@@ -29,3 +29,14 @@ type Deduper interface {
 	// MarkSeen records that consumer handled eventID.
 	MarkSeen(ctx context.Context, consumer, eventID string) error
 }
+
+// Claimer is a Deduper that can claim an event before acting on it, so that two deliveries of one
+// event handled at the same moment (two Lambda instances, say) text once. A Deduper without it is
+// checked with Seen, which is enough where deliveries of one event never overlap (the local bus).
+type Claimer interface {
+	// Claim records that consumer is handling eventID, atomically: false when the event was handled
+	// already or another delivery holds an unexpired claim on it.
+	Claim(ctx context.Context, consumer, eventID string) (bool, error)
+	// Unclaim drops the claim after the handling failed, so that the redelivery acts.
+	Unclaim(ctx context.Context, consumer, eventID string) error
+}

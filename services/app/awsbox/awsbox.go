@@ -352,6 +352,8 @@ func (b *Box) Env(spec lambdas.Function) map[string]string {
 		// No Bedrock here: a model id that is not configured makes the chatbot answer offline.
 		env[lambdas.EnvBedrockModelID] = app.OfflineModel
 	}
+	// A claim must end before Lambda retries a delivery that crashed holding it; the box retries sooner.
+	env[lambdas.EnvDedupLease] = (b.opts.RetryDelay / 2).String()
 	for k, v := range b.opts.Env {
 		env[k] = v
 	}

@@ -107,6 +107,12 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 			return nil, fmt.Errorf("%s=%q: want a positive duration such as 2m", lambdas.EnvReconcileGrace, v)
 		}
 	}
+	var lease time.Duration
+	if v := env[lambdas.EnvDedupLease]; v != "" {
+		if lease, err = time.ParseDuration(v); err != nil || lease <= 0 {
+			return nil, fmt.Errorf("%s=%q: want a positive duration such as 30s", lambdas.EnvDedupLease, v)
+		}
+	}
 	maxEvent := 0
 	if v := env[lambdas.EnvMaxEventSize]; v != "" {
 		if maxEvent, err = strconv.Atoi(v); err != nil || maxEvent < 1 {
@@ -128,7 +134,7 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 		},
 		QueueURL: env[lambdas.EnvOrderQueueURL], EventBus: env[lambdas.EnvEventBusName], MaxEventSize: maxEvent,
 		TopicARN: env[lambdas.EnvSNSTopicARN], ModelID: env[lambdas.EnvBedrockModelID], AdminKeyIDs: admins,
-		NewModel: o.newModel, Metrics: metricsOut, Logger: log, Now: time.Now,
+		NewModel: o.newModel, DedupLease: lease, Metrics: metricsOut, Logger: log, Now: time.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", name, err)
@@ -137,7 +143,7 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 }
 
 // optional are the variables a function may leave unset.
-var optional = []string{lambdas.EnvOperationsPhone, lambdas.EnvMaxEventSize, lambdas.EnvOrderLimit, lambdas.EnvReconcileGrace, lambdas.EnvAPIBasePath, lambdas.EnvLogLevel}
+var optional = []string{lambdas.EnvOperationsPhone, lambdas.EnvMaxEventSize, lambdas.EnvOrderLimit, lambdas.EnvReconcileGrace, lambdas.EnvDedupLease, lambdas.EnvAPIBasePath, lambdas.EnvLogLevel}
 
 // Env reads the variables spec requires, all of them non-empty, and the optional ones. The error names
 // every missing variable.

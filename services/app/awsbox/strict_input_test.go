@@ -1,0 +1,94 @@
+package awsbox_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/app/awsbox"
+	"github.com/orderflow/orderflow/services/input/inputtest"
+)
+
+// TestHostileBodiesAreRefusedAtTheDoorOnAWS runs the hostile bodies through API Gateway proxy events
+// into the api function on DynamoDB Local: each is the same 400 as locally, and none leaves an order.
+func TestHostileBodiesAreRefusedAtTheDoorOnAWS(t *testing.T) {
+	s := sharedSystem(t)
+	for _, tt := range inputtest.HostileOrders() {
+		status, b := s.raw(t, "POST", "/orders", tt.Body)
+		if status != tt.Status {
+			t.Errorf("%s: status %d %s, want %d", tt.Name, status, b, tt.Status)
+			continue
+		}
+		var e contracts.ErrorBody
+		response{status: status, body: b}.decode(t, &e)
+		if e.Error.Code != tt.Code || !cmp.Equal(e.Error.Details, tt.Details) {
+			t.Errorf("%s: error %+v, want %s with %+v", tt.Name, e.Error, tt.Code, tt.Details)
+		}
+	}
+	for _, customer := range []string{inputtest.Customer, inputtest.Other} {
+		var list contracts.OrderList
+		s.do("GET", "/orders?customerId="+customer, awsbox.ClientKey, nil).decode(t, &list)
+		if len(list.Orders) != 0 {
+			t.Errorf("hostile bodies wrote %d orders of %s", len(list.Orders), customer)
+		}
+	}
+}
+
+// TestAnOrderAtEveryLimitFitsDynamoDB: an order whose every string is as long as it may be, with
+// multi-byte characters in the ids that are parts of keys (CUSTOMER#<id>, PRODUCT#<id>), is stored,
+// reads back byte for byte and is found by its customer id through the index.
+func TestAnOrderAtEveryLimitFitsDynamoDB(t *testing.T) {
+	s := sharedSystem(t)
+	status, b := s.raw(t, "POST", "/orders", inputtest.AtEveryLimit("aws-limit-"))
+	if status != http.StatusCreated {
+		t.Fatalf("status %d: %s", status, b)
+	}
+	var o contracts.Order
+	response{status: status, body: b}.decode(t, &o)
+	got := s.get(o.OrderID)
+	if diff := cmp.Diff(o.CustomerID, got.CustomerID); diff != "" || !cmp.Equal(o.Items, got.Items) || o.ShippingAddress != got.ShippingAddress {
+		t.Errorf("read back differs: created %+v, read %+v", o, got)
+	}
+	var want contracts.Order
+	response{body: []byte(inputtest.AtEveryLimit("aws-limit-"))}.decode(t, &want)
+	if got.CustomerID != want.CustomerID || got.ShippingAddress != want.ShippingAddress || got.CustomerEmail != want.CustomerEmail || got.Items[0].Name != want.Items[0].Name || got.Items[0].ProductID != want.Items[0].ProductID {
+		t.Errorf("read back %+v, sent %+v", got, want)
+	}
+	waitForList(t, s, got.CustomerID, o.OrderID)
+}
+
+// waitForList waits for the customer's list (an eventually consistent index) to show the order.
+func waitForList(t *testing.T, s *system, customer, orderID string) {
+	t.Helper()
+	for range 50 {
+		var list contracts.OrderList
+		s.do("GET", "/orders?customerId="+url.QueryEscape(customer), awsbox.ClientKey, nil).decode(t, &list)
+		if len(list.Orders) == 1 && list.Orders[0].OrderID == orderID {
+			return
+		}
+	}
+	t.Errorf("the list of customer %q never showed order %s", customer, orderID)
+}
+
+// raw sends body as it is, byte for byte (do encodes its body as JSON).
+func (s *system) raw(t *testing.T, method, path, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.url+path, bytes.NewBufferString(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", awsbox.ClientKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
