@@ -12,10 +12,13 @@ import (
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/httpapi"
 	"github.com/orderflow/orderflow/services/ingest"
+	"github.com/orderflow/orderflow/services/input/inputtest"
 )
 
-// FuzzCreateOrder checks that no body makes POST /orders answer 5xx, and that every error is a proper
-// error body. It calls the handler in process (no loopback) so that the fuzzer runs fast.
+// FuzzCreateOrder checks that no body makes POST /orders answer 5xx, that every error is a proper error
+// body, and that whatever it accepts reads back exactly as sent: every string byte for byte, every number
+// as the same decimal value (sameOrder), from the answer and from GET /orders/{id}. It calls the handler
+// in process (no loopback) so that the fuzzer runs fast.
 func FuzzCreateOrder(f *testing.F) {
 	for _, seed := range []string{
 		orderBody,
@@ -27,6 +30,10 @@ func FuzzCreateOrder(f *testing.F) {
 		`{"customerId":"\u0000","currency":"\ud800"}`,
 		`{"a":{"b":{"c":[[[[[]]]]]}}}`,
 		`{"customerId":"c",`,
+		inputtest.OrderBody,
+		inputtest.AtEveryLimit("fuzz-"),
+		strings.Replace(inputtest.OrderBody, `"hostile-1"`, `"a\u00e9\ud83d\ude00"`, 1),
+		inputtest.Set(inputtest.Set(inputtest.Set(inputtest.OrderBody, "currency", `"JPY"`), "price", "1300"), "totalAmount", "2600"),
 	} {
 		f.Add(seed)
 	}
@@ -51,6 +58,20 @@ func FuzzCreateOrder(f *testing.F) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil || b.Error.Code == "" {
 				t.Fatalf("status %d with a body that is not an error body: %s", rec.Code, rec.Body)
 			}
+			return
 		}
+		var o contracts.Order
+		if err := json.Unmarshal(rec.Body.Bytes(), &o); err != nil {
+			t.Fatalf("status %d with a body that is not an order: %s", rec.Code, rec.Body)
+		}
+		sameOrder(t, body, o)
+		get := httptest.NewRequest(http.MethodGet, "/orders/"+o.OrderID, nil)
+		get.Header.Set("X-API-Key", clientKey)
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, get)
+		if err := json.Unmarshal(rec.Body.Bytes(), &o); rec.Code != http.StatusOK || err != nil {
+			t.Fatalf("GET the accepted order: %d %s", rec.Code, rec.Body)
+		}
+		sameOrder(t, body, o)
 	})
 }
