@@ -203,7 +203,7 @@ func validate(query, customerID, sessionID string) error {
 }
 
 // callTool runs a tool for the customer and counts it.
-func (c *Chatbot) callTool(ctx context.Context, customerID, name string, input []byte) (any, []string, error) {
+func (c *Chatbot) callTool(ctx context.Context, customerID, name string, input []byte) (any, []orderName, error) {
 	out, ids, err := c.tools.run(ctx, customerID, name, input)
 	outcome := "ok"
 	if err != nil {
@@ -213,20 +213,31 @@ func (c *Chatbot) callTool(ctx context.Context, customerID, name string, input [
 	return out, ids, err
 }
 
-// orderIDSet collects order ids in the order they were first seen.
+// orderIDSet collects order ids in the order they were first seen, with the reference each is called by.
 type orderIDSet struct {
-	ids  []string
-	seen map[string]bool
+	ids []string
+	// references maps each id to its reference ("" when only the id was added).
+	references map[string]string
 }
 
-func (s *orderIDSet) add(ids ...string) {
-	if s.seen == nil {
-		s.seen = map[string]bool{}
+func (s *orderIDSet) add(names ...orderName) {
+	if s.references == nil {
+		s.references = map[string]string{}
 	}
-	for _, id := range ids {
-		if !s.seen[id] {
-			s.seen[id] = true
-			s.ids = append(s.ids, id)
+	for _, n := range names {
+		ref, seen := s.references[n.ID]
+		if !seen {
+			s.ids = append(s.ids, n.ID)
 		}
+		if ref == "" {
+			s.references[n.ID] = n.Reference
+		}
+	}
+}
+
+// addIDs adds orders known only by their ids.
+func (s *orderIDSet) addIDs(ids ...string) {
+	for _, id := range ids {
+		s.add(orderName{ID: id})
 	}
 }

@@ -166,6 +166,9 @@ func TestModelAskingForAnotherCustomersOrderGetsNotFound(t *testing.T) {
 		{"full id", ToolGetOrderStatus, `{"orderId":"` + bobCompleted + `"}`},
 		{"short id", ToolTrackShipment, `{"orderId":"0195a1a1"}`},
 		{"failure", ToolExplainFailure, `{"orderId":"0195b2b2"}`},
+		{"reference", ToolGetOrderStatus, `{"orderId":"B0BE-5PR3"}`},
+		{"reference in lower case without the dash", ToolTrackShipment, `{"orderId":"k4tf9nwz"}`},
+		{"reference of an order placed in the same millisecond as another", ToolGetOrderStatus, `{"orderId":"N3XH-6QPA"}`},
 		{"a customer id slipped into the input", ToolGetOrderStatus, `{"orderId":"` + bobCompleted + `","customerId":"cust-bob"}`},
 	}
 	for _, tt := range tests {
@@ -203,7 +206,9 @@ func TestToolErrorsGoBackToTheModel(t *testing.T) {
 		name, tool, input, want string
 	}{
 		{"unknown tool", "delete_order", `{}`, "no tool"},
-		{"not an id", ToolGetOrderStatus, `{"orderId":"my laptop"}`, "not an order id"},
+		{"not an id", ToolGetOrderStatus, `{"orderId":"my laptop"}`, "not an order reference or id"},
+		{"a look-alike U in a reference", ToolGetOrderStatus, `{"orderId":"7K3M-Q9TU"}`, "not an order reference or id"},
+		{"unknown reference", ToolGetOrderStatus, `{"orderId":"ZZZZ-9999"}`, "not found"},
 		{"bad JSON", ToolTrackShipment, `{"orderId":`, "not valid"},
 		{"unknown order", ToolGetOrderStatus, `{"orderId":"0199ffff"}`, "not found"},
 	}
@@ -500,4 +505,43 @@ func hasLabels(m *dto.Metric, pairs []string) bool {
 		}
 	}
 	return true
+}
+
+// Two orders of one customer placed in the same millisecond share their id prefix; their references
+// tell them apart, and the model gets each order by its own.
+func TestModelResolvesEachReferenceToItsOwnOrder(t *testing.T) {
+	t.Parallel()
+	for ref, want := range map[string]string{
+		"N3XH-6QPA": "019a0000-7b00-7c00-8d00-00000000000a",
+		"g8wd2tmf":  "019a0000-7b00-7c00-8d00-00000000000b",
+	} {
+		model := &scriptedModel{steps: []func(ModelRequest) (ModelResponse, error){
+			askTool("t1", ToolGetOrderStatus, `{"orderId":"`+ref+`"}`),
+			say(StopEndTurn, "Your order "+strings.ToUpper(ref)+" is on its way."),
+		}}
+		bot, _ := newBot(t, fixture(t), model, Options{})
+		resp, err := bot.Answer(context.Background(), contracts.ChatRequest{Query: "status of " + ref, CustomerID: "cust-frank"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := lastToolResults(t, model.requests[1])[0]
+		if res.IsError || !strings.Contains(res.Text, `"orderId":"`+want+`"`) || !strings.Contains(res.Text, `"reference":"`) {
+			t.Errorf("%s: tool result = %+v, want order %s with its reference", ref, res, want)
+		}
+		if len(resp.OrderIDs) != 1 || resp.OrderIDs[0] != want {
+			t.Errorf("%s: answer is about %v, want [%s]", ref, resp.OrderIDs, want)
+		}
+	}
+	// The shared id prefix is ambiguous; the error names both references for the model to ask.
+	model := &scriptedModel{steps: []func(ModelRequest) (ModelResponse, error){
+		askTool("t1", ToolGetOrderStatus, `{"orderId":"019a0000"}`), say(StopEndTurn, "Which one?"),
+	}}
+	bot, _ := newBot(t, fixture(t), model, Options{})
+	if _, err := bot.Answer(context.Background(), contracts.ChatRequest{Query: "status of 019a0000", CustomerID: "cust-frank"}); err != nil {
+		t.Fatal(err)
+	}
+	res := lastToolResults(t, model.requests[1])[0]
+	if !res.IsError || !strings.Contains(res.Text, "N3XH-6QPA") || !strings.Contains(res.Text, "G8WD-2TMF") {
+		t.Errorf("tool result = %+v, want an ambiguity naming both references", res)
+	}
 }

@@ -44,7 +44,7 @@ func (c *Chatbot) converse(ctx context.Context, customerID, query string, histor
 		c.metrics.modelCalls.WithLabelValues(stopLabel(resp.StopReason)).Inc()
 		text := strings.TrimSpace(resp.Message.text())
 		model := func(text string) (answer, string) {
-			return answer{text: text, orderIDs: mentioned(text, ids.ids), source: contracts.ChatSourceModel}, ""
+			return answer{text: text, orderIDs: mentioned(text, ids), source: contracts.ChatSourceModel}, ""
 		}
 		switch resp.StopReason {
 		case StopEndTurn, StopStopSequence:
@@ -101,7 +101,7 @@ func (c *Chatbot) converse(ctx context.Context, customerID, query string, histor
 
 // runToolUse runs one tool the model asked for. Its input decides nothing about whose orders are read:
 // the tool runs for customerID. A failure becomes an error result the model can explain.
-func (c *Chatbot) runToolUse(ctx context.Context, customerID string, u ToolUse) (ToolResult, []string) {
+func (c *Chatbot) runToolUse(ctx context.Context, customerID string, u ToolUse) (ToolResult, []orderName) {
 	out, ids, err := c.callTool(ctx, customerID, u.Name, u.Input)
 	if err != nil {
 		return ToolResult{ToolUseID: u.ID, Text: toolErrorText(err), IsError: true}, nil
@@ -127,18 +127,21 @@ func toolErrorText(err error) string {
 	return "the order system could not be reached just now; tell the customer to try again in a moment"
 }
 
-// mentioned returns the ids of found that the answer names, by full id or short id; when it names none
-// (for example "your last three orders are all delivered") the answer is about all of them.
-func mentioned(text string, found []string) []string {
+// mentioned returns the ids of found that the answer names, by reference (with or without its dash),
+// full id or id prefix; when it names none (for example "your last three orders are all delivered") the
+// answer is about all of them.
+func mentioned(text string, found orderIDSet) []string {
 	lower := strings.ToLower(text)
+	squeezed := strings.ReplaceAll(lower, "-", "")
 	var named []string
-	for _, id := range found {
-		if strings.Contains(lower, shortID(id)) {
+	for _, id := range found.ids {
+		ref := strings.ToLower(found.references[id])
+		if strings.Contains(lower, shortID(id)) || (ref != "" && strings.Contains(squeezed, strings.ReplaceAll(ref, "-", ""))) {
 			named = append(named, id)
 		}
 	}
 	if len(named) == 0 {
-		return append([]string{}, found...)
+		return append([]string{}, found.ids...)
 	}
 	return named
 }
@@ -163,8 +166,8 @@ Rules:
 - You can only read orders: never claim to have cancelled, changed or refunded one. An order can be cancelled until it reaches fulfillment (the cancellable field says so). `)
 	b.WriteString(c.cancel)
 	b.WriteString(`
-- Customers may give an order's full id or the first 8 characters of it shown in SMS texts; pass the id to the tools as written. If the customer gives no id, use list_recent_orders to find the order they mean.
-- Answer in a few friendly sentences with the facts that matter: status, items, total, tracking number, estimated delivery date, failure reason. Call orders by the first 8 characters of their id.
+- Customers name an order by its reference, 8 letters and digits such as 7K3M-Q9TX shown in their SMS texts (in any case, with or without the dash), or by its full id or the first 8 characters of the id; pass what they wrote to the tools as written. If the customer names no order, use list_recent_orders to find the order they mean.
+- Answer in a few friendly sentences with the facts that matter: status, items, total, tracking number, estimated delivery date, failure reason. Call orders by their reference (the reference field of the tool results).
 - For anything other than their orders, say briefly what you can help with.
 `)
 	fmt.Fprintf(&b, "\nToday is %s.\n", c.now().UTC().Format("Monday, 2 January 2006"))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -52,23 +53,73 @@ const maxRefs = 5
 // without an id is about.
 const scanRecent = 20
 
-// extractOrderRefs returns the order ids and id prefixes in a question, in order, without duplicates.
+// tokenPattern finds the words of a question, hyphenated ones whole ("7k3m-q9tx", "gift-card").
+var tokenPattern = regexp.MustCompile(`[0-9A-Za-z]+(?:-[0-9A-Za-z]+)*`)
+
+// referenceTokenPattern is the shape of a written order reference: 4 + 4 letters and digits, the dash
+// optional (order.ParseReference decides whether they are a reference's).
+var referenceTokenPattern = regexp.MustCompile(`^[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}$`)
+
+// extractOrderRefs returns the order references, ids and id prefixes in a question, in order, without
+// duplicates; references in their canonical form (7K3M-Q9TX).
+//
 // A run of hex letters without a digit ("deadbeef") is taken for a word, not an id: id prefixes are
-// timestamps and have digits.
+// timestamps and have digits. A word of 8 letters can also be a reference ("delivery" reads as
+// DE11-VERY), so a reference is taken for one only when it has a digit or is written in capitals as
+// the texts show it; maybeReferences returns the other candidates, which are references only if the
+// customer has an order with them.
 func extractOrderRefs(query string) []string {
-	var refs []string
-	seen := map[string]bool{}
-	for _, m := range orderRefPattern.FindAllString(strings.ToLower(query), -1) {
-		if !strings.ContainsAny(m, "0123456789") || seen[m] {
+	refs, _ := scanOrderRefs(query)
+	return refs
+}
+
+// maybeReferences returns the words of a question that read as order references but look like words
+// (lower case, no digit), in canonical form.
+func maybeReferences(query string) []string {
+	_, maybe := scanOrderRefs(query)
+	return maybe
+}
+
+func scanOrderRefs(query string) (refs, maybe []string) {
+	type hit struct {
+		at  int
+		ref string
+	}
+	var hits []hit
+	lower := strings.ToLower(query) // same byte offsets: the patterns only match ASCII
+	var ids [][]int
+	for _, m := range orderRefPattern.FindAllStringIndex(lower, -1) {
+		if strings.ContainsAny(lower[m[0]:m[1]], "0123456789") {
+			hits = append(hits, hit{m[0], lower[m[0]:m[1]]})
+			ids = append(ids, m)
+		}
+	}
+	for _, m := range tokenPattern.FindAllStringIndex(query, -1) {
+		word := query[m[0]:m[1]]
+		if !referenceTokenPattern.MatchString(word) || slices.ContainsFunc(ids, func(id []int) bool { return id[0] < m[1] && m[0] < id[1] }) {
 			continue
 		}
-		seen[m] = true
-		refs = append(refs, m)
+		ref, err := order.ParseReference(word)
+		if err != nil {
+			continue
+		}
+		if strings.ContainsAny(word, "0123456789") || word == strings.ToUpper(word) {
+			hits = append(hits, hit{m[0], ref})
+		} else if !slices.Contains(maybe, ref) {
+			maybe = append(maybe, ref)
+		}
+	}
+	slices.SortStableFunc(hits, func(a, b hit) int { return a.at - b.at })
+	for _, h := range hits {
+		if slices.Contains(refs, h.ref) {
+			continue
+		}
+		refs = append(refs, h.ref)
 		if len(refs) == maxRefs {
 			break
 		}
 	}
-	return refs
+	return refs, maybe
 }
 
 var wordPattern = regexp.MustCompile(`[a-z0-9']+`)
@@ -126,7 +177,16 @@ type offline struct {
 // orders cannot be read.
 func (c *Chatbot) respondOffline(ctx context.Context, customerID, query string, history []turn) (answer, error) {
 	r := &offline{c: c, ctx: ctx, customerID: customerID}
-	refs := extractOrderRefs(query)
+	refs, maybe := scanOrderRefs(query)
+	for _, ref := range maybe {
+		// A word that reads as a reference counts only if it is one of this customer's: a quiet lookup,
+		// not a tool call the answer is about.
+		if len(refs) < maxRefs {
+			if _, err := c.tools.resolve(ctx, customerID, ref); err == nil {
+				refs = append(refs, ref)
+			}
+		}
+	}
 	in := classify(query, len(refs) > 0)
 	if len(refs) == 0 && in != intentHelp && in != intentThanks && in != intentList {
 		var last []string
@@ -161,7 +221,7 @@ func (c *Chatbot) respondOffline(ctx context.Context, customerID, query string, 
 }
 
 const helpText = "I can help with your orders: ask me for an order's status (for example \"What's the status of " +
-	"order 0193a1b2?\" with the id from your SMS), where your package is, your recent orders, why an order " +
+	"order 7K3M-Q9TX?\" with the order reference from your SMS), where your package is, your recent orders, why an order " +
 	"failed, or how to cancel an order."
 
 func (r *offline) say(format string, args ...any) {
@@ -207,17 +267,18 @@ func (r *offline) call(name string, input any, out any) error {
 func (r *offline) lookupFailed(ref string, err error) error {
 	switch fault.KindOf(err) {
 	case fault.NotFound:
-		r.say("I couldn't find an order %s among your orders. Please check the id: it's in the SMS we sent when you placed the order.",
-			shortID(normalizeOrderRef(ref)))
+		r.say("I couldn't find an order %s among your orders. Please check the order reference: it's in the SMS we sent when you placed the order (like 7K3M-Q9TX).",
+			refName(ref))
 		return nil
 	case fault.Conflict:
-		var fe *fault.Error
-		if errors.As(err, &fe) && fe.Code == "AMBIGUOUS_ORDER_ID" {
-			r.say("Several of your orders start with %s. Which one do you mean? Please send more of the id.", normalizeOrderRef(ref))
+		var amb *ambiguousPrefix
+		if errors.As(err, &amb) {
+			r.say("Several of your orders start with %s: %s. Which one do you mean? Please send its order reference.",
+				normalizeOrderRef(ref), joinAnd(amb.references))
 			return nil
 		}
 	case fault.Invalid:
-		r.say("%q doesn't look like an order id. The id is in the SMS we sent when you placed the order.", ref)
+		r.say("%q doesn't look like an order reference. The reference is in the SMS we sent when you placed the order (like 7K3M-Q9TX).", ref)
 		return nil
 	}
 	return fmt.Errorf("look up order %s: %w", ref, err)
@@ -254,7 +315,7 @@ func (r *offline) status(ref string) error {
 		return err
 	}
 	r.say("Your order %s (%s) %s (status %s). The total is %s, placed on %s.",
-		d.ShortID, itemsText(d.Items), d.StatusDescription, d.Status, money(d.Total, d.Currency), d.PlacedAt.Format("2 January 2006"))
+		d.Reference, itemsText(d.Items), d.StatusDescription, d.Status, money(d.Total, d.Currency), d.PlacedAt.Format("2 January 2006"))
 	switch {
 	case d.Shipment != nil:
 		r.say("It shipped with %s, tracking number %s, and is expected to arrive on %s.",
@@ -275,9 +336,9 @@ func (r *offline) track(ref string) error {
 	switch {
 	case t.Shipped:
 		r.say("Your order %s is on its way with %s. The tracking number is %s and the estimated delivery date is %s.",
-			t.ShortID, t.Carrier, t.TrackingNumber, t.EstimatedDelivery)
+			t.Reference, t.Carrier, t.TrackingNumber, t.EstimatedDelivery)
 	case t.Status == string(order.Failed):
-		r.say("Your order %s failed, so it will not ship.", t.ShortID)
+		r.say("Your order %s failed, so it will not ship.", t.Reference)
 		var f failureInfo
 		if err := r.call(ToolExplainFailure, orderInput{OrderID: t.OrderID}, &f); err != nil {
 			return err
@@ -286,10 +347,10 @@ func (r *offline) track(ref string) error {
 			r.sayFailure("It", f.Failure)
 		}
 	case t.Status == string(order.Cancelled):
-		r.say("Your order %s was cancelled, so it will not ship.", t.ShortID)
+		r.say("Your order %s was cancelled, so it will not ship.", t.Reference)
 	default:
 		r.say("Your order %s hasn't shipped yet: it %s (status %s). You'll get a tracking number once it's handed to the carrier.",
-			t.ShortID, t.StatusDescription, t.Status)
+			t.Reference, t.StatusDescription, t.Status)
 	}
 	return nil
 }
@@ -300,10 +361,10 @@ func (r *offline) failure(ref string) error {
 		return err
 	}
 	if !f.Failed || f.Failure == nil {
-		r.say("Good news: your order %s hasn't failed.", f.ShortID)
+		r.say("Good news: your order %s hasn't failed.", f.Reference)
 		return r.status(f.OrderID)
 	}
-	r.sayFailure("Your order "+f.ShortID, f.Failure)
+	r.sayFailure("Your order "+f.Reference, f.Failure)
 	return nil
 }
 
@@ -320,14 +381,14 @@ func (r *offline) cancel(ref string) error {
 	}
 	switch {
 	case d.Status == string(order.Cancelled):
-		r.say("Your order %s is already cancelled.", d.ShortID)
+		r.say("Your order %s is already cancelled.", d.Reference)
 	case d.Cancellable:
-		r.say("Your order %s %s (status %s), so it can still be cancelled. %s", d.ShortID, d.StatusDescription, d.Status, r.c.cancel)
+		r.say("Your order %s %s (status %s), so it can still be cancelled. %s", d.Reference, d.StatusDescription, d.Status, r.c.cancel)
 	case d.Status == string(order.Failed):
-		r.say("Your order %s failed, so there is nothing to cancel: it will not ship and the payment is not taken.", d.ShortID)
+		r.say("Your order %s failed, so there is nothing to cancel: it will not ship and the payment is not taken.", d.Reference)
 	default:
 		r.say("Your order %s %s (status %s), so it can no longer be cancelled: orders can be cancelled only until they are being prepared for shipping.",
-			d.ShortID, d.StatusDescription, d.Status)
+			d.Reference, d.StatusDescription, d.Status)
 	}
 	return nil
 }
@@ -354,10 +415,10 @@ func (r *offline) list() error {
 	}
 	for _, o := range l.Orders {
 		r.say("\n- %s (placed on %s): %s for %s; it %s (status %s).",
-			o.ShortID, o.PlacedAt.Format("2 January 2006"), o.Summary, money(o.Total, o.Currency), statusDescription(order.Status(o.Status)), o.Status)
+			o.Reference, o.PlacedAt.Format("2 January 2006"), o.Summary, money(o.Total, o.Currency), statusDescription(order.Status(o.Status)), o.Status)
 	}
 	if l.More {
-		r.say("\nYou have older orders too; ask me about any of them by id.")
+		r.say("\nYou have older orders too; ask me about any of them by its order reference.")
 	}
 	return nil
 }
@@ -403,7 +464,7 @@ func (r *offline) pick(in intent) error {
 				break
 			}
 		}
-		r.say("Your most recent order is %s.", chosen.ShortID)
+		r.say("Your most recent order is %s.", chosen.Reference)
 		return r.about(intentTrack, chosen.OrderID)
 	case intentCancel:
 		var open []orderSummary
@@ -418,14 +479,33 @@ func (r *offline) pick(in intent) error {
 			return nil
 		}
 		for _, o := range open[:min(len(open), 3)] {
-			r.ids.add(o.OrderID)
-			r.say("Your order %s (%s) %s, so it can still be cancelled.", o.ShortID, o.Summary, statusDescription(order.Status(o.Status)))
+			r.ids.add(orderName{ID: o.OrderID, Reference: o.Reference})
+			r.say("Your order %s (%s) %s, so it can still be cancelled.", o.Reference, o.Summary, statusDescription(order.Status(o.Status)))
 		}
 		r.say("%s", r.c.cancel)
 		return nil
 	}
-	r.say("Your most recent order is %s.", l.Orders[0].ShortID)
+	r.say("Your most recent order is %s.", l.Orders[0].Reference)
 	return r.about(intentStatus, l.Orders[0].OrderID)
+}
+
+// refName is how an answer repeats what the customer named an order by: a reference in its canonical
+// form, an id prefix as its first 8 characters.
+func refName(ref string) string {
+	n := normalizeOrderRef(ref)
+	if !prefixIDPattern.MatchString(n) {
+		if canonical, err := order.ParseReference(n); err == nil {
+			return canonical
+		}
+	}
+	return shortID(n)
+}
+
+func joinAnd(parts []string) string {
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
 
 func itemsText(items []itemFacts) string {

@@ -90,6 +90,13 @@ func TestFollowUpQuestionOffline(t *testing.T) {
 	}
 }
 
+func TestMaybeReferences(t *testing.T) {
+	t.Parallel()
+	if diff := cmp.Diff([]string{"DE11-VERY", "G1FT-CARD"}, maybeReferences("where is my delivery? the gift-card, 7k3m-q9tx")); diff != "" {
+		t.Errorf("maybeReferences (-want +got):\n%s", diff)
+	}
+}
+
 func TestExtractOrderRefs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -102,6 +109,12 @@ func TestExtractOrderRefs(t *testing.T) {
 		{"0193a1b2 and 0194a7b8, and 0193a1b2 again", []string{"0193a1b2", "0194a7b8"}},
 		{"deadbeef is not an id, nor is 1Z999AA10123456784", nil},
 		{"where is my package?", nil},
+		{"Order: 7K3M-Q9TX, where is it?", []string{"7K3M-Q9TX"}},
+		{"status of m2fq6tjb and 0193a1b2", []string{"M2FQ-6TJB", "0193a1b2"}},
+		{"is BOBE-5PR3 shipped", []string{"B0BE-5PR3"}}, // O read as 0
+		{"where is my delivery? the gift-card", nil},    // words, even if they read as references
+		{"SHIPPING", []string{"SH1P-P1NG"}},             // capitals, as the texts write references
+		{"7K3M-Q9TU", nil},                              // U is not in a reference
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, extractOrderRefs(tt.query)); diff != "" {

@@ -24,6 +24,9 @@ type Orders interface {
 	// List returns up to limit of the customer's orders, newest first, and the cursor of the next page
 	// ("" on the last page).
 	List(ctx context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error)
+	// GetByReference returns the customer's order with the reference (canonical, as
+	// order.ParseReference returns it), or a fault.NotFound error, also for another customer's order.
+	GetByReference(ctx context.Context, customerID, reference string) (*order.Order, error)
 }
 
 // The tools' names, as the model sees them.
@@ -41,14 +44,15 @@ const (
 	// maxPrefixScan bounds how many of a customer's orders a short id is matched against.
 	maxPrefixScan = 500
 	listPageSize  = 100
-	// ShortIDLength is the length of the order id prefix that SMS texts show.
+	// ShortIDLength is the shortest order id prefix the tools resolve (texts showed the first 8
+	// characters of the id before orders had references).
 	ShortIDLength = 8
 )
 
 // orderInput is the input of the tools about one order. It has no customer id on purpose: the tools
 // always run for the customer of the request.
 type orderInput struct {
-	OrderID string `json:"orderId" jsonschema:"description=The order id: the full id or the first 8 characters of it as shown in SMS texts,minLength=8,maxLength=40"`
+	OrderID string `json:"orderId" jsonschema:"description=The order as the customer named it: its reference as shown in SMS texts (8 letters and digits such as 7K3M-Q9TX) or its full id or the first 8 characters of the id,minLength=8,maxLength=40"`
 }
 
 // listInput is the input of list_recent_orders.
@@ -76,7 +80,7 @@ type failureFacts struct {
 // orderDetails is the result of get_order_status.
 type orderDetails struct {
 	OrderID           string              `json:"orderId"`
-	ShortID           string              `json:"shortId"`
+	Reference         string              `json:"reference"`
 	Status            string              `json:"status"`
 	StatusDescription string              `json:"statusDescription"`
 	Items             []itemFacts         `json:"items"`
@@ -99,7 +103,7 @@ type statusFacts struct {
 // orderSummary is one order of list_recent_orders.
 type orderSummary struct {
 	OrderID   string    `json:"orderId"`
-	ShortID   string    `json:"shortId"`
+	Reference string    `json:"reference"`
 	Status    string    `json:"status"`
 	ItemCount int       `json:"itemCount"`
 	Summary   string    `json:"summary"`
@@ -118,7 +122,7 @@ type orderList struct {
 // trackingInfo is the result of track_shipment.
 type trackingInfo struct {
 	OrderID           string `json:"orderId"`
-	ShortID           string `json:"shortId"`
+	Reference         string `json:"reference"`
 	Status            string `json:"status"`
 	StatusDescription string `json:"statusDescription"`
 	Shipped           bool   `json:"shipped"`
@@ -132,15 +136,32 @@ type trackingInfo struct {
 // failureInfo is the result of explain_failure.
 type failureInfo struct {
 	OrderID           string        `json:"orderId"`
-	ShortID           string        `json:"shortId"`
+	Reference         string        `json:"reference"`
 	Status            string        `json:"status"`
 	StatusDescription string        `json:"statusDescription"`
 	Failed            bool          `json:"failed"`
 	Failure           *failureFacts `json:"failure,omitempty"`
 }
 
-// toolFunc runs a tool for one customer. It returns the result and the ids of the orders it is about.
-type toolFunc func(ctx context.Context, customerID string, input json.RawMessage) (any, []string, error)
+// orderName is an order a tool result is about: its id, and the reference the answer calls it by.
+type orderName struct {
+	ID, Reference string
+}
+
+func nameOf(o *order.Order) orderName { return orderName{ID: o.ID(), Reference: referenceOf(o)} }
+
+// referenceOf is what answers call an order: its reference (7K3M-Q9TX), what the customer's texts
+// show. An order stored before references existed has none and is called by its id's first 8
+// characters, as the texts of that time showed.
+func referenceOf(o *order.Order) string {
+	if r := o.Reference(); r != "" {
+		return r
+	}
+	return shortID(o.ID())
+}
+
+// toolFunc runs a tool for one customer. It returns the result and the orders it is about.
+type toolFunc func(ctx context.Context, customerID string, input json.RawMessage) (any, []orderName, error)
 
 // tool is a tool the model may ask for.
 type tool struct {
@@ -198,7 +219,7 @@ func inputSchema(v any) (json.RawMessage, error) {
 }
 
 // run runs the named tool for customerID.
-func (tb *toolbox) run(ctx context.Context, customerID, name string, input json.RawMessage) (any, []string, error) {
+func (tb *toolbox) run(ctx context.Context, customerID, name string, input json.RawMessage) (any, []orderName, error) {
 	t, ok := tb.tools[name]
 	if !ok {
 		return nil, nil, fault.Invalidf("there is no tool named %q", name)
@@ -232,15 +253,15 @@ func decodeInput(input json.RawMessage, v any) error {
 	return nil
 }
 
-func (tb *toolbox) runOrderStatus(ctx context.Context, customerID string, input json.RawMessage) (any, []string, error) {
+func (tb *toolbox) runOrderStatus(ctx context.Context, customerID string, input json.RawMessage) (any, []orderName, error) {
 	o, err := tb.orderOf(ctx, customerID, input)
 	if err != nil {
 		return nil, nil, err
 	}
-	return detailsOf(o), []string{o.ID()}, nil
+	return detailsOf(o), []orderName{nameOf(o)}, nil
 }
 
-func (tb *toolbox) runRecentOrders(ctx context.Context, customerID string, input json.RawMessage) (any, []string, error) {
+func (tb *toolbox) runRecentOrders(ctx context.Context, customerID string, input json.RawMessage) (any, []orderName, error) {
 	var in listInput
 	if err := decodeInput(input, &in); err != nil {
 		return nil, nil, err
@@ -257,49 +278,49 @@ func (tb *toolbox) runRecentOrders(ctx context.Context, customerID string, input
 		return nil, nil, fmt.Errorf("list orders of customer %s: %w", customerID, err)
 	}
 	res := orderList{Orders: []orderSummary{}, More: next != ""}
-	var ids []string
+	var ids []orderName
 	for _, o := range orders {
 		if o.CustomerID() != customerID {
 			continue // never trust a store to have filtered
 		}
 		res.Orders = append(res.Orders, orderSummary{
-			OrderID: o.ID(), ShortID: shortID(o.ID()), Status: string(o.Status()), ItemCount: o.ItemCount(),
+			OrderID: o.ID(), Reference: referenceOf(o), Status: string(o.Status()), ItemCount: o.ItemCount(),
 			Summary: itemsSummary(o.Items()), Total: o.Total().String(), Currency: o.Currency(), PlacedAt: o.CreatedAt(),
 		})
-		ids = append(ids, o.ID())
+		ids = append(ids, nameOf(o))
 	}
 	return res, ids, nil
 }
 
-func (tb *toolbox) runTrackShipment(ctx context.Context, customerID string, input json.RawMessage) (any, []string, error) {
+func (tb *toolbox) runTrackShipment(ctx context.Context, customerID string, input json.RawMessage) (any, []orderName, error) {
 	o, err := tb.orderOf(ctx, customerID, input)
 	if err != nil {
 		return nil, nil, err
 	}
-	res := trackingInfo{OrderID: o.ID(), ShortID: shortID(o.ID()), Status: string(o.Status()), StatusDescription: statusDescription(o.Status())}
+	res := trackingInfo{OrderID: o.ID(), Reference: referenceOf(o), Status: string(o.Status()), StatusDescription: statusDescription(o.Status())}
 	if sh := o.Shipment(); sh != nil {
 		res.Shipped, res.Carrier, res.TrackingNumber, res.EstimatedDelivery = true, sh.Carrier, sh.TrackingNumber, sh.EstimatedDelivery
 	} else {
 		res.Note = notShippedNote(o.Status())
 	}
-	return res, []string{o.ID()}, nil
+	return res, []orderName{nameOf(o)}, nil
 }
 
-func (tb *toolbox) runExplainFailure(ctx context.Context, customerID string, input json.RawMessage) (any, []string, error) {
+func (tb *toolbox) runExplainFailure(ctx context.Context, customerID string, input json.RawMessage) (any, []orderName, error) {
 	o, err := tb.orderOf(ctx, customerID, input)
 	if err != nil {
 		return nil, nil, err
 	}
-	res := failureInfo{OrderID: o.ID(), ShortID: shortID(o.ID()), Status: string(o.Status()), StatusDescription: statusDescription(o.Status())}
+	res := failureInfo{OrderID: o.ID(), Reference: referenceOf(o), Status: string(o.Status()), StatusDescription: statusDescription(o.Status())}
 	if f := o.Failure(); f != nil {
 		res.Failed, res.Failure = true, failureFactsOf(f)
 	}
-	return res, []string{o.ID()}, nil
+	return res, []orderName{nameOf(o)}, nil
 }
 
 func detailsOf(o *order.Order) orderDetails {
 	d := orderDetails{
-		OrderID: o.ID(), ShortID: shortID(o.ID()), Status: string(o.Status()), StatusDescription: statusDescription(o.Status()),
+		OrderID: o.ID(), Reference: referenceOf(o), Status: string(o.Status()), StatusDescription: statusDescription(o.Status()),
 		Total: o.Total().String(), Currency: o.Currency(), PlacedAt: o.CreatedAt(), UpdatedAt: o.UpdatedAt(),
 		Cancellable: o.Cancellable(), Shipment: o.Shipment(),
 	}

@@ -366,7 +366,7 @@ func TestRoundLimitOverTheWire(t *testing.T) {
 	if got := len(cs.requests()); got != agent.DefaultMaxRounds+1 {
 		t.Errorf("%d Converse calls, want %d", got, agent.DefaultMaxRounds+1)
 	}
-	if resp.Source != contracts.ChatSourceFallback || !strings.Contains(resp.Answer, "0194d0e1") {
+	if resp.Source != contracts.ChatSourceFallback || !strings.Contains(resp.Answer, "W9QS-5DKR") {
 		t.Errorf("response = %+v, want the offline list", resp)
 	}
 }

@@ -291,10 +291,11 @@ func (s *system) texts() []string {
 	return out
 }
 
-func textsAbout(all []string, orderID string) []string {
+// textsAbout returns the texts that name the order: by its reference, as every text does.
+func textsAbout(all []string, reference string) []string {
 	var out []string
 	for _, t := range all {
-		if strings.Contains(t, "Order ID: "+orderID[:8]+"...") {
+		if strings.Contains(t, "Order: "+reference+"\n") {
 			out = append(out, t)
 		}
 	}
@@ -334,13 +335,13 @@ func TestHappyPathReachesCompleted(t *testing.T) {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for len(textsAbout(s.texts(), o.OrderID)) < 2 && time.Now().Before(deadline) {
+	for len(textsAbout(s.texts(), o.Reference)) < 2 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	waitFor(t, func() bool {
 		return strings.Contains(string(s.do("GET", "/metrics", clientKey, nil).body), `orderflow_orders_completed_total{currency="EUR"} 1`)
 	}, "the completed order counted in /metrics")
-	texts := textsAbout(s.texts(), o.OrderID)
+	texts := textsAbout(s.texts(), o.Reference)
 	if len(texts) != 2 || !strings.HasPrefix(texts[0], "🛒 Order Created!") && !strings.HasPrefix(texts[1], "🛒 Order Created!") {
 		t.Errorf("texts = %q, want Order Created and Order Completed", texts)
 	}
@@ -497,7 +498,7 @@ func TestDuplicateAndOutOfOrderDeliveryChangeNothing(t *testing.T) {
 		t.Fatalf("status %s", o.Status)
 	}
 	evs := s.events(o.OrderID)
-	textsBefore := len(textsAbout(s.texts(), o.OrderID))
+	textsBefore := len(textsAbout(s.texts(), o.Reference))
 	ctx := context.Background()
 	// Deliver every event again to every consumer, newest first (out of order), twice.
 	for range 2 {
@@ -523,7 +524,7 @@ func TestDuplicateAndOutOfOrderDeliveryChangeNothing(t *testing.T) {
 		t.Errorf("events changed (-before +after):\n%s", diff)
 	}
 	time.Sleep(200 * time.Millisecond)
-	if got := len(textsAbout(s.texts(), o.OrderID)); got != textsBefore {
+	if got := len(textsAbout(s.texts(), o.Reference)); got != textsBefore {
 		t.Errorf("texts = %d, want %d (none sent twice)", got, textsBefore)
 	}
 	_ = routing.Table

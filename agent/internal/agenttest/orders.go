@@ -17,7 +17,7 @@ import (
 // Orders is the in-memory order store, serving agent.Orders, with a switch to make every read fail.
 type Orders struct {
 	*memory.Orders
-	// Err, when not nil, is returned by every Get and List call.
+	// Err, when not nil, is returned by every Get, GetByReference and List call.
 	Err error
 }
 
@@ -49,10 +49,21 @@ func (f *Orders) List(ctx context.Context, customerID string, limit int, cursor 
 	return f.Orders.List(ctx, customerID, limit, cursor)
 }
 
+// GetByReference returns Err when it is set, and otherwise the customer's order with the reference, or
+// a fault.NotFound error.
+func (f *Orders) GetByReference(ctx context.Context, customerID, reference string) (*order.Order, error) {
+	if f.Err != nil {
+		return nil, f.Err
+	}
+	return f.Orders.GetByReference(ctx, customerID, reference)
+}
+
 // Seed describes one order to build: it is made with order.New and moved to Status through the
 // aggregate's transitions, as the pipeline would.
 type Seed struct {
-	ID         string              `json:"id"`
+	ID string `json:"id"`
+	// Reference is the order's reference; empty draws a fresh one.
+	Reference  string              `json:"reference,omitempty"`
 	CustomerID string              `json:"customerId"`
 	CreatedAt  time.Time           `json:"createdAt"`
 	Currency   string              `json:"currency"`
@@ -76,7 +87,7 @@ type SeedItem struct {
 // Build makes the order a seed describes.
 func Build(s Seed) (*order.Order, error) {
 	d := order.Draft{
-		ID: s.ID, CustomerID: s.CustomerID, CustomerEmail: s.CustomerID + "@example.com", Currency: s.Currency,
+		ID: s.ID, Reference: s.Reference, CustomerID: s.CustomerID, CustomerEmail: s.CustomerID + "@example.com", Currency: s.Currency,
 		PaymentToken: "tok_test", ShippingAddress: contracts.Address{Street: "1 Main St", City: "Springfield", State: "IL", ZipCode: "62701", Country: "USA"},
 	}
 	for _, it := range s.Items {

@@ -34,6 +34,13 @@ func (f oneOrder) List(context.Context, string, int, string) ([]*order.Order, st
 	return nil, "", nil
 }
 
+func (f oneOrder) GetByReference(_ context.Context, customerID, reference string) (*order.Order, error) {
+	if f.o == nil || f.o.CustomerID() != customerID || f.o.Reference() != reference {
+		return nil, fault.NotFoundf("order %s", reference)
+	}
+	return f.o, nil
+}
+
 func event(t *testing.T, id, detailType string, detail any) contracts.Event {
 	t.Helper()
 	b, err := json.Marshal(detail)
