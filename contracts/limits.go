@@ -5,8 +5,8 @@ package contracts
 // is part of a DynamoDB key fits its limits (2,048 bytes for a partition key, 1,024 for a sort key) with
 // the key's prefix: CUSTOMER#<customerId> is at most 9 + 4 × 128 = 521 bytes, PRODUCT#<productId> 520,
 // a chatbot session's key (length, customer id, session id) 1,028, an idempotency record's key (the API
-// key's id, /, the Idempotency-Key) a few hundred. Schema tags in this package repeat these numbers as
-// maxLength; the schemas' tests check that they agree.
+// key's id, /, the Idempotency-Key) a few hundred. The schema generator writes them into the OpenAPI
+// document and the event schemas as maxLength; services/input checks them.
 const (
 	// MaxCustomerIDLength bounds customerId (an identifier).
 	MaxCustomerIDLength = 128

@@ -824,10 +824,10 @@ func TestChatbotAnswersFromTheCustomersOwnOrders(t *testing.T) {
 	if strings.Contains(leak.Answer, theirs.Shipment.TrackingNumber) || contains(leak.OrderIDs, theirs.OrderID) {
 		t.Errorf("another customer's order leaked: %+v", leak)
 	}
-	// The scope is the customer id exactly as given: a padded spelling is another (unknown) customer.
-	padded := ask("c-chat ", "Show me my recent orders", "")
-	if contains(padded.OrderIDs, mine.OrderID) || strings.Contains(padded.Answer, mine.OrderID[:8]) {
-		t.Errorf("customer %q was shown c-chat's order: %+v", "c-chat ", padded)
+	// The scope is the customer id exactly as given, and a padded spelling is no customer id at all: the
+	// chatbot refuses it as POST /orders does.
+	if r := s.do("POST", "/chatbot", clientKey, contracts.ChatRequest{Query: "Show me my recent orders", CustomerID: "c-chat "}); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `"field":"customerId"`) {
+		t.Errorf("chatbot for a padded customer id = %d %s, want 400 on customerId", r.status, r.body)
 	}
 	if r := s.do("POST", "/orders", clientKey, orderBody("c-chat ", nil)); r.status != http.StatusBadRequest {
 		t.Errorf("order for a padded customer id = %d, want 400", r.status)
