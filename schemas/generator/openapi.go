@@ -140,14 +140,19 @@ func (g *generator) openAPIDocument() (*openAPI, error) {
 			Content: map[string]mediaType{"application/json": {Schema: ref(name), Example: example}}}}
 	}
 	str := func() *jsonschema.Schema { return &jsonschema.Schema{Type: "string"} }
-	orderID := parameter{Name: "orderId", In: "path", Required: true, Description: "The order's id.", Schema: str()}
-	productID := parameter{Name: "productId", In: "path", Required: true, Description: "The product's catalog id, e.g. LAPTOP001.", Schema: str()}
+	// strMax is a string of at most n characters: the limits of contracts/limits.go, as in the bodies.
+	strMax := func(n int) *jsonschema.Schema {
+		max := uint64(n)
+		return &jsonschema.Schema{Type: "string", MaxLength: &max}
+	}
+	orderID := parameter{Name: "orderId", In: "path", Required: true, Description: "The order's id.", Schema: strMax(contracts.MaxOrderIDLength)}
+	productID := parameter{Name: "productId", In: "path", Required: true, Description: "The product's catalog id, e.g. LAPTOP001.", Schema: strMax(contracts.MaxProductIDLength)}
 
 	paths := map[string]map[string]*operation{
 		"/orders": {
 			"post": {OperationID: "createOrder", Tags: []string{"orders"}, Summary: "Place an order",
 				Description: "Accepts the order (PENDING) and queues it for the pipeline. Retrying with the same Idempotency-Key and body returns the same order; the same key with another body is refused.",
-				Parameters:  []parameter{{Name: "Idempotency-Key", In: "header", Description: "Makes retries safe: requests with the same key create one order.", Schema: str()}},
+				Parameters:  []parameter{{Name: "Idempotency-Key", In: "header", Description: "Makes retries safe: requests with the same key create one order. Printable ASCII without spaces.", Schema: strMax(contracts.MaxIdempotencyKeyLength)}},
 				RequestBody: jsonBody("CreateOrderRequest", createOrderExample(view)),
 				Responses: errs(map[string]*response{"201": {Description: "The order was accepted.",
 					Headers: map[string]header{"Location": {Description: "The order's URL, /orders/{orderId}.", Schema: str()}},
@@ -155,7 +160,7 @@ func (g *generator) openAPIDocument() (*openAPI, error) {
 					400, 413, 415, 422)},
 			"get": {OperationID: "listOrders", Tags: []string{"orders"}, Summary: "List a customer's orders, newest first, or find one by its reference",
 				Parameters: []parameter{
-					{Name: "customerId", In: "query", Required: true, Description: "The customer whose orders to list.", Schema: str()},
+					{Name: "customerId", In: "query", Required: true, Description: "The customer whose orders to list.", Schema: strMax(contracts.MaxCustomerIDLength)},
 					{Name: "limit", In: "query", Description: "The page size.", Schema: &jsonschema.Schema{Type: "integer", Minimum: "1"}},
 					{Name: "cursor", In: "query", Description: "The nextCursor of the previous page.", Schema: str()},
 					{Name: "reference", In: "query", Description: "Finds the customer's order with this reference, e.g. 7K3M-Q9TX " +
