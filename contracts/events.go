@@ -275,4 +275,10 @@ type PaymentVoidedDetail struct {
 type OrderMessage struct {
 	OrderID       string `json:"orderId"`
 	CorrelationID string `json:"correlationId"`
+	// FollowUp, when FollowUpCancel, is a cancel's follow-up: the dispatcher publishes the order's
+	// OrderCancelled again if the order is cancelled (see ingest.Service.Cancel).
+	FollowUp string `json:"followUp,omitempty"`
 }
+
+// FollowUpCancel marks an OrderMessage as a cancel's follow-up.
+const FollowUpCancel = "cancel"

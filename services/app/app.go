@@ -77,6 +77,9 @@ type Config struct {
 	TextsWithoutNumber bool
 	// ReconcileGrace is how long an order may stay PENDING before the reconciler re-queues it.
 	ReconcileGrace time.Duration
+	// CancelFollowUp is the delay of a cancel's follow-up on a queue that can delay (see
+	// ingest.Service.Cancel); zero sends none.
+	CancelFollowUp time.Duration
 	// HTTP configures the REST API.
 	HTTP HTTPConfig
 }
@@ -148,7 +151,7 @@ func New(cfg Config, a Adapters) (*App, error) {
 	}
 	// A cancel repeated after a failure between its write and its publish (two steps on AWS) publishes
 	// its event again; where the store is also the bus (locally) that is a no-op by event id.
-	ing := ingest.NewService(a.Orders, a.Queue, a.Orders, ingest.Config{Envelope: env, Now: now, Logger: a.Logger, Publisher: pub})
+	ing := ingest.NewService(a.Orders, a.Queue, a.Orders, ingest.Config{Envelope: env, Now: now, Logger: a.Logger, Publisher: pub, CancelFollowUp: cfg.CancelFollowUp})
 	rec := ingest.NewReconciler(a.Orders, a.Queue, ingest.ReconcilerConfig{Grace: cfg.ReconcileGrace, Now: now, Logger: a.Logger})
 	app := &App{
 		Handlers: handlers, Dispatch: disp.Handle, Reconciler: rec, Ingest: ing, Metrics: m, Router: router,

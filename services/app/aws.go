@@ -65,6 +65,10 @@ type AWS struct {
 	Now func() time.Time
 }
 
+// DefaultCancelFollowUp is the delay of a cancel's follow-up on AWS: long enough for the cancel's own
+// publish to have happened in all but a crash, short enough that stock comes back soon after one.
+const DefaultCancelFollowUp = 30 * time.Second
+
 // OfflineModel as the model id makes the chatbot answer with the offline responder, without Bedrock
 // (a region or account without Bedrock access, or the emulators).
 const OfflineModel = "offline"
@@ -126,6 +130,10 @@ func NewAWS(cfg Config, a AWS) (*AWSApp, error) {
 		// events as recorded with the order.
 		cfg.Envelope = pipeline.Envelope{Account: "000000000000", Region: a.Config.Region}
 	}
+	// The cancel's write and its publish are two steps here: a delayed follow-up covers a crash between.
+	if cfg.CancelFollowUp <= 0 {
+		cfg.CancelFollowUp = DefaultCancelFollowUp
+	}
 	// Texts of orders without a phone go to the operations topic when no operations number is set.
 	cfg.TextsWithoutNumber = a.TopicARN != ""
 	cfg.HTTP.ClientKeys, cfg.HTTP.AdminKeys = nil, nil
@@ -171,7 +179,7 @@ func (s *busOrders) Update(ctx context.Context, id string, fn func(o *order.Orde
 	}
 	if len(emitted) > 0 {
 		if err := s.bus.Publish(ctx, emitted...); err != nil {
-			return o, fmt.Errorf("order %s stored, its events not yet published: %w", id, err)
+			return o, fmt.Errorf("order %s: %w: %w", id, pipeline.ErrNotPublished, err)
 		}
 	}
 	return o, nil

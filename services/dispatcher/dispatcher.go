@@ -4,8 +4,10 @@ package dispatcher
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/order"
 	"github.com/orderflow/orderflow/services/pipeline"
 )
@@ -18,7 +20,13 @@ type Service struct {
 // Handle consumes one message of the ingest queue. A redelivered message (or one re-queued by the
 // reconciler) for an order that is already on its way re-emits OrderCreated, which consumers deduplicate;
 // one for an order cancelled while it waited is ignored.
+//
+// A cancel's follow-up (m.FollowUp) publishes the order's OrderCancelled again if the order is
+// cancelled, and does nothing otherwise (the cancel was refused, or never written).
 func (s *Service) Handle(ctx context.Context, m contracts.OrderMessage) error {
+	if m.FollowUp == contracts.FollowUpCancel {
+		return s.followUpCancel(ctx, m.OrderID)
+	}
 	return pipeline.Advance(ctx, s.Orders, s.Publisher, m.OrderID, pipeline.Stage{
 		Name:   "dispatcher",
 		Expect: order.Pending,
@@ -41,4 +49,22 @@ func (s *Service) result(o *order.Order) (contracts.Event, bool, error) {
 		Currency: o.Currency(), ShippingAddress: o.ShippingAddress(), CreatedAt: o.CreatedAt(),
 	}, at)
 	return ev, err == nil, err
+}
+
+func (s *Service) followUpCancel(ctx context.Context, orderID string) error {
+	o, err := s.Orders.Get(ctx, orderID)
+	if fault.Is(err, fault.NotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("dispatcher: follow up the cancel of order %s: %w", orderID, err)
+	}
+	ev, ok, err := s.Envelope.Cancelled(o)
+	if err != nil || !ok {
+		return err
+	}
+	if err := s.Publisher.Publish(ctx, ev); err != nil {
+		return fmt.Errorf("dispatcher: re-publish OrderCancelled of order %s: %w", orderID, err)
+	}
+	return nil
 }

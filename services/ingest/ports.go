@@ -60,3 +60,12 @@ type Queue interface {
 	// Send enqueues durably: once it returns nil the message will be delivered at least once.
 	Send(ctx context.Context, m contracts.OrderMessage) error
 }
+
+// DelayedQueue is a Queue that can deliver a message after a delay (SQS's DelaySeconds). Where the store
+// and the bus are two steps, Service.Cancel queues a follow-up with it before it writes the cancel, so
+// that the dispatcher publishes the order's OrderCancelled even if the cancel's own publish never happens
+// (a crash between the write and the publish).
+type DelayedQueue interface {
+	// SendAfter enqueues m durably, to be delivered no sooner than delay from now.
+	SendAfter(ctx context.Context, m contracts.OrderMessage, delay time.Duration) error
+}

@@ -44,6 +44,9 @@ type Config struct {
 	// Publisher, when set, re-publishes the OrderCancelled event of an order cancelled again (see
 	// Service.Cancel). Nil re-publishes nothing, for stores whose write is also the publish.
 	Publisher pipeline.Publisher
+	// CancelFollowUp, when positive and the queue is a DelayedQueue, is the delay of the follow-up that
+	// Cancel queues before it writes a cancel (see Service.Cancel).
+	CancelFollowUp time.Duration
 }
 
 // Service accepts new orders and cancels existing ones.
@@ -197,11 +200,24 @@ var errNoChange = errors.New("no change")
 // two steps, so a retry after a failure between them must still reach the consumers that release the
 // stock and void the payment. An order that can no longer be cancelled is a fault.Conflict
 // (order.ErrNotCancellable); an unknown id is a fault.NotFound.
+//
+// Where the store and the bus are two steps (a DelayedQueue and Config.CancelFollowUp), Cancel first
+// queues a follow-up that the dispatcher delivers after the delay: if the order is cancelled by then, it
+// publishes the OrderCancelled again, so that a crash between the cancel's write and its publish strands
+// no stock and no payment. Consumers deduplicate by event id. A cancel that was stored but whose publish
+// failed is then answered as done; without a follow-up it is an error, and its retry publishes.
 func (s *Service) Cancel(ctx context.Context, orderID string) (contracts.Order, error) {
+	followUp := false
+	if dq, ok := s.queue.(DelayedQueue); ok && s.cfg.CancelFollowUp > 0 {
+		m := contracts.OrderMessage{OrderID: orderID, CorrelationID: pipeline.CorrelationID(ctx), FollowUp: contracts.FollowUpCancel}
+		if err := dq.SendAfter(ctx, m, s.cfg.CancelFollowUp); err != nil {
+			return contracts.Order{}, fmt.Errorf("cancel order %s: queue its follow-up: %w", orderID, err)
+		}
+		followUp = true
+	}
 	var unchanged *order.Order
 	o, err := s.orders.Update(ctx, orderID, func(o *order.Order) ([]contracts.Event, error) {
 		unchanged = nil // Update may call fn again after a concurrent write
-		prev := o.Status()
 		now := s.cfg.Now()
 		if err := o.Cancel(now); err != nil {
 			if errors.Is(err, order.ErrAlreadyCancelled) {
@@ -210,7 +226,7 @@ func (s *Service) Cancel(ctx context.Context, orderID string) (contracts.Order, 
 			}
 			return nil, err
 		}
-		e, err := s.cancelled(o, prev, now)
+		e, _, err := s.cfg.Envelope.Cancelled(o)
 		if err != nil {
 			return nil, err
 		}
@@ -222,18 +238,13 @@ func (s *Service) Cancel(ctx context.Context, orderID string) (contracts.Order, 
 			return contracts.Order{}, fmt.Errorf("cancel order %s: %w", orderID, err)
 		}
 		return unchanged.View(), nil
+	case err != nil && followUp && errors.Is(err, pipeline.ErrNotPublished) && o != nil:
+		s.cfg.Logger.WarnContext(ctx, "order cancelled, OrderCancelled not yet published; its follow-up will publish it",
+			"orderId", orderID, "error", err)
 	case err != nil:
 		return contracts.Order{}, fmt.Errorf("cancel order %s: %w", orderID, err)
 	}
 	return o.View(), nil
-}
-
-// cancelled builds the OrderCancelled event of o, cancelled at from status prev.
-func (s *Service) cancelled(o *order.Order, prev order.Status, at time.Time) (contracts.Event, error) {
-	detail := contracts.OrderCancelledDetail{
-		DetailMeta: pipeline.Meta(o), CustomerID: o.CustomerID(), PreviousStatus: string(prev), CancelledAt: at.UTC(),
-	}
-	return s.cfg.Envelope.Event(o, contracts.SourceOrders, contracts.DetailOrderCancelled, detail, at)
 }
 
 // reemitCancelled publishes the OrderCancelled event of an order already cancelled, rebuilt from its
@@ -242,12 +253,8 @@ func (s *Service) reemitCancelled(ctx context.Context, o *order.Order) error {
 	if s.cfg.Publisher == nil {
 		return nil
 	}
-	h := o.History()
-	if len(h) < 2 {
-		return nil
-	}
-	e, err := s.cancelled(o, h[len(h)-2].Status, h[len(h)-1].At)
-	if err != nil {
+	e, ok, err := s.cfg.Envelope.Cancelled(o)
+	if err != nil || !ok {
 		return err
 	}
 	if err := s.cfg.Publisher.Publish(ctx, e); err != nil {

@@ -574,3 +574,67 @@ func TestCancellingAgainRepublishesTheSameEvent(t *testing.T) {
 		t.Errorf("re-published event differs from the first (-first +again):\n%s", d)
 	}
 }
+
+// delayedQueue is a memQueue that can delay, recording the delays asked for.
+type delayedQueue struct {
+	memQueue
+	delays []time.Duration
+}
+
+func (q *delayedQueue) SendAfter(ctx context.Context, m contracts.OrderMessage, d time.Duration) error {
+	if err := q.Send(ctx, m); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.delays = append(q.delays, d)
+	return nil
+}
+
+// failingStore stores the cancel but fails to publish it, as the AWS store does when EventBridge fails
+// after the DynamoDB write.
+type failingStore struct{ *memStore }
+
+func (s failingStore) Update(ctx context.Context, id string, fn func(o *order.Order) ([]contracts.Event, error)) (*order.Order, error) {
+	o, err := s.memStore.Update(ctx, id, fn)
+	if err != nil {
+		return o, err
+	}
+	return o, fmt.Errorf("order %s: %w: bus down", id, pipeline.ErrNotPublished)
+}
+
+// Where the write and the publish are two steps, a cancel first queues a follow-up (delivered later to
+// the dispatcher, which publishes OrderCancelled again), so that a cancel stored but not published is
+// done; a cancel whose follow-up cannot be queued writes nothing.
+func TestCancelQueuesAFollowUpBeforeItWrites(t *testing.T) {
+	t.Parallel()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	t.Run("publish fails after the write: cancelled, and the follow-up will publish", func(t *testing.T) {
+		t.Parallel()
+		store := newMemStore()
+		pendingOrder(t, store, "o-1", order.PaymentProcessing, t0.Add(-time.Hour))
+		q := &delayedQueue{}
+		svc := ingest.NewService(store, q, failingStore{store}, ingest.Config{Now: func() time.Time { return t0 }, CancelFollowUp: 30 * time.Second, Logger: quiet})
+		got, err := svc.Cancel(t.Context(), "o-1")
+		if err != nil || got.Status != "CANCELLED" {
+			t.Fatalf("Cancel = %s, %v; want CANCELLED and no error", got.Status, err)
+		}
+		msgs := q.messages()
+		if len(msgs) != 1 || msgs[0].OrderID != "o-1" || msgs[0].FollowUp != contracts.FollowUpCancel || q.delays[0] != 30*time.Second {
+			t.Errorf("queued %+v with delays %v, want one cancel follow-up of o-1 after 30s", msgs, q.delays)
+		}
+	})
+	t.Run("the follow-up cannot be queued: nothing is written", func(t *testing.T) {
+		t.Parallel()
+		store := newMemStore()
+		pendingOrder(t, store, "o-1", order.PaymentProcessing, t0.Add(-time.Hour))
+		q := &delayedQueue{memQueue: memQueue{fail: func(contracts.OrderMessage) bool { return true }}}
+		svc := ingest.NewService(store, q, store, ingest.Config{Now: func() time.Time { return t0 }, CancelFollowUp: 30 * time.Second, Logger: quiet})
+		if _, err := svc.Cancel(t.Context(), "o-1"); err == nil {
+			t.Fatal("Cancel succeeded although its follow-up could not be queued")
+		}
+		if snap, _ := store.get("o-1"); snap.Status != order.PaymentProcessing {
+			t.Errorf("status %s after the refused cancel, want PAYMENT_PROCESSING (nothing written)", snap.Status)
+		}
+	})
+}

@@ -37,6 +37,9 @@ const (
 	EnvAPIBasePath = "API_BASE_PATH"
 	// EnvLogLevel sets the functions' log level: debug, info (default), warn or error (optional).
 	EnvLogLevel = "LOG_LEVEL"
+	// EnvCancelFollowUp is the delay of a cancel's follow-up on the ingest queue, as a Go duration (optional,
+	// default 30s, at most 15m): it publishes OrderCancelled again should the cancel's own publish not happen.
+	EnvCancelFollowUp = "CANCEL_FOLLOW_UP"
 	// EnvDedupLease is how long the notifier's and the metrics function's claim on an event holds off
 	// other deliveries of it, as a Go duration (optional, default 30s; keep it below Lambda's retry delay).
 	EnvDedupLease = "DEDUP_LEASE"

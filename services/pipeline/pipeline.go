@@ -6,6 +6,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -33,6 +34,11 @@ type Orders interface {
 type Publisher interface {
 	Publish(ctx context.Context, events ...contracts.Event) error
 }
+
+// ErrNotPublished is wrapped by an Update whose change was stored but whose events could not be put on
+// the bus yet (where the store and the bus are two steps, on AWS): the change is durable, and the
+// redelivery of what triggered it publishes them.
+var ErrNotPublished = errors.New("stored, its events not yet published")
 
 // Handler reacts to one event delivered from the bus. Returning an error asks for redelivery (or
 // dead-lettering, see fault.Retryable).

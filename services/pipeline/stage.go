@@ -114,3 +114,17 @@ func (env Envelope) Failed(o *order.Order, source string, stage order.Status) (c
 	}, at)
 	return ev, err == nil, err
 }
+
+// Cancelled builds the OrderCancelled event of o from its history (the status it was cancelled from and
+// when), the same event whenever it is built, or false if o is not cancelled.
+func (env Envelope) Cancelled(o *order.Order) (contracts.Event, bool, error) {
+	h := o.History()
+	if o.Status() != order.Cancelled || len(h) < 2 {
+		return contracts.Event{}, false, nil
+	}
+	at := h[len(h)-1].At
+	ev, err := env.Event(o, contracts.SourceOrders, contracts.DetailOrderCancelled, contracts.OrderCancelledDetail{
+		DetailMeta: Meta(o), CustomerID: o.CustomerID(), PreviousStatus: string(h[len(h)-2].Status), CancelledAt: at.UTC(),
+	}, at)
+	return ev, err == nil, err
+}

@@ -40,7 +40,10 @@ type Queue struct {
 	backoff  time.Duration
 }
 
-var _ ingest.Queue = (*Queue)(nil)
+var (
+	_ ingest.Queue        = (*Queue)(nil)
+	_ ingest.DelayedQueue = (*Queue)(nil)
+)
 
 // Option configures a Queue.
 type Option func(*Queue)
@@ -64,11 +67,27 @@ func NewQueue(client Client, queueURL string, opts ...Option) *Queue {
 // Send implements ingest.Queue: it sends m as a JSON body. Once it returns nil SQS has stored the
 // message. A throttled or failing SQS is a fault.Unavailable error (see awsfault).
 func (q *Queue) Send(ctx context.Context, m contracts.OrderMessage) error {
+	return q.SendAfter(ctx, m, 0)
+}
+
+// MaxDelay is the longest delay SQS gives a message (DelaySeconds at most 900).
+const MaxDelay = 15 * time.Minute
+
+// SendAfter enqueues m to be delivered no sooner than delay from now (ingest.DelayedQueue), in whole
+// seconds rounded up; a delay over MaxDelay is a fault.Invalid error.
+func (q *Queue) SendAfter(ctx context.Context, m contracts.OrderMessage, delay time.Duration) error {
+	if delay > MaxDelay {
+		return fault.Invalidf("send order %s: delay %s is over SQS's %s", m.OrderID, delay, MaxDelay)
+	}
 	body, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encode queue message of order %s: %w", m.OrderID, err)
 	}
-	if _, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(body))}); err != nil {
+	in := &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(body))}
+	if delay > 0 {
+		in.DelaySeconds = int32((delay + time.Second - 1) / time.Second)
+	}
+	if _, err := q.client.SendMessage(ctx, in); err != nil {
 		return awsfault.Wrap(err, "send order %s to queue %s", m.OrderID, q.url)
 	}
 	return nil

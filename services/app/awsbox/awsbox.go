@@ -354,6 +354,7 @@ func (b *Box) Env(spec lambdas.Function) map[string]string {
 	}
 	// A claim must end before Lambda retries a delivery that crashed holding it; the box retries sooner.
 	env[lambdas.EnvDedupLease] = (b.opts.RetryDelay / 2).String()
+	env[lambdas.EnvCancelFollowUp] = "2s" // not 30: the tests wait for it
 	for k, v := range b.opts.Env {
 		env[k] = v
 	}

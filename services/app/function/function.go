@@ -107,6 +107,11 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 			return nil, fmt.Errorf("%s=%q: want a positive duration such as 2m", lambdas.EnvReconcileGrace, v)
 		}
 	}
+	if v := env[lambdas.EnvCancelFollowUp]; v != "" {
+		if cfg.CancelFollowUp, err = time.ParseDuration(v); err != nil || cfg.CancelFollowUp <= 0 || cfg.CancelFollowUp > 15*time.Minute {
+			return nil, fmt.Errorf("%s=%q: want a duration from 1s to 15m", lambdas.EnvCancelFollowUp, v)
+		}
+	}
 	var lease time.Duration
 	if v := env[lambdas.EnvDedupLease]; v != "" {
 		if lease, err = time.ParseDuration(v); err != nil || lease <= 0 {
@@ -143,7 +148,7 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 }
 
 // optional are the variables a function may leave unset.
-var optional = []string{lambdas.EnvOperationsPhone, lambdas.EnvMaxEventSize, lambdas.EnvOrderLimit, lambdas.EnvReconcileGrace, lambdas.EnvDedupLease, lambdas.EnvAPIBasePath, lambdas.EnvLogLevel}
+var optional = []string{lambdas.EnvOperationsPhone, lambdas.EnvMaxEventSize, lambdas.EnvOrderLimit, lambdas.EnvReconcileGrace, lambdas.EnvDedupLease, lambdas.EnvCancelFollowUp, lambdas.EnvAPIBasePath, lambdas.EnvLogLevel}
 
 // Env reads the variables spec requires, all of them non-empty, and the optional ones. The error names
 // every missing variable.
