@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
@@ -116,10 +117,11 @@ func checkAmount(sh *shape, field string, n interface{ String() string }) contra
 	return a
 }
 
-// notFoundUnlessID guards path parameters: an id that is blank (an escaped path can make it so), too long
-// or not of the identifier alphabet cannot name anything stored, and would not fit a DynamoDB key.
+// notFoundUnlessID guards path parameters: an id that is blank (an escaped path can make it so) or longer
+// than max cannot name anything stored, and would not fit a DynamoDB key. The alphabet is not checked on
+// a lookup, so that what was stored before the identifier rules stays reachable.
 func notFoundUnlessID(id string, max int, what string) error {
-	if input.Identifier(id, max) != "" {
+	if blank(id) || utf8.RuneCountInString(id) > max {
 		return fault.NotFoundf("%s not found", what)
 	}
 	return nil

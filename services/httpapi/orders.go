@@ -1,14 +1,15 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/ingest"
-	"github.com/orderflow/orderflow/services/input"
 	"github.com/orderflow/orderflow/services/order"
 )
 
@@ -64,9 +65,15 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var sh shape
 	customer := q.Get("customerId")
-	// The rules of POST /orders: an id no order can have is refused rather than looked up (on DynamoDB a
-	// key past its size limit would fail in the store).
-	sh.check("customerId", input.Identifier(customer, contracts.MaxCustomerIDLength))
+	// An id longer than any order can have is refused rather than looked up (on DynamoDB a key past its
+	// size limit would fail in the store). The alphabet is not checked on a lookup, so that the orders of a
+	// customer id stored before the identifier rules stay reachable.
+	switch n := utf8.RuneCountInString(customer); {
+	case blank(customer):
+		sh.bad("customerId", "is required")
+	case n > contracts.MaxCustomerIDLength:
+		sh.bad("customerId", fmt.Sprintf("must be at most %d characters (has %d)", contracts.MaxCustomerIDLength, n))
+	}
 	limit := defaultListLimit
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)

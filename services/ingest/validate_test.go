@@ -295,9 +295,9 @@ func TestValidate(t *testing.T) {
 			want:   []fault.FieldIssue{{Field: "customerId", Issue: "must be in Unicode Normalization Form C (NFC)"}},
 		},
 		{
-			name:   "product id with a space",
-			change: func(r *contracts.CreateOrderRequest) { r.Items[0].ProductID = "BOOK 001" },
-			want:   []fault.FieldIssue{{Field: "items[0].productId", Issue: "must not contain spaces (U+0020 at byte 4)"}},
+			name:   "product id with a tab",
+			change: func(r *contracts.CreateOrderRequest) { r.Items[0].ProductID = "BOOK\t001" },
+			want:   []fault.FieldIssue{{Field: "items[0].productId", Issue: "must not contain control characters (U+0009 at byte 4)"}},
 		},
 		{
 			name: "names and address lines keep any script",

@@ -12,8 +12,9 @@ import (
 // Identifier checks an identifier (a customer id, a product id, a session id) of at most max characters
 // and returns "" or what is wrong with it, as the issue of a FieldIssue ("must be …").
 //
-// The alphabet is Unicode letters, marks, digits, punctuation and symbols, in any script; no spaces or
-// other separators, no control characters (NUL, newline …), no format characters (the right-to-left
+// The alphabet is Unicode letters, marks, digits, punctuation and symbols, in any script, and the ASCII
+// space between them (ids such as "John Smith" were always accepted); no space first or last, no other
+// separator (a no-break or ideographic space looks like the space but is another id), no control characters (NUL, newline …), no format characters (the right-to-left
 // override U+202E, zero-width spaces, the byte order mark …), no private-use or unassigned code points,
 // and no combining mark first. An identifier must be in Unicode Normalization Form C: one written
 // otherwise (e decomposed into e + U+0301) is refused rather than normalized, because a normalized id
@@ -32,8 +33,11 @@ func Identifier(s string, max int) string {
 			return fmt.Sprintf("must not contain control characters (U+%04X at byte %d)", r, i)
 		case unicode.Is(unicode.Cf, r):
 			return fmt.Sprintf("must not contain format characters such as U+202E (U+%04X at byte %d)", r, i)
+		case r == ' ' && (i == 0 || i == len(s)-1):
+			return "must not start or end with a space"
+		case r == ' ':
 		case unicode.IsSpace(r) || unicode.In(r, unicode.Z):
-			return fmt.Sprintf("must not contain spaces (U+%04X at byte %d)", r, i)
+			return fmt.Sprintf("must not contain spaces other than U+0020 (U+%04X at byte %d)", r, i)
 		case !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S):
 			return fmt.Sprintf("must not contain private-use or unassigned code points (U+%04X at byte %d)", r, i)
 		case i == 0 && unicode.In(r, unicode.M):

@@ -110,7 +110,8 @@ func HostileOrders() []Case {
 	rule("right-to-left override in the customer id", Set(OrderBody, "customerId", `"hostile\u202e1-"`), issue("customerId", "must not contain format characters such as U+202E (U+202E at byte 7)"))
 	rule("zero-width space in the product id", Set(OrderBody, "productId", `"BOOK\u200b001"`), issue("items[0].productId", "must not contain format characters such as U+202E (U+200B at byte 4)"))
 	rule("customer id not in NFC", Set(OrderBody, "customerId", `"hostile-e\u0301"`), issue("customerId", "must be in Unicode Normalization Form C (NFC)"))
-	rule("customer id with a space", Set(OrderBody, "customerId", `"hostile 1"`), issue("customerId", "must not contain spaces (U+0020 at byte 7)"))
+	rule("customer id ending with a space", Set(OrderBody, "customerId", `"hostile-1 "`), issue("customerId", "must not start or end with a space"))
+	rule("no-break space in the customer id", Set(OrderBody, "customerId", `"hostile\u00a01"`), issue("customerId", "must not contain spaces other than U+0020 (U+00A0 at byte 7)"))
 	rule("customer id of 5,000 characters", Set(OrderBody, "customerId", str(strings.Repeat("c", 5000))), issue("customerId", "must be at most 128 characters (has 5000)"))
 	rule("payment token with a tab", Set(OrderBody, "paymentToken", `"tok\tvisa"`), issue("paymentToken", "must not contain control characters (U+0009 at byte 3)"))
 
