@@ -15,8 +15,9 @@ var (
 	prefixIDPattern = regexp.MustCompile(`^[0-9a-f]{8}[0-9a-f-]{0,27}$`)
 )
 
-// normalizeOrderRef turns what a person or a model wrote ("#0193A1B2...", " 0193a1b2… ") into an id or
-// id prefix.
+// normalizeOrderRef turns what a person or a model wrote ("#0193A1B2...", " 0193a1b2… ", "#7K3M-Q9TX")
+// into lower case without decoration: an id, an id prefix or a reference (which order.ParseReference
+// reads in any case).
 func normalizeOrderRef(ref string) string {
 	ref = strings.ToLower(strings.TrimSpace(ref))
 	ref = strings.TrimPrefix(ref, "#")
