@@ -24,12 +24,14 @@ func TestAWSLocalServesTheAWSCodePath(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"aws-local", "--addr", "127.0.0.1:0", "--log-level", "error"}, pw, io.Discard, nil)
+		err := run(ctx, []string{"aws-local", "--addr", "127.0.0.1:0", "--log-level", "error"}, pw, io.Discard, nil)
 		pw.Close()
+		done <- err
+		close(done)
 	}()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
+		if err, ok := <-done; ok && err != nil {
 			t.Errorf("aws-local: %v", err)
 		}
 	})
@@ -47,7 +49,7 @@ func TestAWSLocalServesTheAWSCodePath(t *testing.T) {
 	select {
 	case url = <-urls:
 	case err := <-done:
-		t.Fatalf("aws-local ended before serving: %v", err)
+		t.Fatalf("aws-local ended before serving: %v (make emulators installs DynamoDB Local)", err)
 	case <-time.After(3 * time.Minute):
 		t.Fatal("aws-local did not print its URL within 3 minutes")
 	}
