@@ -102,7 +102,9 @@ func sharedSystem(t *testing.T) *system {
 		ctx := context.Background()
 		shared, sharedErr = awsbox.Start(ctx, awsbox.Options{
 			DynamoDBEndpoint: ddb.Endpoint, MotoEndpoint: moto.Endpoint, Tap: true,
-			Env: map[string]string{lambdas.EnvOperationsPhone: "+15550000000"},
+			// An order whose queue send failed (moto fails a request now and then under load) is re-queued
+			// by the reconciler within seconds, not the minute of the default grace.
+			Env: map[string]string{lambdas.EnvOperationsPhone: "+15550000000", lambdas.EnvReconcileGrace: "5s"},
 		})
 		if sharedErr == nil {
 			go func() { _ = shared.Run(ctx) }() // runs until the test binary exits
