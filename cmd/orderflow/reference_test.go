@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/orderflow/orderflow/services/app/apitest"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,9 +19,9 @@ import (
 func TestOrdersAreFoundByTheirReference(t *testing.T) {
 	t.Parallel()
 	s := start(t)
-	first := s.create(orderBody("c-ref", nil))
-	second := s.create(orderBody("c-ref", nil))
-	theirs := s.create(orderBody("c-ref-other", nil))
+	first := s.Create(apitest.OrderBody("c-ref", nil))
+	second := s.Create(apitest.OrderBody("c-ref", nil))
+	theirs := s.Create(apitest.OrderBody("c-ref-other", nil))
 	for _, o := range []contracts.Order{first, second, theirs} {
 		if ref, err := order.ParseReference(o.Reference); err != nil || ref != o.Reference {
 			t.Fatalf("order %s has reference %q, want a canonical reference (%v)", o.OrderID, o.Reference, err)
@@ -31,12 +32,12 @@ func TestOrdersAreFoundByTheirReference(t *testing.T) {
 	}
 	byReference := func(customer, ref string) []string {
 		t.Helper()
-		r := s.do("GET", "/orders?customerId="+url.QueryEscape(customer)+"&reference="+url.QueryEscape(ref), clientKey, nil)
-		if r.status != http.StatusOK {
-			t.Fatalf("GET by reference = %d %s", r.status, r.body)
+		r := s.Do("GET", "/orders?customerId="+url.QueryEscape(customer)+"&reference="+url.QueryEscape(ref), clientKey, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET by reference = %d %s", r.Status, r.Body)
 		}
 		var list contracts.OrderList
-		r.decode(t, &list)
+		r.Decode(t, &list)
 		ids := []string{}
 		for _, o := range list.Orders {
 			ids = append(ids, o.OrderID)
@@ -45,12 +46,12 @@ func TestOrdersAreFoundByTheirReference(t *testing.T) {
 	}
 	ask := func(customer, query string) contracts.ChatResponse {
 		t.Helper()
-		r := s.do("POST", "/chatbot", clientKey, contracts.ChatRequest{Query: query, CustomerID: customer})
-		if r.status != http.StatusOK {
-			t.Fatalf("chatbot = %d %s", r.status, r.body)
+		r := s.Do("POST", "/chatbot", clientKey, contracts.ChatRequest{Query: query, CustomerID: customer})
+		if r.Status != http.StatusOK {
+			t.Fatalf("chatbot = %d %s", r.Status, r.Body)
 		}
 		var resp contracts.ChatResponse
-		r.decode(t, &resp)
+		r.Decode(t, &resp)
 		return resp
 	}
 	for _, o := range []contracts.Order{first, second} {
@@ -69,6 +70,6 @@ func TestOrdersAreFoundByTheirReference(t *testing.T) {
 	if !strings.Contains(leak.Answer, "couldn't find") || len(leak.OrderIDs) != 0 {
 		t.Errorf("chatbot about another customer's reference = %+v, want not found", leak)
 	}
-	s.await(first.OrderID)
-	waitFor(t, func() bool { return len(textsAbout(s.texts(), first.Reference)) >= 2 }, "the texts of "+first.Reference)
+	s.Await(first.OrderID)
+	apitest.WaitFor(t, func() bool { return len(textsAbout(s.texts(), first.Reference)) >= 2 }, "the texts of "+first.Reference)
 }

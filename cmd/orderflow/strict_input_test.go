@@ -18,20 +18,20 @@ func TestHostileBodiesWriteNothingToTheStore(t *testing.T) {
 	t.Parallel()
 	s := start(t)
 	for _, tt := range inputtest.HostileOrders() {
-		r := s.do("POST", "/orders", clientKey, tt.Body)
-		if r.status != tt.Status {
-			t.Errorf("%s: status %d %s, want %d", tt.Name, r.status, r.body, tt.Status)
+		r := s.Do("POST", "/orders", clientKey, tt.Body)
+		if r.Status != tt.Status {
+			t.Errorf("%s: status %d %s, want %d", tt.Name, r.Status, r.Body, tt.Status)
 			continue
 		}
 		var e contracts.ErrorBody
-		r.decode(t, &e)
+		r.Decode(t, &e)
 		if e.Error.Code != tt.Code || !cmp.Equal(e.Error.Details, tt.Details) {
 			t.Errorf("%s: error %+v, want %s with %+v", tt.Name, e.Error, tt.Code, tt.Details)
 		}
 	}
 	for _, customer := range []string{inputtest.Customer, inputtest.Other} {
 		var list contracts.OrderList
-		s.do("GET", "/orders?customerId="+customer, clientKey, nil).decode(t, &list)
+		s.Do("GET", "/orders?customerId="+customer, clientKey, nil).Decode(t, &list)
 		if len(list.Orders) != 0 {
 			t.Errorf("hostile bodies wrote %d orders of %s", len(list.Orders), customer)
 		}
@@ -44,18 +44,18 @@ func TestAnOrderAtEveryLimitReadsBackExactly(t *testing.T) {
 	t.Parallel()
 	s := start(t)
 	body := inputtest.AtEveryLimit("limit-")
-	r := s.do("POST", "/orders", clientKey, body)
-	if r.status != http.StatusCreated {
-		t.Fatalf("status %d: %s", r.status, r.body)
+	r := s.Do("POST", "/orders", clientKey, body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
 	}
 	var o contracts.Order
-	r.decode(t, &o)
-	got := s.get(o.OrderID)
+	r.Decode(t, &o)
+	got := s.Get(o.OrderID)
 	if diff := cmp.Diff(sent(t, body), fieldsOf(got)); diff != "" {
 		t.Errorf("read back (-sent +got):\n%s", diff)
 	}
 	var list contracts.OrderList
-	s.do("GET", "/orders?customerId="+url.QueryEscape(o.CustomerID), clientKey, nil).decode(t, &list)
+	s.Do("GET", "/orders?customerId="+url.QueryEscape(o.CustomerID), clientKey, nil).Decode(t, &list)
 	if len(list.Orders) != 1 || list.Orders[0].OrderID != o.OrderID {
 		t.Errorf("the customer's list = %+v, want the order", list.Orders)
 	}

@@ -1,11 +1,11 @@
 package awsbox_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/orderflow/orderflow/services/app/apitest"
 	"hash/fnv"
 	"io"
 	"net/http"
@@ -53,10 +53,15 @@ func TestMain(m *testing.M) {
 
 // system is orderflow's AWS runtime on the emulators, driven over HTTP through its API Gateway.
 type system struct {
-	t    *testing.T
+	apitest.Client
 	box  *awsbox.Box
 	moto *emulators.Moto
-	url  string
+}
+
+// client is the API client of a box: Lambda's hops through the emulators take longer than the local
+// bus's, so it waits longer and polls less often.
+func client(t *testing.T, url string) apitest.Client {
+	return apitest.Client{T: t, URL: url, ClientKey: awsbox.ClientKey, AdminKey: awsbox.AdminKey, Patience: 60 * time.Second, Poll: 200 * time.Millisecond}
 }
 
 // start runs a box until the test ends.
@@ -84,7 +89,7 @@ func start(t *testing.T, opts awsbox.Options) *system {
 		cancel()
 		<-done
 	})
-	return &system{t: t, box: b, moto: moto, url: srv.URL}
+	return &system{Client: client(t, srv.URL), box: b, moto: moto}
 }
 
 // shared is one box for the scenarios that need no special settings.
@@ -114,82 +119,12 @@ func sharedSystem(t *testing.T) *system {
 	if sharedErr != nil {
 		t.Fatalf("start the AWS runtime on the emulators: %v", sharedErr)
 	}
-	return &system{t: t, box: shared, moto: moto, url: sharedURL}
+	return &system{Client: client(t, sharedURL), box: shared, moto: moto}
 }
 
-type response struct {
-	status int
-	body   []byte
-}
-
-func (r response) decode(t *testing.T, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
-
-func (s *system) do(method, path, key string, body any, headers ...string) response {
-	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, s.url+path, rd)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("X-API-Key", key)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") && res.StatusCode < 500 {
-		if err := validate.Response(method, routePattern(path), res.StatusCode, b); err != nil {
-			s.t.Errorf("%s %s → %d does not match the OpenAPI document: %v\n%s", method, path, res.StatusCode, err, b)
-		}
-	}
-	return response{status: res.StatusCode, body: b}
-}
-
-func routePattern(path string) string {
-	path, _, _ = strings.Cut(path, "?")
-	parts := strings.Split(strings.Trim(path, "/"), "/")
-	switch {
-	case len(parts) >= 2 && parts[0] == "orders":
-		parts[1] = "{orderId}"
-	case len(parts) == 2 && parts[0] == "inventory":
-		parts[1] = "{productId}"
-	}
-	return "/" + strings.Join(parts, "/")
-}
-
-// orderBody is the seed system's example order for a customer, adjustable.
+// orderBody is the seed system's example order for a customer with a phone of its own, adjustable.
 func orderBody(customer string, mods ...func(map[string]any)) map[string]any {
-	m := map[string]any{
-		"customerId": customer, "customerEmail": customer + "@example.com", "customerPhone": phoneOf(customer),
-		"items":           []any{map[string]any{"productId": "LAPTOP001", "name": "Gaming Laptop", "quantity": 1, "price": 1299.99}},
-		"totalAmount":     1299.99,
-		"shippingAddress": map[string]any{"street": "123 Main St", "city": "Anytown", "state": "CA", "zipCode": "12345", "country": "USA"},
-	}
-	for _, mod := range mods {
-		mod(m)
-	}
-	return m
+	return apitest.OrderBody(customer, append([]func(map[string]any){apitest.WithPhone(phoneOf(customer))}, mods...)...)
 }
 
 // phoneOf gives every customer a number of their own, so a test finds its texts by the number (the
@@ -200,106 +135,16 @@ func phoneOf(customer string) string {
 	return fmt.Sprintf("+3162%07d", h.Sum32()%10_000_000)
 }
 
-func withItem(productID, name string, qty int, price float64) func(map[string]any) {
-	return func(m map[string]any) {
-		m["items"] = []any{map[string]any{"productId": productID, "name": name, "quantity": qty, "price": price}}
-		m["totalAmount"] = float64(qty) * price
-	}
-}
-
-func withToken(tok string) func(map[string]any) {
-	return func(m map[string]any) { m["paymentToken"] = tok }
-}
-
-func (s *system) create(body map[string]any, headers ...string) contracts.Order {
-	s.t.Helper()
-	r := s.do("POST", "/orders", awsbox.ClientKey, body, headers...)
-	if r.status != http.StatusCreated && r.status != http.StatusOK {
-		s.t.Fatalf("POST /orders = %d %s", r.status, r.body)
-	}
-	var o contracts.Order
-	r.decode(s.t, &o)
-	return o
-}
-
-func (s *system) get(id string) contracts.Order {
-	s.t.Helper()
-	r := s.do("GET", "/orders/"+id, awsbox.ClientKey, nil)
-	if r.status != http.StatusOK {
-		s.t.Fatalf("GET /orders/%s = %d %s", id, r.status, r.body)
-	}
-	var o contracts.Order
-	r.decode(s.t, &o)
-	return o
-}
-
-// await waits for the order to reach one of the statuses (default: an end state).
-func (s *system) await(id string, want ...string) contracts.Order {
-	s.t.Helper()
-	if len(want) == 0 {
-		want = []string{"COMPLETED", "FAILED", "CANCELLED"}
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		o := s.get(id)
-		if slices.Contains(want, o.Status) {
-			return o
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("order %s still %s after 60s, want %v", id, o.Status, want)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func (s *system) events(id string) []contracts.Event {
-	s.t.Helper()
-	r := s.do("GET", "/orders/"+id+"/events", awsbox.ClientKey, nil)
-	if r.status != http.StatusOK {
-		s.t.Fatalf("GET events = %d %s", r.status, r.body)
-	}
-	var list contracts.EventList
-	r.decode(s.t, &list)
-	return list.Events
-}
-
-func detailTypes(evs []contracts.Event) []string {
-	var out []string
-	for _, e := range evs {
-		out = append(out, e.DetailType)
-	}
-	return out
-}
-
-func (s *system) stock(productID string) int {
-	s.t.Helper()
-	r := s.do("GET", "/inventory/"+productID, awsbox.AdminKey, nil)
-	if r.status != http.StatusOK {
-		s.t.Fatalf("GET /inventory/%s = %d %s", productID, r.status, r.body)
-	}
-	var it contracts.InventoryItem
-	r.decode(s.t, &it)
-	return it.Available
-}
-
-func (s *system) putStock(productID, name string, price float64, available int) {
-	s.t.Helper()
-	r := s.do("PUT", "/inventory/"+productID, awsbox.AdminKey, map[string]any{"name": name, "price": price, "available": available})
-	if r.status != http.StatusOK && r.status != http.StatusCreated {
-		s.t.Fatalf("PUT /inventory/%s = %d %s", productID, r.status, r.body)
-	}
-}
-
 // texts returns the SMS that moto's SNS sent to the customer's number.
 func (s *system) texts(customer string) []emulators.SentSMS {
-	s.t.Helper()
+	s.T.Helper()
 	all, err := s.moto.SentSMS(context.Background())
 	for attempt := 0; err != nil && attempt < 5; attempt++ { // moto answers a 500 now and then under load
 		time.Sleep(200 * time.Millisecond)
 		all, err = s.moto.SentSMS(context.Background())
 	}
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	var out []emulators.SentSMS
 	for _, m := range all {
@@ -310,26 +155,15 @@ func (s *system) texts(customer string) []emulators.SentSMS {
 	return out
 }
 
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestHappyPathReachesCompletedWithHistoryShipmentAndTexts(t *testing.T) {
 	t.Parallel()
 	s := sharedSystem(t)
-	s.putStock("AWSHAPPY1", "Happy Gadget", 25, 10)
-	o := s.create(orderBody("aws-happy", withItem("AWSHAPPY1", "Happy Gadget", 2, 25)))
+	s.PutStock("AWSHAPPY1", "Happy Gadget", 25, 10)
+	o := s.Create(orderBody("aws-happy", apitest.WithItem("AWSHAPPY1", "Happy Gadget", 2, 25)))
 	if o.Status != "PENDING" || o.TotalAmount != 5000 {
 		t.Fatalf("created order = %+v", o)
 	}
-	done := s.await(o.OrderID)
+	done := s.Await(o.OrderID)
 	if done.Status != "COMPLETED" {
 		t.Fatalf("status %s, failure %+v", done.Status, done.Failure)
 	}
@@ -348,14 +182,14 @@ func TestHappyPathReachesCompletedWithHistoryShipmentAndTexts(t *testing.T) {
 		t.Logf("%s after %s", done.History[i].Status, done.History[i].At.Sub(done.History[i-1].At))
 	}
 	t.Logf("create to completed through DynamoDB Local, moto's SQS and EventBridge: %s", done.History[len(done.History)-1].At.Sub(done.History[0].At))
-	if got := s.stock("AWSHAPPY1"); got != 8 {
+	if got := s.Stock("AWSHAPPY1"); got != 8 {
 		t.Errorf("stock = %d, want 8", got)
 	}
 	wantEvents := []string{"OrderCreated", "OrderValidated", "InventoryReserved", "PaymentAuthorized", "OrderCompleted"}
-	if d := cmp.Diff(wantEvents, detailTypes(s.events(o.OrderID))); d != "" {
+	if d := cmp.Diff(wantEvents, apitest.DetailTypes(s.Events(o.OrderID))); d != "" {
 		t.Errorf("events (-want +got):\n%s", d)
 	}
-	waitFor(t, func() bool { return len(s.texts(o.CustomerID)) >= 2 }, "two texts through SNS")
+	apitest.WaitFor(t, func() bool { return len(s.texts(o.CustomerID)) >= 2 }, "two texts through SNS")
 	texts := s.texts(o.CustomerID)
 	if len(texts) != 2 {
 		t.Fatalf("texts = %+v, want Order Created and Order Completed", texts)
@@ -378,33 +212,33 @@ func TestEveryFailureCode(t *testing.T) {
 		body                      map[string]any
 		released                  bool
 	}{
-		{"unknown product", "VALIDATING", "UNKNOWN_PRODUCT", orderBody("aws-fail-unknown_product", withItem("NOPE001", "Ghost", 1, 10)), false},
-		{"price mismatch", "VALIDATING", "PRICE_MISMATCH", orderBody("aws-fail-price_mismatch", withItem("LAPTOP001", "Gaming Laptop", 1, 999.99)), false},
-		{"order limit", "VALIDATING", "ORDER_LIMIT_EXCEEDED", orderBody("aws-fail-order_limit_exceeded", withItem("SERVER001", "Rack Server", 2, 49999.99)), false},
-		{"out of stock", "INVENTORY_CHECK", "OUT_OF_STOCK", orderBody("aws-fail-out_of_stock", withItem("LIMITED001", "Limited Edition Console", 6, 499.99)), false},
-		{"declined", "PAYMENT_PROCESSING", "PAYMENT_DECLINED", orderBody("aws-fail-payment_declined", withToken("tok_decline")), true},
-		{"insufficient funds", "PAYMENT_PROCESSING", "INSUFFICIENT_FUNDS", orderBody("aws-fail-insufficient_funds", withToken("tok_insufficient_funds")), true},
+		{"unknown product", "VALIDATING", "UNKNOWN_PRODUCT", orderBody("aws-fail-unknown_product", apitest.WithItem("NOPE001", "Ghost", 1, 10)), false},
+		{"price mismatch", "VALIDATING", "PRICE_MISMATCH", orderBody("aws-fail-price_mismatch", apitest.WithItem("LAPTOP001", "Gaming Laptop", 1, 999.99)), false},
+		{"order limit", "VALIDATING", "ORDER_LIMIT_EXCEEDED", orderBody("aws-fail-order_limit_exceeded", apitest.WithItem("SERVER001", "Rack Server", 2, 49999.99)), false},
+		{"out of stock", "INVENTORY_CHECK", "OUT_OF_STOCK", orderBody("aws-fail-out_of_stock", apitest.WithItem("LIMITED001", "Limited Edition Console", 6, 499.99)), false},
+		{"declined", "PAYMENT_PROCESSING", "PAYMENT_DECLINED", orderBody("aws-fail-payment_declined", apitest.WithToken("tok_decline")), true},
+		{"insufficient funds", "PAYMENT_PROCESSING", "INSUFFICIENT_FUNDS", orderBody("aws-fail-insufficient_funds", apitest.WithToken("tok_insufficient_funds")), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := *s
-			s.t = t
-			o := s.await(s.create(tt.body).OrderID)
+			s.T = t
+			o := s.Await(s.Create(tt.body).OrderID)
 			if o.Status != "FAILED" || o.Failure == nil || o.Failure.Stage != tt.wantStage || o.Failure.Code != tt.wantCode {
 				t.Fatalf("order = %s %+v, want FAILED at %s with %s", o.Status, o.Failure, tt.wantStage, tt.wantCode)
 			}
 			if tt.released {
-				waitFor(t, func() bool { return slices.Contains(detailTypes(s.events(o.OrderID)), "InventoryReleased") }, "InventoryReleased")
+				apitest.WaitFor(t, func() bool { return slices.Contains(apitest.DetailTypes(s.Events(o.OrderID)), "InventoryReleased") }, "InventoryReleased")
 			}
-			waitFor(t, func() bool { return len(s.texts(o.CustomerID)) >= 2 }, "the Order Failed text")
+			apitest.WaitFor(t, func() bool { return len(s.texts(o.CustomerID)) >= 2 }, "the Order Failed text")
 		})
 	}
 	t.Run("flaky payment is retried by Lambda and completes", func(t *testing.T) {
 		t.Parallel()
 		s := *s
-		s.t = t
-		o := s.await(s.create(orderBody("aws-flaky", withToken("tok_flaky"))).OrderID)
+		s.T = t
+		o := s.Await(s.Create(orderBody("aws-flaky", apitest.WithToken("tok_flaky"))).OrderID)
 		if o.Status != "COMPLETED" {
 			t.Fatalf("status %s %+v, want COMPLETED after Lambda's two retries", o.Status, o.Failure)
 		}
@@ -415,34 +249,34 @@ func TestCancellationRestoresStockAndNothingIsCharged(t *testing.T) {
 	t.Parallel()
 	// Lambda's retries of the flaky payment wait 1.5s each, holding the order in PAYMENT_PROCESSING.
 	s := start(t, awsbox.Options{RetryDelay: 1500 * time.Millisecond})
-	s.putStock("AWSCANCEL1", "Gadget", 10, 5)
-	o := s.create(orderBody("aws-cancel", withItem("AWSCANCEL1", "Gadget", 2, 10), withToken("tok_flaky")))
-	s.await(o.OrderID, "PAYMENT_PROCESSING")
-	if got := s.stock("AWSCANCEL1"); got != 3 {
+	s.PutStock("AWSCANCEL1", "Gadget", 10, 5)
+	o := s.Create(orderBody("aws-cancel", apitest.WithItem("AWSCANCEL1", "Gadget", 2, 10), apitest.WithToken("tok_flaky")))
+	s.Await(o.OrderID, "PAYMENT_PROCESSING")
+	if got := s.Stock("AWSCANCEL1"); got != 3 {
 		t.Fatalf("stock while reserved = %d, want 3", got)
 	}
-	r := s.do("POST", "/orders/"+o.OrderID+"/cancel", awsbox.ClientKey, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("cancel = %d %s", r.status, r.body)
+	r := s.Do("POST", "/orders/"+o.OrderID+"/cancel", awsbox.ClientKey, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("cancel = %d %s", r.Status, r.Body)
 	}
-	waitFor(t, func() bool { return s.stock("AWSCANCEL1") == 5 }, "stock restored to 5")
-	if again := s.do("POST", "/orders/"+o.OrderID+"/cancel", awsbox.ClientKey, nil); again.status != http.StatusOK {
-		t.Errorf("cancel twice = %d, want 200", again.status)
+	apitest.WaitFor(t, func() bool { return s.Stock("AWSCANCEL1") == 5 }, "stock restored to 5")
+	if again := s.Do("POST", "/orders/"+o.OrderID+"/cancel", awsbox.ClientKey, nil); again.Status != http.StatusOK {
+		t.Errorf("cancel twice = %d, want 200", again.Status)
 	}
 	time.Sleep(4 * time.Second) // the flaky payment's retries run their course
-	if got := s.get(o.OrderID); got.Status != "CANCELLED" {
+	if got := s.Get(o.OrderID); got.Status != "CANCELLED" {
 		t.Errorf("status after retries = %s, want CANCELLED", got.Status)
 	}
-	if got := s.stock("AWSCANCEL1"); got != 5 {
+	if got := s.Stock("AWSCANCEL1"); got != 5 {
 		t.Errorf("stock after retries = %d, want 5", got)
 	}
-	evs := detailTypes(s.events(o.OrderID))
+	evs := apitest.DetailTypes(s.Events(o.OrderID))
 	if slices.Contains(evs, "PaymentAuthorized") || !slices.Contains(evs, "OrderCancelled") || !slices.Contains(evs, "InventoryReleased") {
 		t.Errorf("events = %v, want OrderCancelled and InventoryReleased, no PaymentAuthorized", evs)
 	}
-	done := s.await(s.create(orderBody("aws-cancel")).OrderID)
-	if r := s.do("POST", "/orders/"+done.OrderID+"/cancel", awsbox.ClientKey, nil); r.status != http.StatusConflict {
-		t.Errorf("cancel completed order = %d %s, want 409", r.status, r.body)
+	done := s.Await(s.Create(orderBody("aws-cancel")).OrderID)
+	if r := s.Do("POST", "/orders/"+done.OrderID+"/cancel", awsbox.ClientKey, nil); r.Status != http.StatusConflict {
+		t.Errorf("cancel completed order = %d %s, want 409", r.Status, r.Body)
 	}
 }
 
@@ -457,11 +291,11 @@ func TestEightConcurrentRetriesOfOneIdempotencyKeyMakeOneOrder(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := s.do("POST", "/orders", awsbox.ClientKey, body, "Idempotency-Key", "aws-key-1")
-			codes[i] = r.status
-			if r.status == http.StatusCreated || r.status == http.StatusOK {
+			r := s.Do("POST", "/orders", awsbox.ClientKey, body, "Idempotency-Key", "aws-key-1")
+			codes[i] = r.Status
+			if r.Status == http.StatusCreated || r.Status == http.StatusOK {
 				var o contracts.Order
-				r.decode(t, &o)
+				r.Decode(t, &o)
 				ids[i] = o.OrderID
 			}
 		}()
@@ -481,7 +315,7 @@ func TestEightConcurrentRetriesOfOneIdempotencyKeyMakeOneOrder(t *testing.T) {
 		t.Fatalf("orders created = %v (statuses %v), want exactly one", distinct, codes)
 	}
 	var list contracts.OrderList
-	s.do("GET", "/orders?customerId=aws-idem", awsbox.ClientKey, nil).decode(t, &list)
+	s.Do("GET", "/orders?customerId=aws-idem", awsbox.ClientKey, nil).Decode(t, &list)
 	if len(list.Orders) != 1 {
 		t.Errorf("customer has %d orders, want 1", len(list.Orders))
 	}
@@ -492,13 +326,13 @@ func TestEightConcurrentRetriesOfOneIdempotencyKeyMakeOneOrder(t *testing.T) {
 func TestDuplicateAndOutOfOrderDeliveriesChangeNothing(t *testing.T) {
 	t.Parallel()
 	s := sharedSystem(t)
-	s.putStock("AWSDUP1", "Gadget", 10, 10)
-	o := s.await(s.create(orderBody("aws-dup", withItem("AWSDUP1", "Gadget", 2, 10))).OrderID)
+	s.PutStock("AWSDUP1", "Gadget", 10, 10)
+	o := s.Await(s.Create(orderBody("aws-dup", apitest.WithItem("AWSDUP1", "Gadget", 2, 10))).OrderID)
 	if o.Status != "COMPLETED" {
 		t.Fatalf("status %s", o.Status)
 	}
-	waitFor(t, func() bool { return len(s.texts(o.CustomerID)) == 2 }, "both texts")
-	evs := s.events(o.OrderID)
+	apitest.WaitFor(t, func() bool { return len(s.texts(o.CustomerID)) == 2 }, "both texts")
+	evs := s.Events(o.OrderID)
 	ctx := context.Background()
 	moto := s.moto.AWSConfig()
 	bus := eventbridge.New(awseventbridge.NewFromConfig(moto), s.box.BusName)
@@ -515,14 +349,14 @@ func TestDuplicateAndOutOfOrderDeliveriesChangeNothing(t *testing.T) {
 		}
 	}
 	time.Sleep(5 * time.Second) // let every redelivery be handled
-	after := s.get(o.OrderID)
+	after := s.Get(o.OrderID)
 	if after.Status != "COMPLETED" || len(after.History) != len(o.History) {
 		t.Errorf("after redelivery: %s with %d history entries, want COMPLETED with %d", after.Status, len(after.History), len(o.History))
 	}
-	if got := s.stock("AWSDUP1"); got != 8 {
+	if got := s.Stock("AWSDUP1"); got != 8 {
 		t.Errorf("stock = %d, want 8 (reserved once)", got)
 	}
-	if d := cmp.Diff(detailTypes(evs), detailTypes(s.events(o.OrderID))); d != "" {
+	if d := cmp.Diff(apitest.DetailTypes(evs), apitest.DetailTypes(s.Events(o.OrderID))); d != "" {
 		t.Errorf("events changed (-before +after):\n%s", d)
 	}
 	if got := len(s.texts(o.CustomerID)); got != 2 {
@@ -532,41 +366,7 @@ func TestDuplicateAndOutOfOrderDeliveriesChangeNothing(t *testing.T) {
 
 func TestFortyConcurrentOrdersForTenUnitsCompleteExactlyTen(t *testing.T) {
 	t.Parallel()
-	s := sharedSystem(t)
-	s.putStock("AWSSCARCE1", "Scarce", 25, 10)
-	var wg sync.WaitGroup
-	ids := make(chan string, 40)
-	for i := range 40 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := s.do("POST", "/orders", awsbox.ClientKey, orderBody(fmt.Sprintf("aws-scarce-%d", i), withItem("AWSSCARCE1", "Scarce", 1, 25)))
-			if r.status != http.StatusCreated {
-				t.Errorf("create = %d %s", r.status, r.body)
-				return
-			}
-			var o contracts.Order
-			r.decode(t, &o)
-			ids <- o.OrderID
-		}()
-	}
-	wg.Wait()
-	close(ids)
-	counts := map[string]int{}
-	for id := range ids {
-		o := s.await(id)
-		key := o.Status
-		if o.Failure != nil {
-			key += "/" + o.Failure.Code
-		}
-		counts[key]++
-	}
-	if d := cmp.Diff(map[string]int{"COMPLETED": 10, "FAILED/OUT_OF_STOCK": 30}, counts); d != "" {
-		t.Errorf("outcomes (-want +got):\n%s", d)
-	}
-	if got := s.stock("AWSSCARCE1"); got != 0 {
-		t.Errorf("stock = %d, want 0", got)
-	}
+	apitest.ScarceStockIsNeverOversold(&sharedSystem(t).Client, "AWSSCARCE1", 40, 10)
 }
 
 // validateTapped checks every event the shared box's tap received against its schema.
@@ -601,8 +401,8 @@ func validateTapped() error {
 // (the box's tap) while the other tests run, and validates each event against its published schema.
 func TestEveryEventOnTheBusValidatesAgainstItsSchema(t *testing.T) {
 	s := sharedSystem(t)
-	o := s.await(s.create(orderBody("aws-schema", withToken("tok_decline"))).OrderID)
-	waitFor(t, func() bool { return slices.Contains(detailTypes(s.events(o.OrderID)), "InventoryReleased") }, "the release")
+	o := s.Await(s.Create(orderBody("aws-schema", apitest.WithToken("tok_decline"))).OrderID)
+	apitest.WaitFor(t, func() bool { return slices.Contains(apitest.DetailTypes(s.Events(o.OrderID)), "InventoryReleased") }, "the release")
 	time.Sleep(2 * time.Second)
 	tapped, err := s.box.Tapped(context.Background())
 	if err != nil {
@@ -675,45 +475,45 @@ func TestACrashBetweenEveryWriteAndItsPublishIsRecovered(t *testing.T) {
 			return []func(*config.LoadOptions) error{opt}
 		},
 	})
-	s.putStock("AWSCRASH1", "Gadget", 10, 10)
+	s.PutStock("AWSCRASH1", "Gadget", 10, 10)
 	// The api function crashes after storing this order, before queueing it: the client sees a 5xx.
-	r := s.do("POST", "/orders", awsbox.ClientKey, orderBody("aws-crash-first", withItem("AWSCRASH1", "Gadget", 1, 10)))
-	if r.status < 500 {
-		t.Fatalf("create with a crash before queueing = %d %s, want a 5xx", r.status, r.body)
+	r := s.Do("POST", "/orders", awsbox.ClientKey, orderBody("aws-crash-first", apitest.WithItem("AWSCRASH1", "Gadget", 1, 10)))
+	if r.Status < 500 {
+		t.Fatalf("create with a crash before queueing = %d %s, want a 5xx", r.Status, r.Body)
 	}
 	var list contracts.OrderList
-	waitFor(t, func() bool {
-		s.do("GET", "/orders?customerId=aws-crash-first", awsbox.ClientKey, nil).decode(t, &list)
+	apitest.WaitFor(t, func() bool {
+		s.Do("GET", "/orders?customerId=aws-crash-first", awsbox.ClientKey, nil).Decode(t, &list)
 		return len(list.Orders) == 1
 	}, "the stored order")
-	first := s.await(list.Orders[0].OrderID)
+	first := s.Await(list.Orders[0].OrderID)
 	if first.Status != "COMPLETED" {
 		t.Fatalf("order stored but never queued: %s %+v, want COMPLETED after the reconciler", first.Status, first.Failure)
 	}
 	// Every stage has crashed once by now; a declined order crashes the compensations once too.
-	declined := s.await(s.create(orderBody("aws-crash", withItem("AWSCRASH1", "Gadget", 1, 10), withToken("tok_decline"))).OrderID)
+	declined := s.Await(s.Create(orderBody("aws-crash", apitest.WithItem("AWSCRASH1", "Gadget", 1, 10), apitest.WithToken("tok_decline"))).OrderID)
 	if declined.Status != "FAILED" {
 		t.Fatalf("declined order: %s", declined.Status)
 	}
-	waitFor(t, func() bool {
-		evs := detailTypes(s.events(declined.OrderID))
+	apitest.WaitFor(t, func() bool {
+		evs := apitest.DetailTypes(s.Events(declined.OrderID))
 		return slices.Contains(evs, "InventoryReleased")
 	}, "the declined order's stock released")
-	waitFor(t, func() bool { return s.stock("AWSCRASH1") == 9 }, "stock 9: one sold, one released")
+	apitest.WaitFor(t, func() bool { return s.Stock("AWSCRASH1") == 9 }, "stock 9: one sold, one released")
 	// The api function crashes after writing a cancel, before publishing OrderCancelled: the cancel's
 	// follow-up, queued before the write, publishes it, and the stock comes back with no retry by the
 	// client.
-	held := s.create(orderBody("aws-crash", withItem("AWSCRASH1", "Gadget", 1, 10), withToken("tok_flaky")))
-	s.await(held.OrderID, "PAYMENT_PROCESSING")
-	if r := s.do("POST", "/orders/"+held.OrderID+"/cancel", awsbox.ClientKey, nil); r.status < 500 {
-		t.Fatalf("cancel with a crash before the publish = %d %s, want a 5xx", r.status, r.body)
+	held := s.Create(orderBody("aws-crash", apitest.WithItem("AWSCRASH1", "Gadget", 1, 10), apitest.WithToken("tok_flaky")))
+	s.Await(held.OrderID, "PAYMENT_PROCESSING")
+	if r := s.Do("POST", "/orders/"+held.OrderID+"/cancel", awsbox.ClientKey, nil); r.Status < 500 {
+		t.Fatalf("cancel with a crash before the publish = %d %s, want a 5xx", r.Status, r.Body)
 	}
-	if got := s.get(held.OrderID); got.Status != "CANCELLED" {
+	if got := s.Get(held.OrderID); got.Status != "CANCELLED" {
 		t.Fatalf("after the crashed cancel the order is %s, want CANCELLED (written before the crash)", got.Status)
 	}
-	waitFor(t, func() bool { return s.stock("AWSCRASH1") == 9 }, "the cancelled order's stock back (9) with no retry of the cancel")
-	if r := s.do("POST", "/orders/"+held.OrderID+"/cancel", awsbox.ClientKey, nil); r.status != http.StatusOK {
-		t.Fatalf("cancel again = %d %s, want 200", r.status, r.body)
+	apitest.WaitFor(t, func() bool { return s.Stock("AWSCRASH1") == 9 }, "the cancelled order's stock back (9) with no retry of the cancel")
+	if r := s.Do("POST", "/orders/"+held.OrderID+"/cancel", awsbox.ClientKey, nil); r.Status != http.StatusOK {
+		t.Fatalf("cancel again = %d %s, want 200", r.Status, r.Body)
 	}
 	for fn, n := range counters {
 		if n.Load() != want[fn] {
@@ -744,22 +544,22 @@ func TestCancelAfterAuthorizationVoidsThePayment(t *testing.T) {
 			return []func(*config.LoadOptions) error{opt}
 		},
 	})
-	s.putStock("AWSVOID1", "Gadget", 10, 5)
-	o := s.create(orderBody("aws-void", withItem("AWSVOID1", "Gadget", 2, 10)))
-	waitFor(t, func() bool { return crashed.Load() == 1 }, "the payment function's crash after authorizing")
-	if r := s.do("POST", "/orders/"+o.OrderID+"/cancel", awsbox.ClientKey, nil); r.status != http.StatusOK {
-		t.Fatalf("cancel while the authorized payment is being retried = %d %s", r.status, r.body)
+	s.PutStock("AWSVOID1", "Gadget", 10, 5)
+	o := s.Create(orderBody("aws-void", apitest.WithItem("AWSVOID1", "Gadget", 2, 10)))
+	apitest.WaitFor(t, func() bool { return crashed.Load() == 1 }, "the payment function's crash after authorizing")
+	if r := s.Do("POST", "/orders/"+o.OrderID+"/cancel", awsbox.ClientKey, nil); r.Status != http.StatusOK {
+		t.Fatalf("cancel while the authorized payment is being retried = %d %s", r.Status, r.Body)
 	}
-	waitFor(t, func() bool {
-		evs := detailTypes(s.events(o.OrderID))
+	apitest.WaitFor(t, func() bool {
+		evs := apitest.DetailTypes(s.Events(o.OrderID))
 		return slices.Contains(evs, "PaymentVoided") && slices.Contains(evs, "InventoryReleased")
 	}, "PaymentVoided and InventoryReleased")
-	waitFor(t, func() bool { return s.stock("AWSVOID1") == 5 }, "stock restored to 5")
+	apitest.WaitFor(t, func() bool { return s.Stock("AWSVOID1") == 5 }, "stock restored to 5")
 	time.Sleep(3 * time.Second) // Lambda's retry of the payment function runs into the cancelled order
-	if got := s.get(o.OrderID); got.Status != "CANCELLED" {
+	if got := s.Get(o.OrderID); got.Status != "CANCELLED" {
 		t.Errorf("status after the retry = %s, want CANCELLED", got.Status)
 	}
-	evs := detailTypes(s.events(o.OrderID))
+	evs := apitest.DetailTypes(s.Events(o.OrderID))
 	if slices.Contains(evs, "PaymentAuthorized") || slices.Contains(evs, "OrderCompleted") {
 		t.Errorf("events = %v: a cancelled order must not be paid or shipped", evs)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/app/apitest"
 	"github.com/orderflow/orderflow/services/app/awsbox"
 	"github.com/orderflow/orderflow/services/input/inputtest"
 )
@@ -25,14 +26,14 @@ func TestHostileBodiesAreRefusedAtTheDoorOnAWS(t *testing.T) {
 			continue
 		}
 		var e contracts.ErrorBody
-		response{status: status, body: b}.decode(t, &e)
+		apitest.Response{Status: status, Body: b}.Decode(t, &e)
 		if e.Error.Code != tt.Code || !cmp.Equal(e.Error.Details, tt.Details) {
 			t.Errorf("%s: error %+v, want %s with %+v", tt.Name, e.Error, tt.Code, tt.Details)
 		}
 	}
 	for _, customer := range []string{inputtest.Customer, inputtest.Other} {
 		var list contracts.OrderList
-		s.do("GET", "/orders?customerId="+customer, awsbox.ClientKey, nil).decode(t, &list)
+		s.Do("GET", "/orders?customerId="+customer, awsbox.ClientKey, nil).Decode(t, &list)
 		if len(list.Orders) != 0 {
 			t.Errorf("hostile bodies wrote %d orders of %s", len(list.Orders), customer)
 		}
@@ -49,13 +50,13 @@ func TestAnOrderAtEveryLimitFitsDynamoDB(t *testing.T) {
 		t.Fatalf("status %d: %s", status, b)
 	}
 	var o contracts.Order
-	response{status: status, body: b}.decode(t, &o)
-	got := s.get(o.OrderID)
+	apitest.Response{Status: status, Body: b}.Decode(t, &o)
+	got := s.Get(o.OrderID)
 	if diff := cmp.Diff(o.CustomerID, got.CustomerID); diff != "" || !cmp.Equal(o.Items, got.Items) || o.ShippingAddress != got.ShippingAddress {
 		t.Errorf("read back differs: created %+v, read %+v", o, got)
 	}
 	var want contracts.Order
-	response{body: []byte(inputtest.AtEveryLimit("aws-limit-"))}.decode(t, &want)
+	apitest.Response{Body: []byte(inputtest.AtEveryLimit("aws-limit-"))}.Decode(t, &want)
 	if got.CustomerID != want.CustomerID || got.ShippingAddress != want.ShippingAddress || got.CustomerEmail != want.CustomerEmail || got.Items[0].Name != want.Items[0].Name || got.Items[0].ProductID != want.Items[0].ProductID {
 		t.Errorf("read back %+v, sent %+v", got, want)
 	}
@@ -67,7 +68,7 @@ func waitForList(t *testing.T, s *system, customer, orderID string) {
 	t.Helper()
 	for range 50 {
 		var list contracts.OrderList
-		s.do("GET", "/orders?customerId="+url.QueryEscape(customer), awsbox.ClientKey, nil).decode(t, &list)
+		s.Do("GET", "/orders?customerId="+url.QueryEscape(customer), awsbox.ClientKey, nil).Decode(t, &list)
 		if len(list.Orders) == 1 && list.Orders[0].OrderID == orderID {
 			return
 		}
@@ -78,7 +79,7 @@ func waitForList(t *testing.T, s *system, customer, orderID string) {
 // raw sends body as it is, byte for byte (do encodes its body as JSON).
 func (s *system) raw(t *testing.T, method, path, body string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.url+path, bytes.NewBufferString(body))
+	req, err := http.NewRequest(method, s.URL+path, bytes.NewBufferString(body))
 	if err != nil {
 		t.Fatal(err)
 	}
