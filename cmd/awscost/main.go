@@ -59,6 +59,9 @@ func run(ctx context.Context, out io.Writer, n int, monthly int64, alarms int) e
 	emf := &countingWriter{}
 	box, err := awsbox.Start(ctx, awsbox.Options{
 		DynamoDBEndpoint: ddb.Endpoint, MotoEndpoint: moto.Endpoint, Metrics: emf,
+		// As on AWS (well above the dispatcher's run time), so that a slow batch on this shared machine
+		// is not delivered twice and counted twice.
+		VisibilityTimeout: 30,
 		LoadOptions: []func(*config.LoadOptions) error{config.WithAPIOptions(meter.APIOptions())},
 	})
 	if err != nil {
