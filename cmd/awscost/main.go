@@ -62,7 +62,7 @@ func run(ctx context.Context, out io.Writer, n int, monthly int64, alarms int) e
 		// As on AWS (well above the dispatcher's run time), so that a slow batch on this shared machine
 		// is not delivered twice and counted twice.
 		VisibilityTimeout: 30,
-		LoadOptions: []func(*config.LoadOptions) error{config.WithAPIOptions(meter.APIOptions())},
+		LoadOptions:       []func(*config.LoadOptions) error{config.WithAPIOptions(meter.APIOptions())},
 	})
 	if err != nil {
 		return err
