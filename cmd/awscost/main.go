@@ -91,7 +91,10 @@ func run(ctx context.Context, out io.Writer, n int, monthly int64, alarms int) e
 	if err := awaitTexts(ctx, moto, 2+2*n); err != nil {
 		return err
 	}
-	time.Sleep(2 * time.Second) // the metrics function's last events
+	// The metrics function gets every event, 5 per completed order: wait for the last of them.
+	for deadline := time.Now().Add(time.Minute); box.Stats()["metrics"].Count < 5*n && time.Now().Before(deadline); {
+		time.Sleep(250 * time.Millisecond)
+	}
 	elapsed := time.Since(start)
 	usage := meter.Snapshot()
 	stats := box.Stats()
