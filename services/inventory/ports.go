@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
@@ -46,6 +48,28 @@ var (
 	// product is missing or no longer has the ETag the caller read.
 	ErrChanged = fault.New(fault.Conflict, contracts.CodePreconditionFailed, "product changed since it was read")
 )
+
+// MergeLines checks the lines of a reservation and adds up those of the same product, sorted by product
+// id (a fixed order keeps a store's parts and its error, which product is short, deterministic). An
+// empty order id or a quantity below 1 is a fault.Invalid error. Every Store's Reserve starts with it.
+func MergeLines(orderID string, lines []Line) ([]Line, error) {
+	if strings.TrimSpace(orderID) == "" {
+		return nil, fault.Invalidf("reserve stock: order id is required")
+	}
+	want := map[string]int{}
+	for i, l := range lines {
+		if l.Quantity < 1 {
+			return nil, fault.Invalidf("reserve stock for order %s: line %d (%s): quantity %d must be at least 1", orderID, i, l.ProductID, l.Quantity)
+		}
+		want[l.ProductID] += l.Quantity
+	}
+	merged := make([]Line, 0, len(want))
+	for id, q := range want {
+		merged = append(merged, Line{ProductID: id, Quantity: q})
+	}
+	slices.SortFunc(merged, func(a, b Line) int { return strings.Compare(a.ProductID, b.ProductID) })
+	return merged, nil
+}
 
 // Store keeps the catalog, the stock and the reservations.
 type Store interface {

@@ -287,22 +287,14 @@ func (inv *Inventory) setRecord(orderID string, r *reservation, set map[string]t
 // inventory.ErrReleased for a released order, a fault.Invalid error for an empty order id or a
 // quantity below 1, and a fault.Unavailable error when concurrent writers keep winning.
 func (inv *Inventory) Reserve(ctx context.Context, orderID string, lines []inventory.Line) error {
-	if strings.TrimSpace(orderID) == "" {
-		return fault.Invalidf("reserve stock: order id is required")
+	lines, err := inventory.MergeLines(orderID, lines)
+	if err != nil {
+		return err
 	}
-	want := map[string]int{}
+	merged := make([]storedLine, len(lines))
 	for i, l := range lines {
-		if l.Quantity < 1 {
-			return fault.Invalidf("reserve stock for order %s: line %d (%s): quantity %d must be at least 1", orderID, i, l.ProductID, l.Quantity)
-		}
-		want[l.ProductID] += l.Quantity
+		merged[i] = storedLine(l)
 	}
-	merged := make([]storedLine, 0, len(want))
-	for id, q := range want {
-		merged = append(merged, storedLine{ProductID: id, Quantity: q})
-	}
-	// A fixed order keeps the parts, and the error (which product is short), deterministic.
-	slices.SortFunc(merged, func(a, b storedLine) int { return strings.Compare(a.ProductID, b.ProductID) })
 	if err := inv.reserve(ctx, orderID, merged); err != nil {
 		return fmt.Errorf("reserve stock for order %s: %w", orderID, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -115,22 +114,14 @@ func (db *DB) Products(ctx context.Context) ([]inventory.Product, error) {
 // for an unknown product), a wrapped inventory.ErrReleased for a released order, and a fault.Invalid
 // error for an empty order id or a quantity below 1.
 func (db *DB) Reserve(ctx context.Context, orderID string, lines []inventory.Line) error {
-	if strings.TrimSpace(orderID) == "" {
-		return fault.Invalidf("reserve stock: order id is required")
+	lines, err := inventory.MergeLines(orderID, lines)
+	if err != nil {
+		return err
 	}
-	want := map[string]int{}
+	stored := make([]storedLine, len(lines))
 	for i, l := range lines {
-		if l.Quantity < 1 {
-			return fault.Invalidf("reserve stock for order %s: line %d (%s): quantity %d must be at least 1", orderID, i, l.ProductID, l.Quantity)
-		}
-		want[l.ProductID] += l.Quantity
+		stored[i] = storedLine(l)
 	}
-	stored := make([]storedLine, 0, len(want))
-	for id, q := range want {
-		stored = append(stored, storedLine{ProductID: id, Quantity: q})
-	}
-	// A fixed order keeps the error (which product is short) deterministic.
-	slices.SortFunc(stored, func(a, b storedLine) int { return strings.Compare(a.ProductID, b.ProductID) })
 	body, err := json.Marshal(stored)
 	if err != nil {
 		return fmt.Errorf("reserve stock for order %s: encode: %w", orderID, err)
