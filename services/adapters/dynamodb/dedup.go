@@ -23,8 +23,9 @@ var (
 const DefaultClaimLease = 30 * time.Second
 
 // DefaultDedupRetention is how long a handled event is remembered when DeduperOptions leaves it unset:
-// far longer than EventBridge (24 hours) or SQS (14 days at most, 4 by default) keeps redelivering.
-const DefaultDedupRetention = 7 * 24 * time.Hour
+// longer than anything can bring it back — EventBridge retries for 24 hours, and the stack's dead-letter
+// queues keep a message 14 days, so a redrive of the oldest one still finds its event handled.
+const DefaultDedupRetention = 15 * 24 * time.Hour
 
 // DeduperOptions tune a Deduper. The zero value gives the defaults.
 type DeduperOptions struct {

@@ -91,7 +91,7 @@
 //
 // Payments: pk = PAYMENT#<orderId>, the fields of paysim.Record and a version; Apply is a consistent
 // read, the function, and a Put conditional on the version read, retried on a lost race. Dedup:
-// pk = <consumer>#<eventId> with expiresAt (7 days by default). Sessions: pk =
+// pk = <consumer>#<eventId> with expiresAt (15 days by default: longer than a DLQ keeps a message). Sessions: pk =
 // agent.SessionKey(customer, session) (length-prefixed, so no two pairs of ids share a key), the turns
 // as JSON, a version, expires (RFC 3339) and expiresAt (epoch seconds, the TTL attribute). Reads of
 // dedup records and sessions check the expiry themselves, as the idempotency records do.
