@@ -62,6 +62,10 @@ type Adapters struct {
 	Now func() time.Time
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
+	// API builds the REST API, the chatbot and the schema registry: BuildAPI. Nil builds none (App.HTTP
+	// is nil), for a runtime that serves no HTTP — a Lambda function behind a queue or a rule — which
+	// then links none of that code.
+	API func(cfg HTTPConfig, a Adapters, app *App) (http.Handler, error)
 }
 
 // Config is the application's behaviour that does not depend on where it runs.
@@ -98,7 +102,7 @@ type App struct {
 	Metrics *metrics.Metrics
 	// Router is the compiled routing table.
 	Router *routing.Router
-	// HTTP is the REST API.
+	// HTTP is the REST API (nil without Adapters.API).
 	HTTP http.Handler
 }
 
@@ -156,8 +160,10 @@ func New(cfg Config, a Adapters) (*App, error) {
 	app := &App{
 		Handlers: handlers, Dispatch: disp.Handle, Reconciler: rec, Ingest: ing, Metrics: m, Router: router,
 	}
-	if app.HTTP, err = newHTTP(cfg.HTTP, a, app); err != nil {
-		return nil, err
+	if a.API != nil {
+		if app.HTTP, err = a.API(cfg.HTTP, a, app); err != nil {
+			return nil, err
+		}
 	}
 	return app, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,6 +50,9 @@ type AWS struct {
 	TopicARN string
 	// ModelID is the Bedrock model of the chatbot ("" or OfflineModel: the offline responder only).
 	ModelID string
+	// API builds the REST API (app.BuildAPI) for the functions behind API Gateway; nil for the others,
+	// which then link none of it.
+	API func(cfg HTTPConfig, a Adapters, app *App) (http.Handler, error)
 	// NewModel makes the chatbot's model for ModelID (the chatbot passes the Bedrock adapter's
 	// constructor; other functions leave it nil and do not link the Bedrock client).
 	NewModel func(cfg aws.Config, modelID string) (agent.Model, error)
@@ -111,7 +115,7 @@ func NewAWS(cfg Config, a AWS) (*AWSApp, error) {
 		SMS:       sns.New(awssns.NewFromConfig(a.Config), a.TopicARN),
 		Deduper:   dynamodb.NewDeduper(ddb, a.Tables.Dedup, dynamodb.DeduperOptions{Now: a.Now, Lease: a.DedupLease}),
 		Sessions:  dynamodb.NewSessions(ddb, a.Tables.Sessions, dynamodb.SessionsOptions{}),
-		Now:       a.Now, Logger: a.Logger,
+		Now:       a.Now, Logger: a.Logger, API: a.API,
 	}
 	if a.Metrics != nil {
 		// The order failure rate alarm divides the totals of failed by created orders.

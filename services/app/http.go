@@ -17,8 +17,9 @@ type HTTPConfig = httpapi.Config
 const cancelHelp = "You can cancel an order until it is handed to fulfillment: reply with the order id and ask to cancel, " +
 	"or use POST /orders/{orderId}/cancel. Reserved stock is released and the payment authorization voided right away."
 
-// newHTTP builds the REST API over the application's services, the chatbot and the schema registry.
-func newHTTP(cfg HTTPConfig, a Adapters, app *App) (http.Handler, error) {
+// BuildAPI builds the REST API over the application's services, the chatbot and the schema registry
+// (Adapters.API).
+func BuildAPI(cfg HTTPConfig, a Adapters, app *App) (http.Handler, error) {
 	bot, err := agent.New(a.Orders, a.Model, app.Metrics.Registry(), agent.Options{Now: a.Now, Logger: a.Logger, CancelHelp: cancelHelp, Sessions: a.Sessions})
 	if err != nil {
 		return nil, fmt.Errorf("build chatbot: %w", err)

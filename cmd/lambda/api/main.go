@@ -6,10 +6,11 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/orderflow/orderflow/services/app"
 	"github.com/orderflow/orderflow/services/app/function"
 	"github.com/orderflow/orderflow/services/lambdas"
 )
 
 func main() {
-	lambda.Start(function.Must(lambdas.API).Proxy())
+	lambda.Start(function.Must(lambdas.API, function.WithAPI(app.BuildAPI)).Proxy())
 }

@@ -9,12 +9,13 @@ import (
 
 	"github.com/orderflow/orderflow/agent"
 	"github.com/orderflow/orderflow/agent/bedrock"
+	"github.com/orderflow/orderflow/services/app"
 	"github.com/orderflow/orderflow/services/app/function"
 	"github.com/orderflow/orderflow/services/lambdas"
 )
 
 func main() {
-	lambda.Start(function.Must(lambdas.Chatbot, function.WithModel(newModel)).Proxy())
+	lambda.Start(function.Must(lambdas.Chatbot, function.WithAPI(app.BuildAPI), function.WithModel(newModel)).Proxy())
 }
 
 // newModel is the Bedrock Converse adapter for the configured model.

@@ -368,7 +368,11 @@ func (b *Box) build(ctx context.Context, spec lambdas.Function) (*function.Funct
 		load = append(load, b.opts.FunctionLoadOptions(spec.Name)...)
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	f, err := function.New(ctx, spec.Name, lookup, b.opts.Metrics, logWriter{b.opts.Logger, spec.Name}, function.WithLoadOptions(load...))
+	opts := []function.Option{function.WithLoadOptions(load...)}
+	if spec.Trigger == lambdas.HTTP {
+		opts = append(opts, function.WithAPI(app.BuildAPI))
+	}
+	f, err := function.New(ctx, spec.Name, lookup, b.opts.Metrics, logWriter{b.opts.Logger, spec.Name}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", spec.Name, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -46,6 +47,13 @@ type Option func(*options)
 type options struct {
 	load     []func(*config.LoadOptions) error
 	newModel func(aws.Config, string) (agent.Model, error)
+	api      func(app.HTTPConfig, app.Adapters, *app.App) (http.Handler, error)
+}
+
+// WithAPI gives the function the REST API (app.BuildAPI): the api and chatbot functions' mains pass it,
+// so that no other function links the HTTP API, the agent or the schema registry.
+func WithAPI(build func(cfg app.HTTPConfig, a app.Adapters, ap *app.App) (http.Handler, error)) Option {
+	return func(o *options) { o.api = build }
 }
 
 // WithLoadOptions adds options to config.LoadDefaultConfig's (e.g. SDK middleware).
@@ -139,7 +147,7 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 		},
 		QueueURL: env[lambdas.EnvOrderQueueURL], EventBus: env[lambdas.EnvEventBusName], MaxEventSize: maxEvent,
 		TopicARN: env[lambdas.EnvSNSTopicARN], ModelID: env[lambdas.EnvBedrockModelID], AdminKeyIDs: admins,
-		NewModel: o.newModel, DedupLease: lease, Metrics: metricsOut, Logger: log, Now: time.Now,
+		NewModel: o.newModel, API: o.api, DedupLease: lease, Metrics: metricsOut, Logger: log, Now: time.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", name, err)
@@ -186,8 +194,12 @@ func (f *Function) SQS() func(context.Context, events.SQSEvent) (events.SQSEvent
 	return flushed(f, awslambda.SQS(f.Dispatch, awslambda.WithLogger(f.Log)))
 }
 
-// Proxy is the handler of API Gateway proxy events: the REST API (and the chatbot's route).
+// Proxy is the handler of API Gateway proxy events: the REST API (and the chatbot's route). The function
+// must have been built WithAPI.
 func (f *Function) Proxy() apigateway.ProxyHandler {
+	if f.HTTP == nil {
+		panic("function " + f.Spec.Name + ": Proxy without an API (build it with function.WithAPI(app.BuildAPI))")
+	}
 	return flushed(f, apigateway.Handler(f.HTTP, f.BasePath))
 }
 

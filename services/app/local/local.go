@@ -152,6 +152,7 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	tap := newEventTap(log)
 	store := tappedStore{DB: db, tap: tap}
 	a, err := app.New(cfg.App, app.Adapters{
+		API:    app.BuildAPI,
 		Orders: store, Queue: db, Publisher: store, Inventory: db,
 		Gateway: paysim.New(db), Carrier: carriersim.Carrier{}, SMS: sms, Deduper: db,
 		DeadLetters: db.CountDeadLetters, Logger: log, Model: cfg.Model,
