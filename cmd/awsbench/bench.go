@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/orderflow/orderflow/services/adapters/emulators"
 	"io"
 	"os"
 	"path/filepath"
@@ -104,51 +105,51 @@ func measure(r *result, rie, bootstrap string, env []string, event []byte, stub 
 		event = []byte("{")
 	}
 	stub.before(time.Now())
-	e, err := startEmulator(rie, bootstrap, env)
+	e, err := emulators.StartRIE(rie, bootstrap, env)
 	if err != nil {
 		return err
 	}
-	defer e.stop()
+	defer e.Stop()
 	if err := coldStart(e, event, stub, r, traced); err != nil {
-		return fmt.Errorf("%w\n%s", err, e.output())
+		return fmt.Errorf("%w\n%s", err, e.Output())
 	}
 	return nil
 }
 
 // coldStart invokes a fresh emulator twice and reads its log.
-func coldStart(e *emulator, event []byte, stub *stubAWS, r *result, traced bool) error {
-	status, body, cold, err := e.invoke(event)
+func coldStart(e *emulators.RIE, event []byte, stub *stubAWS, r *result, traced bool) error {
+	status, body, cold, err := e.Invoke(event)
 	if err != nil {
 		return err
 	}
-	_, _, warm, err := e.invoke(event)
+	_, _, warm, err := e.Invoke(event)
 	if err != nil {
 		return err
 	}
-	done, ok := e.waitLine("INIT RTDONE(")
+	done, ok := e.WaitLine("INIT RTDONE(", 5*time.Second)
 	if !ok {
 		return errors.New("no INIT RTDONE line in the emulator's output")
 	}
-	if !strings.Contains(done.text, "status: success") {
-		return fmt.Errorf("init failed: %s", done.text)
+	if !strings.Contains(done.Text, "status: success") {
+		return fmt.Errorf("init failed: %s", done.Text)
 	}
 	if traced {
 		r.initCalls = stub.before(time.Now())
-		r.pkgInitMs, r.slowestPkg, r.slowestPkgMs = packageInit(e.output())
+		r.pkgInitMs, r.slowestPkg, r.slowestPkgMs = packageInit(e.Output())
 		return nil
 	}
-	line, ok := e.waitLine("INIT REPORT(durationMs: ")
+	line, ok := e.WaitLine("INIT REPORT(durationMs: ", 5*time.Second)
 	if !ok {
 		return errors.New("no INIT REPORT line in the emulator's output")
 	}
-	ms, err := numberAfter(line.text, "INIT REPORT(durationMs: ")
+	ms, err := numberAfter(line.Text, "INIT REPORT(durationMs: ")
 	if err != nil {
 		return err
 	}
 	r.initMs = append(r.initMs, ms)
 	r.coldMinusWarmMs = append(r.coldMinusWarmMs, float64(cold-warm)/float64(time.Millisecond))
-	if line, ok := e.waitLine("\tInit Duration: "); ok {
-		if ms, err := numberAfter(line.text, "\tInit Duration: "); err == nil {
+	if line, ok := e.WaitLine("\tInit Duration: ", 5*time.Second); ok {
+		if ms, err := numberAfter(line.Text, "\tInit Duration: "); err == nil {
 			r.reportMs = append(r.reportMs, ms)
 		}
 	}

@@ -4,12 +4,11 @@
 package lambda_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/orderflow/orderflow/services/adapters/emulators"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,10 +16,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -332,124 +329,39 @@ func (s *stubAWS) calls() []awsCall {
 	return slices.Clone(s.got)
 }
 
-// rieProcess is an emulator running one bootstrap.
-type rieProcess struct {
-	url string
-	out *syncBuffer
-}
-
-// startRIE runs bootstrap under the emulator on free loopback ports with exactly env, in its own process
-// group, and stops it when the test ends.
+// startRIE runs bootstrap under the emulator with exactly env and stops it when the test ends.
 func startRIE(t *testing.T, rie, bootstrap string, env []string) *rieProcess {
 	t.Helper()
-	addr, apiAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, bootstrap)
-	cmd.Env = env
-	cmd.Dir = filepath.Dir(bootstrap)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	e, err := emulators.StartRIE(rie, bootstrap, env)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		stop(cmd)
+		e.Stop()
 		if t.Failed() {
-			t.Logf("emulator output:\n%s", out.String())
+			t.Logf("emulator output:\n%s", e.Output())
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the emulator does not listen on %s: %v", addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return &rieProcess{url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: out}
+	return &rieProcess{e}
 }
 
-// stop ends the emulator and its runtime. The emulator starts the runtime in a process group of its own,
-// so first the groups of the emulator's children, then the emulator's group, are killed.
-func stop(cmd *exec.Cmd) {
-	pid := cmd.Process.Pid
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	for _, f := range tasks {
-		b, _ := os.ReadFile(f)
-		for _, field := range strings.Fields(string(b)) {
-			if child, err := strconv.Atoi(field); err == nil && child > 1 {
-				_ = syscall.Kill(-child, syscall.SIGKILL)
-				_ = syscall.Kill(child, syscall.SIGKILL)
-			}
-		}
-	}
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
-	_ = cmd.Wait()
-}
+// rieProcess is an emulator running one bootstrap, with test-failing helpers.
+type rieProcess struct{ *emulators.RIE }
 
 // invoke posts event to the emulator and returns its status and body.
 func (r *rieProcess) invoke(t *testing.T, event []byte) (int, []byte) {
 	t.Helper()
-	client := &http.Client{Timeout: 60 * time.Second}
-	res, err := client.Post(r.url, "application/json", bytes.NewReader(event))
+	status, body, _, err := r.Invoke(event)
 	if err != nil {
-		t.Fatalf("invoke: %v", err)
+		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("invoke: %v", err)
-	}
-	return res.StatusCode, body
+	return status, body
 }
 
 // waitLog waits until the emulator's output has a line containing s.
 func (r *rieProcess) waitLog(t *testing.T, s string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		sc := bufio.NewScanner(strings.NewReader(r.out.String()))
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), s) {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no line with %q in the emulator's output", s)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if _, ok := r.WaitLine(s, 10*time.Second); !ok {
+		t.Fatalf("no line with %q in the emulator's output:\n%s", s, r.Output())
 	}
-}
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// syncBuffer is a bytes.Buffer that the emulator's output goroutine and the test may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
