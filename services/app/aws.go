@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -149,7 +148,7 @@ func NewAWS(cfg Config, a AWS) (*AWSApp, error) {
 	}
 	// Locally the metrics subscriber is fed in memory, once per event id; on AWS it is a function that
 	// EventBridge may invoke twice for one event, and whose instances share no memory.
-	app.Handlers[routing.Metrics] = once(ad.Deduper, routing.Metrics, app.Handlers[routing.Metrics])
+	app.Handlers[routing.Metrics] = notifier.Once(ad.Deduper, routing.Metrics, app.Handlers[routing.Metrics])
 	return &AWSApp{App: app, EMF: sink, Orders: orders}, nil
 }
 
@@ -195,37 +194,6 @@ func (s *busOrders) Publish(ctx context.Context, events ...contracts.Event) erro
 		return err
 	}
 	return s.bus.Publish(ctx, events...)
-}
-
-// once makes h handle each event id once for consumer, across invocations and instances: the event is
-// claimed first (two deliveries at the same moment, in two instances, cannot both run h); an event
-// already handled or claimed is acknowledged; one whose handling fails is unclaimed, so its redelivery
-// runs again.
-func once(d notifier.Deduper, consumer string, h pipeline.Handler) pipeline.Handler {
-	c, claims := d.(notifier.Claimer)
-	return func(ctx context.Context, e contracts.Event) error {
-		if claims {
-			won, err := c.Claim(ctx, consumer, e.ID)
-			if err != nil {
-				return fmt.Errorf("%s: claim event %s: %w", consumer, e.ID, err)
-			}
-			if !won {
-				return nil
-			}
-		} else if seen, err := d.Seen(ctx, consumer, e.ID); err != nil || seen {
-			if err != nil {
-				return fmt.Errorf("%s: check event %s: %w", consumer, e.ID, err)
-			}
-			return nil
-		}
-		if err := h(ctx, e); err != nil {
-			if claims {
-				err = errors.Join(err, c.Unclaim(context.WithoutCancel(ctx), consumer, e.ID))
-			}
-			return err
-		}
-		return d.MarkSeen(ctx, consumer, e.ID)
-	}
 }
 
 // Compile-time checks of the adapters the AWS runtime is built from.

@@ -27,32 +27,13 @@ type Service struct {
 }
 
 // Handle reacts to OrderCreated, OrderCompleted and OrderFailed. A redelivered event sends nothing; with
-// a Claimer, neither does a second delivery of the event handled at the same moment.
-func (s *Service) Handle(ctx context.Context, e contracts.Event) (err error) {
-	if c, ok := s.Deduper.(Claimer); ok {
-		won, err := c.Claim(ctx, consumer, e.ID)
-		if err != nil {
-			return fmt.Errorf("claim event %s: %w", e.ID, err)
-		}
-		if !won {
-			return nil
-		}
-		defer func() {
-			if err != nil {
-				if uerr := c.Unclaim(context.WithoutCancel(ctx), consumer, e.ID); uerr != nil {
-					err = errors.Join(err, uerr)
-				}
-			}
-		}()
-	} else {
-		seen, err := s.Deduper.Seen(ctx, consumer, e.ID)
-		if err != nil {
-			return fmt.Errorf("check event %s: %w", e.ID, err)
-		}
-		if seen {
-			return nil
-		}
-	}
+// a Claimer, neither does a second delivery of the event handled at the same moment (see Once).
+func (s *Service) Handle(ctx context.Context, e contracts.Event) error {
+	return Once(s.Deduper, consumer, s.send)(ctx, e)
+}
+
+// send texts the event.
+func (s *Service) send(ctx context.Context, e contracts.Event) error {
 	to, text, err := Format(e)
 	if err != nil {
 		return err
@@ -65,10 +46,41 @@ func (s *Service) Handle(ctx context.Context, e contracts.Event) (err error) {
 			return fmt.Errorf("send sms for event %s: %w", e.ID, err)
 		}
 	}
-	if err := s.Deduper.MarkSeen(ctx, consumer, e.ID); err != nil {
-		return fmt.Errorf("mark event %s: %w", e.ID, err)
-	}
 	return nil
+}
+
+// Once makes h handle each event id once for consumer, across deliveries (and, with a Claimer, across
+// processes): an event already handled is acknowledged; with a Claimer the event is claimed first, so
+// two deliveries at the same moment cannot both run h, and a handling that fails gives its claim up, so
+// that the redelivery runs again; the event is marked handled after h succeeds.
+func Once(d Deduper, consumer string, h func(context.Context, contracts.Event) error) func(context.Context, contracts.Event) error {
+	c, claims := d.(Claimer)
+	return func(ctx context.Context, e contracts.Event) error {
+		if claims {
+			won, err := c.Claim(ctx, consumer, e.ID)
+			if err != nil {
+				return fmt.Errorf("%s: claim event %s: %w", consumer, e.ID, err)
+			}
+			if !won {
+				return nil
+			}
+		} else if seen, err := d.Seen(ctx, consumer, e.ID); err != nil || seen {
+			if err != nil {
+				return fmt.Errorf("%s: check event %s: %w", consumer, e.ID, err)
+			}
+			return nil
+		}
+		if err := h(ctx, e); err != nil {
+			if claims {
+				err = errors.Join(err, c.Unclaim(context.WithoutCancel(ctx), consumer, e.ID))
+			}
+			return err
+		}
+		if err := d.MarkSeen(ctx, consumer, e.ID); err != nil {
+			return fmt.Errorf("%s: mark event %s: %w", consumer, e.ID, err)
+		}
+		return nil
+	}
 }
 
 // Format renders the text of an event and the customer's number ("" when the order has none). Events
