@@ -8,7 +8,9 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -129,6 +131,24 @@ func (c *Chatbot) Tools() []ToolSpec { return append([]ToolSpec(nil), c.tools.sp
 // model fails, the offline responder answers and the response says source "fallback". An error is
 // returned only when the orders cannot be read (or ctx ends) and no answer can be given.
 func (c *Chatbot) Answer(ctx context.Context, req contracts.ChatRequest) (contracts.ChatResponse, error) {
+	return c.answer(ctx, req, nil)
+}
+
+// Trace answers one question exactly as Answer does (same validation, session, metrics and answer, and
+// the same errors) and also returns the tools called while answering, in order: the model's tool uses
+// and, when the model failed and the offline responder answered instead, the responder's tool calls
+// after them. It is what the operations console shows to explain an answer.
+func (c *Chatbot) Trace(ctx context.Context, req contracts.ChatRequest) (contracts.ChatTrace, error) {
+	calls := &toolCalls{list: []contracts.ToolCall{}}
+	resp, err := c.answer(ctx, req, calls)
+	if err != nil {
+		return contracts.ChatTrace{}, err
+	}
+	return contracts.ChatTrace{ChatResponse: resp, ToolCalls: calls.list}, nil
+}
+
+// answer is Answer, recording the tool calls into calls unless it is nil.
+func (c *Chatbot) answer(ctx context.Context, req contracts.ChatRequest, calls *toolCalls) (contracts.ChatResponse, error) {
 	start := c.now()
 	// The customer id is used exactly as given: it is the scope of every tool, and "alice " must not
 	// become "alice". Only the emptiness check ignores whitespace.
@@ -151,13 +171,13 @@ func (c *Chatbot) Answer(ctx context.Context, req contracts.ChatRequest) (contra
 	var a answer
 	if c.model == nil {
 		c.metrics.fallbacks.WithLabelValues("no_model").Inc()
-		a, err = c.respondOffline(ctx, customerID, query, history)
+		a, err = c.respondOffline(ctx, customerID, query, history, calls)
 	} else {
 		var reason string
-		a, reason = c.converse(ctx, customerID, query, history)
+		a, reason = c.converse(ctx, customerID, query, history, calls)
 		if reason != "" {
 			c.metrics.fallbacks.WithLabelValues(reason).Inc()
-			a, err = c.respondOffline(ctx, customerID, query, history)
+			a, err = c.respondOffline(ctx, customerID, query, history, calls)
 		}
 	}
 	if err != nil {
@@ -202,15 +222,56 @@ func validate(query, customerID, sessionID string) error {
 	return nil
 }
 
-// callTool runs a tool for the customer and counts it.
-func (c *Chatbot) callTool(ctx context.Context, customerID, name string, input []byte) (any, []orderName, error) {
+// callTool runs a tool for the customer and counts it, and records it into calls unless calls is nil.
+func (c *Chatbot) callTool(ctx context.Context, calls *toolCalls, customerID, name string, input []byte) (any, []orderName, error) {
 	out, ids, err := c.tools.run(ctx, customerID, name, input)
 	outcome := "ok"
 	if err != nil {
 		outcome = strings.ReplaceAll(fault.KindOf(err).String(), " ", "_")
 	}
 	c.metrics.toolCalls.WithLabelValues(name, outcome).Inc()
+	calls.record(name, input, out, err)
 	return out, ids, err
+}
+
+// toolCalls collects the tool calls of one question, in order. The tools of one question run one
+// after another, so it needs no lock. A nil *toolCalls records nothing.
+type toolCalls struct {
+	list []contracts.ToolCall
+}
+
+// record adds one call. The input is kept as given; one that is not JSON (a malformed tool use of the
+// model) is kept as a JSON string, so that the trace can still be encoded.
+func (t *toolCalls) record(name string, input []byte, out any, err error) {
+	if t == nil {
+		return
+	}
+	call := contracts.ToolCall{Name: name, Input: rawJSON(input)}
+	if err == nil {
+		b, mErr := json.Marshal(out)
+		if mErr != nil {
+			err = fmt.Errorf("encode the result of tool %s: %w", name, mErr)
+		}
+		call.Output = b
+	}
+	if err != nil {
+		call.Output, call.Error = nil, err.Error()
+	}
+	t.list = append(t.list, call)
+}
+
+// rawJSON copies b as a JSON value: an empty input as {} (what the tools read it as), one that is not
+// valid JSON as a JSON string of its text.
+func rawJSON(b []byte) json.RawMessage {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0:
+		return json.RawMessage("{}")
+	case json.Valid(b):
+		return append(json.RawMessage(nil), b...)
+	}
+	s, _ := json.Marshal(string(b)) // a string always encodes
+	return s
 }
 
 // orderIDSet collects order ids in the order they were first seen, with the reference each is called by.

@@ -24,7 +24,8 @@ const (
 
 // converse runs the tool-use loop. It returns the model's answer, or the reason the offline responder
 // should answer instead.
-func (c *Chatbot) converse(ctx context.Context, customerID, query string, history []turn) (answer, string) {
+// The tools it runs are recorded into calls unless it is nil.
+func (c *Chatbot) converse(ctx context.Context, customerID, query string, history []turn, calls *toolCalls) (answer, string) {
 	req := ModelRequest{System: c.systemPrompt(history), Tools: c.tools.specs}
 	for _, t := range history {
 		req.Messages = append(req.Messages,
@@ -84,7 +85,7 @@ func (c *Chatbot) converse(ctx context.Context, customerID, query string, histor
 			}
 			results := Message{Role: RoleUser}
 			for _, u := range uses {
-				res, found := c.runToolUse(ctx, customerID, u)
+				res, found := c.runToolUse(ctx, calls, customerID, u)
 				ids.add(found...)
 				results.Content = append(results.Content, Block{ToolResult: &res})
 			}
@@ -101,8 +102,8 @@ func (c *Chatbot) converse(ctx context.Context, customerID, query string, histor
 
 // runToolUse runs one tool the model asked for. Its input decides nothing about whose orders are read:
 // the tool runs for customerID. A failure becomes an error result the model can explain.
-func (c *Chatbot) runToolUse(ctx context.Context, customerID string, u ToolUse) (ToolResult, []orderName) {
-	out, ids, err := c.callTool(ctx, customerID, u.Name, u.Input)
+func (c *Chatbot) runToolUse(ctx context.Context, calls *toolCalls, customerID string, u ToolUse) (ToolResult, []orderName) {
+	out, ids, err := c.callTool(ctx, calls, customerID, u.Name, u.Input)
 	if err != nil {
 		return ToolResult{ToolUseID: u.ID, Text: toolErrorText(err), IsError: true}, nil
 	}

@@ -167,16 +167,18 @@ type offline struct {
 	c          *Chatbot
 	ctx        context.Context
 	customerID string
-	ids        orderIDSet
-	out        []string
+	// calls records the tool calls, when not nil.
+	calls *toolCalls
+	ids   orderIDSet
+	out   []string
 }
 
 // respondOffline answers from the order tools with templated sentences. It recognises the intents of a
 // question and the order ids in it; a question without an id is about the order the conversation was
 // last about, or else the customer's most relevant recent order. It returns an error only when the
-// orders cannot be read.
-func (c *Chatbot) respondOffline(ctx context.Context, customerID, query string, history []turn) (answer, error) {
-	r := &offline{c: c, ctx: ctx, customerID: customerID}
+// orders cannot be read. Its tool calls are recorded into calls unless it is nil.
+func (c *Chatbot) respondOffline(ctx context.Context, customerID, query string, history []turn, calls *toolCalls) (answer, error) {
+	r := &offline{c: c, ctx: ctx, customerID: customerID, calls: calls}
 	refs, maybe := scanOrderRefs(query)
 	for _, ref := range maybe {
 		// A word that reads as a reference counts only if it is one of this customer's: a quiet lookup,
@@ -246,7 +248,7 @@ func (r *offline) call(name string, input any, out any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s input: %w", name, err)
 	}
-	res, ids, err := r.c.callTool(r.ctx, r.customerID, name, b)
+	res, ids, err := r.c.callTool(r.ctx, r.calls, r.customerID, name, b)
 	if err != nil {
 		return err
 	}
