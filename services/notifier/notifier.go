@@ -42,7 +42,7 @@ func (s *Service) send(ctx context.Context, e contracts.Event) error {
 		to = s.OperationsNumber
 	}
 	if (to != "" || s.SendUnaddressed) && text != "" {
-		if err := s.Sender.Send(ctx, SMS{ID: e.ID, To: to, Text: text}); err != nil {
+		if err := s.Sender.Send(ctx, SMS{ID: e.ID, OrderID: pipeline.EventOrderID(e), To: to, Text: text}); err != nil {
 			return fmt.Errorf("send sms for event %s: %w", e.ID, err)
 		}
 	}

@@ -133,3 +133,30 @@ func TestAnEventWithoutAReferenceNamesTheOrderByItsIDPrefix(t *testing.T) {
 		t.Errorf("text = %q, want the id prefix line", text)
 	}
 }
+
+func TestTextsCarryTheOrderTheyAreAbout(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		resources []string
+		want      string
+	}{
+		{"from the event's resources, as the envelope sets them", []string{"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"}, "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"},
+		{"from the detail when there are no resources", nil, "o1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := &fakeSender{}
+			svc := &notifier.Service{Sender: s, Deduper: fakeDeduper{}, OperationsNumber: "+3100000000"}
+			e := event(t, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{DetailMeta: contracts.DetailMeta{OrderID: "o1"}, CreatedAt: at})
+			e.Resources = tt.resources
+			if err := svc.Handle(context.Background(), e); err != nil {
+				t.Fatal(err)
+			}
+			if len(s.sent) != 1 || s.sent[0].OrderID != tt.want || s.sent[0].ID != e.ID {
+				t.Fatalf("sent = %+v, want one text with id %s about order %s", s.sent, e.ID, tt.want)
+			}
+		})
+	}
+}

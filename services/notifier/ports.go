@@ -12,9 +12,11 @@ import "context"
 // SMS is one text message.
 type SMS struct {
 	// ID is unique per message (derived from the event id), so a provider can deduplicate.
-	ID   string
-	To   string
-	Text string
+	ID string
+	// OrderID is the order the text is about, so that the texts of an order can be looked up.
+	OrderID string
+	To      string
+	Text    string
 }
 
 // Sender delivers text messages (SNS on AWS, a log and file sink locally).

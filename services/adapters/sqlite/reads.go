@@ -7,6 +7,7 @@ type readStmts struct {
 	getOrder, orderVersion, orderExists, getIdempotency, pendingBefore, listFirst, listAfter, events *sql.Stmt
 	due, deadLetters, countDeadLetters, byReference                                                  *sql.Stmt
 	product, products, seen                                                                          *sql.Stmt
+	texts                                                                                            *sql.Stmt
 }
 
 func (s *readStmts) list() []stmtSpec {
@@ -33,6 +34,9 @@ func (s *readStmts) list() []stmtSpec {
 		{&s.product, `SELECT name, price, available FROM products WHERE id = ?`},
 		{&s.products, `SELECT id, name, price, available FROM products ORDER BY id`},
 		{&s.seen, `SELECT EXISTS (SELECT 1 FROM processed WHERE consumer = ? AND event_id = ?)`},
+		// rowid breaks ties in insertion order, and is in texts_by_order's keys, so no sort is needed.
+		{&s.texts, `SELECT id, order_id, recipient, body, sent_at FROM texts WHERE order_id = ?
+			ORDER BY sent_at, rowid`},
 	}
 }
 

@@ -131,6 +131,20 @@ CREATE INDEX orders_pending ON orders (created_at, id) WHERE status = 'PENDING';
 ALTER TABLE orders ADD COLUMN reference TEXT;
 CREATE UNIQUE INDEX orders_by_reference ON orders (reference);
 `,
+	// 5: the texts sent about each order, for the operations console. id is the text's id (derived from
+	// the event that caused it), so a text sent again on redelivery keeps one row. The index keys by the
+	// time-ordered order id, so inserts of a new order's texts append, and it serves the per-order
+	// listing.
+	`
+CREATE TABLE texts (
+	id        TEXT PRIMARY KEY,
+	order_id  TEXT NOT NULL,
+	recipient TEXT NOT NULL,
+	body      TEXT NOT NULL,
+	sent_at   INTEGER NOT NULL
+);
+CREATE INDEX texts_by_order ON texts (order_id, sent_at);
+`,
 }
 
 // afterMigration holds the work of a migration that SQL alone cannot do, run in the same transaction

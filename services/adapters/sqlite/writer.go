@@ -36,6 +36,7 @@ type writeStmts struct {
 	upsertProduct, readProduct, takeStock, giveStock                  *sql.Stmt
 	getReservation, insertReservation, releaseReservation             *sql.Stmt
 	getPayment, upsertPayment, markSeen                               *sql.Stmt
+	insertText                                                        *sql.Stmt
 }
 
 func (s *writeStmts) list() []stmtSpec {
@@ -89,6 +90,7 @@ func (s *writeStmts) list() []stmtSpec {
 			decline_code = excluded.decline_code`},
 		{&s.markSeen, `INSERT INTO processed (consumer, event_id, processed_at) VALUES (?, ?, ?)
 			ON CONFLICT (consumer, event_id) DO NOTHING`},
+		{&s.insertText, `INSERT OR IGNORE INTO texts (id, order_id, recipient, body, sent_at) VALUES (?, ?, ?, ?, ?)`},
 	}
 }
 

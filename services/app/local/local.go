@@ -139,7 +139,7 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 		db.Close()
 		return nil, err
 	}
-	sms, err := smslog.Open(filepath.Join(cfg.DataDir, "notifications.jsonl"), log)
+	sms, err := smslog.Open(filepath.Join(cfg.DataDir, "notifications.jsonl"), log, smslog.Options{Record: db.RecordText})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -1,0 +1,104 @@
+package smslog_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/smslog"
+	"github.com/orderflow/orderflow/services/notifier"
+)
+
+var sentAt = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// lines reads the file's lines.
+func lines(t *testing.T, path string) []smslog.Line {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []smslog.Line
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var l smslog.Line
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		out = append(out, l)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func open(t *testing.T, opts smslog.Options) (*smslog.Sink, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notifications.jsonl")
+	opts.Now = func() time.Time { return sentAt }
+	s, err := smslog.Open(path, slog.New(slog.DiscardHandler), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestSentTextsAreWrittenAndRecorded(t *testing.T) {
+	t.Parallel()
+	var recorded []contracts.Text
+	s, path := open(t, smslog.Options{Record: func(_ context.Context, t contracts.Text) error {
+		recorded = append(recorded, t)
+		return nil
+	}})
+	m := notifier.SMS{ID: "ev-1", OrderID: "o1", To: "+31629408162", Text: "🛒 Order Created!"}
+	if err := s.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	want := []contracts.Text{{ID: "ev-1", OrderID: "o1", To: "+31629408162", Text: "🛒 Order Created!", SentAt: sentAt}}
+	if diff := cmp.Diff(want, recorded); diff != "" {
+		t.Errorf("recorded (-want +got):\n%s", diff)
+	}
+	wantLines := []smslog.Line{{ID: "ev-1", To: "+31629408162", Text: "🛒 Order Created!", SentAt: sentAt}}
+	if diff := cmp.Diff(wantLines, lines(t, path)); diff != "" {
+		t.Errorf("file (-want +got):\n%s", diff)
+	}
+}
+
+func TestAFailedRecordFailsTheSend(t *testing.T) {
+	t.Parallel()
+	down := errors.New("store unavailable")
+	s, path := open(t, smslog.Options{Record: func(context.Context, contracts.Text) error { return down }})
+	err := s.Send(context.Background(), notifier.SMS{ID: "ev-1", OrderID: "o1", Text: "hi"})
+	if !errors.Is(err, down) {
+		t.Fatalf("Send = %v, want the recorder's error", err)
+	}
+	// The text went out (to the file) before it could be recorded: the retry sends it again.
+	if got := len(lines(t, path)); got != 1 {
+		t.Errorf("file has %d lines, want 1", got)
+	}
+}
+
+func TestWithoutARecorderTextsGoToTheFileOnly(t *testing.T) {
+	t.Parallel()
+	s, path := open(t, smslog.Options{})
+	for _, id := range []string{"ev-1", "ev-2"} {
+		if err := s.Send(context.Background(), notifier.SMS{ID: id, OrderID: "o1", Text: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(lines(t, path)); got != 2 {
+		t.Errorf("file has %d lines, want 2", got)
+	}
+}
