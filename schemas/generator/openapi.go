@@ -9,6 +9,7 @@ import (
 	"github.com/invopop/jsonschema"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/order"
 	"github.com/orderflow/orderflow/services/registry"
 )
 
@@ -90,6 +91,8 @@ var apiTypes = []any{
 	contracts.InventoryList{}, contracts.InventoryItem{}, contracts.PutInventoryRequest{},
 	contracts.ChatRequest{}, contracts.ChatResponse{}, contracts.Health{}, contracts.ErrorBody{},
 	registry.SchemaList{}, registry.SchemaDescription{},
+	contracts.TextList{}, contracts.DeadLetterList{}, contracts.RedriveRequest{}, contracts.RedriveResult{},
+	contracts.LiveSnapshot{}, contracts.LiveEvent{}, contracts.ChatTrace{}, contracts.SubscriptionList{},
 }
 
 // openAPIDocument is the OpenAPI 3 description of the REST API.
@@ -196,7 +199,9 @@ func (g *generator) openAPIDocument() (*openAPI, error) {
 			"put": {OperationID: "putInventoryItem", Tags: []string{"inventory"}, Summary: "Create or replace a product and its stock (admin)",
 				Description: "With If-Match (the ETag of a GET) the product is replaced only if nothing changed it since, stock reserved by orders included; otherwise 412.",
 				Parameters: []parameter{productID, {Name: "If-Match", In: "header",
-					Description: "The ETag the product had when it was read: refuses the write if it changed since.", Schema: str()}},
+					Description: "The ETag the product had when it was read: refuses the write if it changed since (* : if it exists).", Schema: str()},
+					{Name: "If-None-Match", In: "header", Description: "*: create the product only if there is none with this id; 412 otherwise.",
+						Schema: &jsonschema.Schema{Type: "string", Enum: []any{"*"}}}},
 				RequestBody: jsonBody("PutInventoryRequest", map[string]any{"name": "Ultrabook 14", "price": 1299.99, "available": 25}),
 				Responses:   errs(withETag(ok200("The product as stored.", "InventoryItem", nil)), 400, 412, 413, 415)},
 		},
@@ -221,6 +226,56 @@ func (g *generator) openAPIDocument() (*openAPI, error) {
 				},
 				Responses: errs(ok200("The schema.", "SchemaDescription", nil), 404)},
 		},
+		"/admin/orders": {
+			"get": {OperationID: "searchOrders", Tags: []string{"admin"}, Summary: "Find orders of any customer, newest first (admin)",
+				Description: "status and customerId combine; reference finds that one order, whoever's it is. A search by status alone scans the orders newest first.",
+				Parameters: []parameter{
+					{Name: "status", In: "query", Description: "Only orders in this status.", Schema: &jsonschema.Schema{Type: "string", Enum: statusEnum()}},
+					{Name: "customerId", In: "query", Description: "Only this customer's orders.", Schema: strMax(contracts.MaxCustomerIDLength)},
+					{Name: "reference", In: "query", Description: "The order with this reference, e.g. 7K3M-Q9TX (any case, the dash optional). Not combined with cursor.",
+						Schema: &jsonschema.Schema{Type: "string", Pattern: "^[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}$"}},
+					{Name: "limit", In: "query", Description: "The page size, 1 to 100 (default 20).", Schema: &jsonschema.Schema{Type: "integer", Minimum: "1", Maximum: "100"}},
+					{Name: "cursor", In: "query", Description: "The nextCursor of the previous page.", Schema: str()},
+				},
+				Responses: errs(ok200("A page of orders.", "OrderList", nil), 400)},
+		},
+		"/admin/orders/{orderId}/texts": {
+			"get": {OperationID: "listOrderTexts", Tags: []string{"admin"}, Summary: "List the SMS texts sent about an order, oldest first (admin)",
+				Parameters: []parameter{orderID},
+				Responses:  errs(ok200("The texts.", "TextList", nil), 404)},
+		},
+		"/admin/dead-letters": {
+			"get": {OperationID: "listDeadLetters", Tags: []string{"admin"}, Summary: "List the dead letters, oldest first (admin)",
+				Parameters: []parameter{{Name: "limit", In: "query", Description: "At most this many, 1 to 1000 (default 100).",
+					Schema: &jsonschema.Schema{Type: "integer", Minimum: "1", Maximum: "1000"}}},
+				Responses: errs(ok200("The dead letters and how many there are.", "DeadLetterList", nil), 400)},
+		},
+		"/admin/dead-letters/redrive": {
+			"post": {OperationID: "redriveDeadLetters", Tags: []string{"admin"}, Summary: "Send dead letters back to delivery (admin)",
+				Description: "Either ids or all; the messages are delivered again from their first attempt, as orderflow dlq redrive does.",
+				RequestBody: jsonBody("RedriveRequest", map[string]any{"ids": []int{3, 4}}),
+				Responses:   errs(ok200("How many went back to delivery.", "RedriveResult", nil), 400, 413, 415)},
+		},
+		"/admin/live": {
+			"get": {OperationID: "liveSnapshot", Tags: []string{"admin"}, Summary: "The pipeline right now (admin)",
+				Responses: errs(ok200("Orders per status, the last minutes per second, failures and dead letters.", "LiveSnapshot", nil))},
+		},
+		"/admin/live/stream": {
+			"get": {OperationID: "liveStream", Tags: []string{"admin"}, Summary: "The pipeline live, as Server-Sent Events (admin)",
+				Description: "event: snapshot carries a LiveSnapshot, at once and then every second; event: event carries a LiveEvent for every event the server publishes (a slow reader may miss some; the snapshots stay complete).",
+				Responses: errs(map[string]*response{"200": {Description: "The stream, until the client or the server ends it.",
+					Content: map[string]mediaType{"text/event-stream": {Schema: &jsonschema.Schema{Type: "string",
+						Description: "Events named snapshot (data: LiveSnapshot) and event (data: LiveEvent)."}}}}})},
+		},
+		"/admin/chatbot": {
+			"post": {OperationID: "traceChat", Tags: []string{"admin"}, Summary: "Ask the chatbot as a customer, with the tool calls it made (admin)",
+				RequestBody: jsonBody("ChatRequest", map[string]any{"query": "Where is my order?", "customerId": view.CustomerID}),
+				Responses:   errs(ok200("The answer and the tool calls.", "ChatTrace", nil), 400, 413, 415)},
+		},
+		"/admin/subscriptions": {
+			"get": {OperationID: "listSubscriptions", Tags: []string{"admin"}, Summary: "The webhook subscriptions with their recent deliveries (admin)",
+				Responses: errs(ok200("The subscriptions.", "SubscriptionList", nil))},
+		},
 		"/healthz": {
 			"get": {OperationID: "health", Tags: []string{"operations"}, Summary: "Liveness check", Security: noAuth,
 				Responses: map[string]*response{"200": {Description: "The service is up.",
@@ -235,11 +290,12 @@ func (g *generator) openAPIDocument() (*openAPI, error) {
 	return &openAPI{
 		OpenAPI: OpenAPIVersion,
 		Info: apiInfo{Title: "orderflow API", Version: contracts.SchemaVersion,
-			Description: "The REST API of orderflow: place, follow and cancel orders, administer the catalog, ask the chatbot and read the event schemas. Generated from the Go types in contracts; do not edit."},
+			Description: "The REST API of orderflow: place, follow and cancel orders, administer the catalog, ask the chatbot, read the event schemas, and run the shop from the operations console. Generated from the Go types in contracts; do not edit."},
 		Security: []map[string][]string{{"apiKey": {}}},
 		Tags: []apiTag{
 			{"orders", "Orders and their events."}, {"inventory", "The catalog and its stock; needs an admin key."},
 			{"chatbot", "The chatbot that answers questions about orders."}, {"schemas", "The event schema registry."},
+			{"admin", "The operations console's endpoints; need an admin key."},
 			{"operations", "Health and metrics."},
 		},
 		Paths: paths,
@@ -249,10 +305,19 @@ func (g *generator) openAPIDocument() (*openAPI, error) {
 	}, nil
 }
 
+// statusEnum lists the order statuses.
+func statusEnum() []any {
+	out := make([]any, len(order.Statuses))
+	for i, s := range order.Statuses {
+		out[i] = string(s)
+	}
+	return out
+}
+
 // errorDescriptions says which error codes come with each status.
 var errorDescriptions = map[int]string{
 	400: "VALIDATION_FAILED (details lists the problems field by field) or INVALID_JSON.",
-	403: "FORBIDDEN: the X-API-Key header is missing or wrong.",
+	403: "FORBIDDEN: the X-API-Key header is missing or wrong, or the endpoint needs an admin key.",
 	404: "NOT_FOUND.",
 	409: "CONFLICT: the order is not in a status that allows this.",
 	412: "PRECONDITION_FAILED: the product changed since the ETag in If-Match was read; read it again.",

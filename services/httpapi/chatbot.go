@@ -10,10 +10,24 @@ import (
 // chat serves POST /chatbot: query (free text of at most contracts.MaxChatQueryLength characters, newlines
 // allowed) and customerId (an identifier, as in POST /orders) are required; sessionId is an identifier.
 func (s *server) chat(w http.ResponseWriter, r *http.Request) {
-	v, err := s.readJSON(w, r)
+	req, ok := s.readChat(w, r)
+	if !ok {
+		return
+	}
+	resp, err := s.deps.Chatbot.Answer(r.Context(), req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	s.writeJSON(w, r, http.StatusOK, resp)
+}
+
+// readChat reads and checks a chat request body, answering the error itself when it is not valid.
+func (s *server) readChat(w http.ResponseWriter, r *http.Request) (contracts.ChatRequest, bool) {
+	v, err := s.readJSON(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return contracts.ChatRequest{}, false
 	}
 	var sh shape
 	var req contracts.ChatRequest
@@ -37,12 +51,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := sh.err(); err != nil {
 		s.writeError(w, r, err)
-		return
+		return contracts.ChatRequest{}, false
 	}
-	resp, err := s.deps.Chatbot.Answer(r.Context(), req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, resp)
+	return req, true
 }

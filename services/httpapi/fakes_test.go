@@ -143,7 +143,13 @@ func (m *memInventory) PutProduct(_ context.Context, p inventory.Product) error 
 func (m *memInventory) PutProductIf(_ context.Context, p inventory.Product, etag string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if cur, ok := m.products[p.ID]; !ok || cur.ETag() != etag {
+	cur, ok := m.products[p.ID]
+	if etag == inventory.Absent {
+		ok = !ok
+	} else if ok {
+		ok = cur.ETag() == etag
+	}
+	if !ok {
 		return inventory.ErrChanged
 	}
 	m.products[p.ID] = p

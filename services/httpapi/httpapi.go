@@ -126,6 +126,8 @@ type Deps struct {
 	Observer Observer
 	// ReadOnly are extra GET endpoints mounted next to the API's own.
 	ReadOnly []Mount
+	// Admin serves the operations console's endpoints under /admin; nil leaves them unmounted.
+	Admin *Admin
 }
 
 // route patterns, also the metric labels.
@@ -205,6 +207,7 @@ func (s *server) routes() {
 	s.mux.Handle(routeListInventory, s.adminOnly(http.HandlerFunc(s.listInventory)))
 	s.mux.Handle(routeGetInventory, s.adminOnly(http.HandlerFunc(s.getInventory)))
 	s.mux.Handle(routePutInventory, s.adminOnly(http.HandlerFunc(s.putInventory)))
+	s.adminRoutes()
 	if s.deps.Chatbot != nil {
 		s.mux.HandleFunc(routeChatbot, s.chat)
 	}

@@ -49,7 +49,9 @@ func (s *server) getInventory(w http.ResponseWriter, r *http.Request) {
 
 // putInventory serves PUT /inventory/{productId} (admin): creates or replaces the product and returns it.
 // With If-Match (the ETag of a GET), it replaces the product only if nothing changed it since, stock taken
-// by orders included, and answers 412 PRECONDITION_FAILED otherwise; without, it replaces unconditionally.
+// by orders included, and answers 412 PRECONDITION_FAILED otherwise (If-Match: * only if it exists); with
+// If-None-Match: * it creates the product only if there is none (412 otherwise); without either, it
+// creates or replaces unconditionally.
 func (s *server) putInventory(w http.ResponseWriter, r *http.Request) {
 	v, err := s.readJSON(w, r)
 	if err != nil {
@@ -88,9 +90,31 @@ func (s *server) putInventory(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if etag := r.Header.Get("If-Match"); etag != "" {
-		err = s.deps.Inventory.PutProductIf(r.Context(), p, etag)
-	} else {
+	ifMatch, ifNoneMatch := r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
+	switch {
+	case ifMatch != "" && ifNoneMatch != "":
+		sh.bad("If-None-Match", "cannot be combined with If-Match")
+	case ifNoneMatch != "" && ifNoneMatch != "*":
+		sh.bad("If-None-Match", `only "*" is supported: create the product only if there is none`)
+	}
+	if err := sh.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	switch {
+	case ifNoneMatch == "*":
+		err = s.deps.Inventory.PutProductIf(r.Context(), p, inventory.Absent)
+	case ifMatch == "*":
+		// Any current version: the product must exist. Its ETag now makes the write conditional on it.
+		var cur inventory.Product
+		if cur, err = s.deps.Inventory.Product(r.Context(), p.ID); fault.Is(err, fault.NotFound) {
+			err = inventory.ErrChanged
+		} else if err == nil {
+			err = s.deps.Inventory.PutProductIf(r.Context(), p, cur.ETag())
+		}
+	case ifMatch != "":
+		err = s.deps.Inventory.PutProductIf(r.Context(), p, ifMatch)
+	default:
 		err = s.deps.Inventory.PutProduct(r.Context(), p)
 	}
 	if err != nil {

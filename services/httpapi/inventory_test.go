@@ -111,3 +111,39 @@ func TestPutInventoryRejects(t *testing.T) {
 		}
 	})
 }
+
+func TestPutInventoryCreatesOnlyWhatIsNew(t *testing.T) {
+	e := newEnv(t)
+	put := func(id string, header map[string]string) response {
+		return e.do(t, request{method: "PUT", path: "/inventory/" + id, key: adminKey, header: header,
+			body: `{"name":"Tea pot","price":24.5,"available":12}`})
+	}
+	if res := put("BOOK001", map[string]string{"If-None-Match": "*"}); res.status != 412 || res.errorBody(t).Error.Code != contracts.CodePreconditionFailed {
+		t.Errorf("creating an existing product: %d %s, want 412", res.status, res.body)
+	}
+	if p, _ := e.inventory.Product(t.Context(), "BOOK001"); p.Name != "Go book" {
+		t.Errorf("the refused create changed the product: %+v", p)
+	}
+	res := put("TEA001", map[string]string{"If-None-Match": "*"})
+	if res.status != 200 || res.header.Get("ETag") == "" {
+		t.Fatalf("creating a new product: %d %s", res.status, res.body)
+	}
+	if p, err := e.inventory.Product(t.Context(), "TEA001"); err != nil || p.Available != 12 || p.Price != 2450 {
+		t.Errorf("created %+v, %v", p, err)
+	}
+	// If-Match: * writes only over an existing product.
+	if res := put("NOPE001", map[string]string{"If-Match": "*"}); res.status != 412 {
+		t.Errorf("If-Match: * on a missing product: %d, want 412", res.status)
+	}
+	if res := put("TEA001", map[string]string{"If-Match": "*"}); res.status != 200 {
+		t.Errorf("If-Match: * on an existing product: %d %s, want 200", res.status, res.body)
+	}
+	for _, h := range []map[string]string{{"If-None-Match": `"abc"`}, {"If-None-Match": "*", "If-Match": `"abc"`}} {
+		if res := put("TEA002", h); res.status != 400 || res.errorBody(t).Error.Details[0].Field != "If-None-Match" {
+			t.Errorf("%v: %d %s, want 400 about If-None-Match", h, res.status, res.body)
+		}
+	}
+	if _, err := e.inventory.Product(t.Context(), "TEA002"); err == nil {
+		t.Error("a refused request created TEA002")
+	}
+}

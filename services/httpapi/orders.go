@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -74,14 +73,7 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
 	case n > contracts.MaxCustomerIDLength:
 		sh.bad("customerId", fmt.Sprintf("must be at most %d characters (has %d)", contracts.MaxCustomerIDLength, n))
 	}
-	limit := defaultListLimit
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxListLimit {
-			sh.bad("limit", "must be an integer from 1 to 100")
-		}
-		limit = n
-	}
+	limit := queryLimit(&sh, q.Get("limit"), defaultListLimit, maxListLimit)
 	var reference string
 	if q.Has("reference") {
 		var err error
@@ -105,14 +97,7 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	page := contracts.OrderList{Orders: make([]contracts.Order, len(orders))}
-	for i, o := range orders {
-		page.Orders[i] = o.View()
-	}
-	if next != "" {
-		page.NextCursor = &next
-	}
-	s.writeJSON(w, r, http.StatusOK, page)
+	s.writeJSON(w, r, http.StatusOK, pageOf(orders, next))
 }
 
 // orderByReference answers GET /orders?customerId=&reference= with a page of at most one order.

@@ -45,9 +45,14 @@ var (
 	// released before anything was reserved); it can never be reserved again.
 	ErrReleased = fault.New(fault.Conflict, "RESERVATION_RELEASED", "reservation already released")
 	// ErrChanged (kind fault.Conflict, code PRECONDITION_FAILED) is returned by PutProductIf when the
-	// product is missing or no longer has the ETag the caller read.
+	// product is missing or no longer has the ETag the caller read, or, with the etag Absent, when it
+	// exists.
 	ErrChanged = fault.New(fault.Conflict, contracts.CodePreconditionFailed, "product changed since it was read")
 )
+
+// Absent is the etag of PutProductIf that creates a product only if there is none with its id: a new
+// product never overwrites one someone else created meanwhile.
+const Absent = "*"
 
 // MergeLines checks the lines of a reservation and adds up those of the same product, sorted by product
 // id (a fixed order keeps a store's parts and its error, which product is short, deterministic). An
@@ -77,7 +82,8 @@ type Store interface {
 	// PutProduct creates or replaces a product. Available must be >= 0.
 	PutProduct(ctx context.Context, p Product) error
 	// PutProductIf replaces a product on condition that it exists and its ETag is etag, checked and
-	// written atomically; otherwise it writes nothing and returns ErrChanged (wrapped).
+	// written atomically; otherwise it writes nothing and returns ErrChanged (wrapped). With the etag
+	// Absent it creates the product on condition that it does not exist (HTTP's If-None-Match: *).
 	PutProductIf(ctx context.Context, p Product, etag string) error
 	// Products returns every product ordered by id.
 	Products(ctx context.Context) ([]Product, error)

@@ -54,6 +54,14 @@ func (db *DB) putProduct(ctx context.Context, p inventory.Product, etag string) 
 			var price int64
 			err := w.queryRow(w.st.readProduct, p.ID).Scan(&cur.Name, &price, &cur.Available)
 			cur.Price = contracts.Amount(price)
+			if etag == inventory.Absent {
+				if errors.Is(err, sql.ErrNoRows) {
+					return w.exec(w.st.upsertProduct, p.ID, p.Name, int64(p.Price), p.Available)
+				}
+				if err == nil {
+					return inventory.ErrChanged
+				}
+			}
 			if errors.Is(err, sql.ErrNoRows) || (err == nil && cur.ETag() != etag) {
 				return inventory.ErrChanged
 			}

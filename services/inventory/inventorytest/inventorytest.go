@@ -151,6 +151,23 @@ func testCatalog(t *testing.T, open func(t *testing.T) inventory.Store) {
 			t.Errorf("PutProductIf of a missing product = %v, want ErrChanged", err)
 		}
 	})
+	t.Run("a conditional create writes only where there is no product", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		seed(t, s, map[string]int{"A": 5})
+		if err := s.PutProductIf(t.Context(), inventory.Product{ID: "A", Name: "Other", Price: 1, Available: 99}, inventory.Absent); !errors.Is(err, inventory.ErrChanged) {
+			t.Fatalf("creating an existing product = %v, want ErrChanged", err)
+		}
+		if got := mustProduct(t, s, "A"); got.Name == "Other" || got.Available != 5 {
+			t.Errorf("the refused create changed the product: %+v", got)
+		}
+		if err := s.PutProductIf(t.Context(), inventory.Product{ID: "NEW", Name: "New", Price: 250, Available: 7}, inventory.Absent); err != nil {
+			t.Fatalf("creating a new product: %v", err)
+		}
+		if got := mustProduct(t, s, "NEW"); got.Name != "New" || got.Price != 250 || got.Available != 7 {
+			t.Errorf("created product reads back as %+v", got)
+		}
+	})
 	t.Run("negative stock is refused", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
