@@ -111,37 +111,61 @@ func Routes(subs []Subscription) []routing.Route {
 
 // Handler returns the bus consumer that POSTs events to the subscription's endpoint. A 2xx answer
 // acknowledges the event; 408, 429, 5xx and network errors are retried; any other answer dead-letters it,
-// as EventBridge API destinations do.
-func Handler(client *http.Client, s Subscription) pipeline.Handler {
+// as EventBridge API destinations do. Every attempt is recorded in log, unless log is nil.
+func Handler(client *http.Client, s Subscription, log *Log) pipeline.Handler {
+	rec := log.subscription(s)
 	return func(ctx context.Context, e contracts.Event) error {
-		body, err := json.Marshal(e)
-		if err != nil {
-			return fault.Wrap(fault.Invalid, err, "encode event")
+		start := time.Now()
+		status, answer, err := deliver(ctx, client, s, e)
+		if rec != nil {
+			d := contracts.Delivery{
+				EventID: e.ID, DetailType: e.DetailType, OrderID: pipeline.EventOrderID(e), At: start.UTC(),
+				StatusCode: status, OK: err == nil, DurationMs: float64(time.Since(start)) / float64(time.Millisecond),
+			}
+			if err != nil {
+				d.Error = err.Error()
+				if answer != "" {
+					d.Error += ": " + answer
+				}
+			}
+			rec.record(d)
 		}
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Endpoint, bytes.NewReader(body))
-		if err != nil {
-			return fault.Wrap(fault.Invalid, err, "build webhook request")
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Orderflow-Event-Id", e.ID)
-		req.Header.Set("X-Orderflow-Subscription", s.Name)
-		if s.Secret != "" {
-			req.Header.Set(SignatureHeader, Sign(s.Secret, body))
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return fault.Wrap(fault.Unavailable, err, "webhook "+s.Name)
-		}
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		switch {
-		case resp.StatusCode >= 200 && resp.StatusCode < 300:
-			return nil
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
-			return fault.Unavailablef("webhook %s answered %s", s.Name, resp.Status)
-		}
-		return fault.Invalidf("webhook %s answered %s", s.Name, resp.Status)
+		return err
 	}
+}
+
+// deliver makes one attempt. It returns the endpoint's status (0 when there was no answer), the start
+// of its answer's body, and why the attempt failed.
+func deliver(ctx context.Context, client *http.Client, s Subscription, e contracts.Event) (status int, answer string, err error) {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return 0, "", fault.Wrap(fault.Invalid, err, "encode event")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", fault.Wrap(fault.Invalid, err, "build webhook request")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Orderflow-Event-Id", e.ID)
+	req.Header.Set("X-Orderflow-Subscription", s.Name)
+	if s.Secret != "" {
+		req.Header.Set(SignatureHeader, Sign(s.Secret, body))
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", fault.Wrap(fault.Unavailable, err, "webhook "+s.Name)
+	}
+	defer resp.Body.Close()
+	// The start of a refusal often says why; the rest is read only so that the connection can be reused.
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorLength))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return resp.StatusCode, "", nil
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
+		return resp.StatusCode, string(head), fault.Unavailablef("webhook %s answered %s", s.Name, resp.Status)
+	}
+	return resp.StatusCode, string(head), fault.Invalidf("webhook %s answered %s", s.Name, resp.Status)
 }

@@ -33,7 +33,7 @@ func TestHandlerMapsAnswersToRetryOrDeadLetter(t *testing.T) {
 			gotID = r.Header.Get("X-Orderflow-Event-Id")
 			w.WriteHeader(tt.status)
 		}))
-		err := webhook.Handler(srv.Client(), webhook.Subscription{Name: "t", Endpoint: srv.URL})(context.Background(), contracts.Event{ID: "ev1", Detail: []byte(`{}`)})
+		err := webhook.Handler(srv.Client(), webhook.Subscription{Name: "t", Endpoint: srv.URL}, nil)(context.Background(), contracts.Event{ID: "ev1", Detail: []byte(`{}`)})
 		srv.Close()
 		if tt.ok != (err == nil) || (!tt.ok && fault.KindOf(err) != tt.want) {
 			t.Errorf("status %d: err %v, want kind %v", tt.status, err, tt.want)
@@ -79,7 +79,7 @@ func TestCallsAreSignedWhenTheSubscriptionHasASecret(t *testing.T) {
 		sig, body = r.Header.Get(webhook.SignatureHeader), string(b)
 	}))
 	defer srv.Close()
-	h := webhook.Handler(srv.Client(), webhook.Subscription{Name: "t", Endpoint: srv.URL, Secret: "s3cret"})
+	h := webhook.Handler(srv.Client(), webhook.Subscription{Name: "t", Endpoint: srv.URL, Secret: "s3cret"}, nil)
 	if err := h(context.Background(), contracts.Event{ID: "ev1", Detail: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,8 @@ type Local struct {
 	App *app.App
 	// DB is the embedded store.
 	DB *sqlite.DB
+	// Deliveries is the log of the webhook subscriptions' delivery attempts since the start.
+	Deliveries *webhook.Log
 
 	srv     *http.Server
 	cancel  context.CancelFunc
@@ -175,8 +177,9 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 		engine.Handle(target, localbus.EventHandler(h))
 	}
 	hookClient := &http.Client{Timeout: 15 * time.Second}
+	deliveries := webhook.NewLog(cfg.Subscriptions, 0)
 	for _, sub := range cfg.Subscriptions {
-		engine.Handle(sub.Target(), localbus.EventHandler(webhook.Handler(hookClient, sub)))
+		engine.Handle(sub.Target(), localbus.EventHandler(webhook.Handler(hookClient, sub, deliveries)))
 	}
 	engineRef.Store(engine)
 
@@ -188,7 +191,7 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l := &Local{
-		URL: "http://" + ln.Addr().String(), ClientKey: clientKey, AdminKey: adminKey, App: a, DB: db,
+		URL: "http://" + ln.Addr().String(), ClientKey: clientKey, AdminKey: adminKey, App: a, DB: db, Deliveries: deliveries,
 		srv:    &http.Server{Handler: a.HTTP, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second},
 		cancel: cancel, sms: sms, failed: make(chan struct{}), unlock: unlock,
 	}
