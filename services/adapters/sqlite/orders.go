@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -307,23 +308,80 @@ func (db *DB) GetByReference(ctx context.Context, customerID, reference string) 
 // on the last page. Pass "" as cursor for the first page. A limit outside 1 to MaxListLimit or a cursor
 // that List did not return is a fault.Invalid error.
 func (db *DB) List(ctx context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error) {
-	if limit < 1 || limit > MaxListLimit {
-		return nil, "", fault.Invalidf("list orders: limit %d must be from 1 to %d", limit, MaxListLimit)
+	after, err := checkPage(limit, cursor)
+	if err != nil {
+		return nil, "", fmt.Errorf("list orders: %w", err)
 	}
 	var rows *sql.Rows
-	var err error
-	if cursor == "" {
+	if after == "" {
 		rows, err = db.rs.listFirst.QueryContext(ctx, customerID, limit+1)
 	} else {
-		after, derr := base64.RawURLEncoding.DecodeString(cursor)
-		if derr != nil || len(after) == 0 {
-			return nil, "", fault.Invalidf("list orders: cursor %q is not valid", cursor)
-		}
-		rows, err = db.rs.listAfter.QueryContext(ctx, customerID, string(after), limit+1)
+		rows, err = db.rs.listAfter.QueryContext(ctx, customerID, after, limit+1)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("list orders of customer %s: %w", customerID, err)
 	}
+	orders, next, err := readPage(rows, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("list orders of customer %s: %w", customerID, err)
+	}
+	return orders, next, nil
+}
+
+// Search returns a page of the orders q selects, of any customer, newest first, and the cursor of the
+// next page ("" on the last). A reference finds that one order (if it also has q's status and customer).
+// Status and customer combine; a customer's orders are read by the customer index, but there is no index
+// on status (it would move an entry on every status change of every order), so a search by status alone
+// reads the orders newest first until it has a page, which takes longer the rarer the status.
+func (db *DB) Search(ctx context.Context, q order.Search) ([]*order.Order, string, error) {
+	after, err := checkPage(q.Limit, q.Cursor)
+	if err != nil {
+		return nil, "", fmt.Errorf("search orders: %w", err)
+	}
+	var where []string
+	var args []any
+	for _, c := range []struct {
+		cond string
+		arg  string
+	}{{"reference = ?", q.Reference}, {"status = ?", string(q.Status)}, {"customer_id = ?", q.CustomerID}, {"id < ?", after}} {
+		if c.arg != "" {
+			where, args = append(where, c.cond), append(args, c.arg)
+		}
+	}
+	query := `SELECT version, snapshot FROM orders`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	rows, err := db.read.QueryContext(ctx, query+` ORDER BY id DESC LIMIT ?`, append(args, q.Limit+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("search orders: %w", err)
+	}
+	orders, next, err := readPage(rows, q.Limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("search orders: %w", err)
+	}
+	return orders, next, nil
+}
+
+// checkPage checks a page size and decodes a cursor of readPage into the id the page starts after ("" for
+// the first page).
+func checkPage(limit int, cursor string) (after string, err error) {
+	if limit < 1 || limit > MaxListLimit {
+		return "", fault.Invalidf("limit %d must be from 1 to %d", limit, MaxListLimit)
+	}
+	if cursor == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(b) == 0 {
+		return "", fault.Invalidf("cursor %q is not valid", cursor)
+	}
+	return string(b), nil
+}
+
+// readPage reads up to limit orders from rows of (version, snapshot) that hold at most limit+1, newest
+// first, and returns the cursor of the next page when there is a row beyond them. It closes rows.
+func readPage(rows *sql.Rows, limit int) ([]*order.Order, string, error) {
 	defer rows.Close()
 	orders := make([]*order.Order, 0, limit)
 	more := false
@@ -335,22 +393,48 @@ func (db *DB) List(ctx context.Context, customerID string, limit int, cursor str
 		var version int64
 		var snap []byte
 		if err := rows.Scan(&version, &snap); err != nil {
-			return nil, "", fmt.Errorf("list orders of customer %s: %w", customerID, err)
+			return nil, "", err
 		}
 		o, err := decodeOrder(version, snap)
 		if err != nil {
-			return nil, "", fmt.Errorf("list orders of customer %s: %w", customerID, err)
+			return nil, "", err
 		}
 		orders = append(orders, o)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list orders of customer %s: %w", customerID, err)
+		return nil, "", err
 	}
 	next := ""
 	if more {
 		next = base64.RawURLEncoding.EncodeToString([]byte(orders[len(orders)-1].ID()))
 	}
 	return orders, next, nil
+}
+
+// CountByStatus returns how many orders there are in each status, every status present (zero when none).
+// It reads every order, so it is for a start-up or an occasional count, not for each request.
+func (db *DB) CountByStatus(ctx context.Context) (map[order.Status]int64, error) {
+	counts := make(map[order.Status]int64, len(order.Statuses))
+	for _, s := range order.Statuses {
+		counts[s] = 0
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT status, count(*) FROM orders GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count orders by status: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		var n int64
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("count orders by status: %w", err)
+		}
+		counts[order.Status(s)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count orders by status: %w", err)
+	}
+	return counts, nil
 }
 
 // Events returns every event published about the order, oldest first. It returns a fault.NotFound
