@@ -66,6 +66,8 @@ type Adapters struct {
 	// is nil), for a runtime that serves no HTTP — a Lambda function behind a queue or a rule — which
 	// then links none of that code.
 	API func(cfg HTTPConfig, a Adapters, app *App) (http.Handler, error)
+	// Admin serves the operations console's endpoints under /admin (nil: none, as on AWS).
+	Admin *AdminAPI
 }
 
 // Config is the application's behaviour that does not depend on where it runs.

@@ -13,6 +13,10 @@ import (
 // HTTPConfig configures the REST API.
 type HTTPConfig = httpapi.Config
 
+// AdminAPI are the services behind the operations console's endpoints (Adapters.Admin). BuildAPI sets
+// its Chatbot to the application's chatbot.
+type AdminAPI = httpapi.Admin
+
 // cancelHelp is what the chatbot tells customers who ask how to cancel.
 const cancelHelp = "You can cancel an order until it is handed to fulfillment: reply with the order id and ask to cancel, " +
 	"or use POST /orders/{orderId}/cancel. Reserved stock is released and the payment authorization voided right away."
@@ -31,9 +35,16 @@ func BuildAPI(cfg HTTPConfig, a Adapters, app *App) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = a.Logger
 	}
+	var admin *httpapi.Admin
+	if a.Admin != nil {
+		adm := *a.Admin
+		adm.Chatbot = bot
+		admin = &adm
+	}
 	return httpapi.New(cfg, httpapi.Deps{
 		Orders: a.Orders, Ingest: app.Ingest, Inventory: a.Inventory, Chatbot: bot,
 		Metrics: app.Metrics.Handler(), Observer: app.Metrics,
 		ReadOnly: []httpapi.Mount{{Path: "/schemas", Handler: reg}, {Path: "/schemas/{name}", Handler: reg}},
+		Admin:    admin,
 	}), nil
 }

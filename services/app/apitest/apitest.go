@@ -114,6 +114,8 @@ func RoutePattern(path string) string {
 	switch {
 	case len(parts) >= 2 && parts[0] == "orders":
 		parts[1] = "{orderId}"
+	case len(parts) >= 3 && parts[0] == "admin" && parts[1] == "orders":
+		parts[2] = "{orderId}"
 	case len(parts) == 2 && parts[0] == "inventory":
 		parts[1] = "{productId}"
 	case len(parts) == 2 && parts[0] == "schemas":

@@ -27,6 +27,8 @@ import (
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
 	"github.com/orderflow/orderflow/services/adapters/webhook"
 	"github.com/orderflow/orderflow/services/app"
+	"github.com/orderflow/orderflow/services/console"
+	"github.com/orderflow/orderflow/services/live"
 	"github.com/orderflow/orderflow/services/pipeline"
 	"github.com/orderflow/orderflow/services/routing"
 )
@@ -151,13 +153,22 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	if cfg.App.Envelope == (pipeline.Envelope{}) {
 		cfg.App.Envelope = pipeline.LocalEnvelope
 	}
+	counts, err := db.CountByStatus(ctx)
+	if err != nil {
+		db.Close()
+		sms.Close()
+		return nil, err
+	}
+	board := live.New(counts, live.Options{DeadLetters: db.CountDeadLetters})
 	tap := newEventTap(log)
-	store := tappedStore{DB: db, tap: tap}
+	store := tappedStore{DB: db, tap: tap, board: board}
+	deliveries := webhook.NewLog(cfg.Subscriptions, 0)
 	a, err := app.New(cfg.App, app.Adapters{
 		API:    app.BuildAPI,
 		Orders: store, Queue: db, Publisher: store, Inventory: db,
 		Gateway: paysim.New(db), Carrier: carriersim.Carrier{}, SMS: sms, Deduper: db,
 		DeadLetters: db.CountDeadLetters, Logger: log, Model: cfg.Model,
+		Admin: &app.AdminAPI{Orders: db, Texts: db, DeadLetters: deadLetters{db}, Live: board, Subscriptions: deliveries.Subscriptions},
 	})
 	if err != nil {
 		db.Close()
@@ -176,8 +187,8 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 		}
 		engine.Handle(target, localbus.EventHandler(h))
 	}
+	tap.subscribe(func(_ context.Context, e contracts.Event) error { board.Published(e); return nil })
 	hookClient := &http.Client{Timeout: 15 * time.Second}
-	deliveries := webhook.NewLog(cfg.Subscriptions, 0)
 	for _, sub := range cfg.Subscriptions {
 		engine.Handle(sub.Target(), localbus.EventHandler(webhook.Handler(hookClient, sub, deliveries)))
 	}
@@ -192,9 +203,11 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l := &Local{
 		URL: "http://" + ln.Addr().String(), ClientKey: clientKey, AdminKey: adminKey, App: a, DB: db, Deliveries: deliveries,
-		srv:    &http.Server{Handler: a.HTTP, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second},
+		srv:    &http.Server{Handler: console.Handler(a.HTTP), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second},
 		cancel: cancel, sms: sms, failed: make(chan struct{}), unlock: unlock,
 	}
+	// Live streams end when the server shuts down, which waits for its requests.
+	l.srv.RegisterOnShutdown(board.Close)
 	started = true
 	l.wg.Add(3)
 	l.tapStop, l.tap = make(chan struct{}), tap
@@ -284,6 +297,7 @@ func randomHex(n int) string {
 // Banner is what the binary prints once it is serving.
 func (l *Local) Banner(dataDir string) string {
 	return fmt.Sprintf(`orderflow is running
+  Console    %s/   (sign in with the admin key)
   API        %s
   data dir   %s
   API key    %s   (admin key: %s)
@@ -292,5 +306,5 @@ Place the example order:
   curl -s -X POST %s/orders -H 'Content-Type: application/json' -H 'X-API-Key: %s' -d '%s'
 
 Then follow it:   curl -s %s/orders/ORDER_ID -H 'X-API-Key: %s'
-`, l.URL, dataDir, l.ClientKey, l.AdminKey, l.URL, l.ClientKey, app.ExampleOrder, l.URL, l.ClientKey)
+`, l.URL, l.URL, dataDir, l.ClientKey, l.AdminKey, l.URL, l.ClientKey, app.ExampleOrder, l.URL, l.ClientKey)
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
+	"github.com/orderflow/orderflow/services/ingest"
+	"github.com/orderflow/orderflow/services/live"
 	"github.com/orderflow/orderflow/services/order"
 	"github.com/orderflow/orderflow/services/pipeline"
 	"github.com/orderflow/orderflow/services/routing"
@@ -18,21 +20,45 @@ import (
 // tappedStore instead, in process, right after each commit. On AWS they are ordinary EventBridge rules.
 var memoryTargets = map[string]bool{routing.Metrics: true}
 
-// tappedStore is the local store, with every event it commits also handed to the in-memory subscribers.
+// tappedStore is the local store, with every event it commits also handed to the in-memory subscribers,
+// and every order it stores and status change it commits told to the console's live board.
 type tappedStore struct {
 	*sqlite.DB
-	tap *eventTap
+	tap   *eventTap
+	board *live.Board
 }
 
-// Update implements pipeline.Orders, tapping the events the update committed.
+// Create implements ingest.Store, telling the board of the stored order.
+func (s tappedStore) Create(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord) error {
+	err := s.DB.Create(ctx, o, rec)
+	if err == nil {
+		s.board.Accepted(o.CreatedAt())
+	}
+	return err
+}
+
+// CreateQueued implements ingest.QueueingStore, telling the board of the stored order.
+func (s tappedStore) CreateQueued(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord, m contracts.OrderMessage) error {
+	err := s.DB.CreateQueued(ctx, o, rec, m)
+	if err == nil {
+		s.board.Accepted(o.CreatedAt())
+	}
+	return err
+}
+
+// Update implements pipeline.Orders, tapping the events the update committed and telling the board of
+// the status change.
 func (s tappedStore) Update(ctx context.Context, id string, fn func(o *order.Order) ([]contracts.Event, error)) (*order.Order, error) {
 	var events []contracts.Event
+	var from order.Status
 	o, err := s.DB.Update(ctx, id, func(o *order.Order) ([]contracts.Event, error) {
+		from = o.Status()
 		evs, err := fn(o)
 		events = evs // the last attempt's events are the ones stored
 		return evs, err
 	})
 	if err == nil {
+		s.board.Changed(from, o)
 		s.tap.offer(events)
 	}
 	return o, err
