@@ -42,9 +42,10 @@ func dlq(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return nil
 		}
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tTARGET\tATTEMPTS\tFAILED AT\tERROR")
-		for _, d := range letters {
-			fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\n", d.ID, d.Target, d.Attempts, d.FailedAt.Format("2006-01-02 15:04:05"), d.Error)
+		fmt.Fprintln(w, "ID\tTARGET\tTYPE\tORDER\tATTEMPTS\tFAILED AT\tERROR")
+		for _, l := range letters {
+			d := local.DeadLetterView(l)
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Target, d.DetailType, d.OrderID, d.Attempts, d.FailedAt.Format("2006-01-02 15:04:05"), d.Error)
 		}
 		return w.Flush()
 	}

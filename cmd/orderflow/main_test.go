@@ -635,8 +635,9 @@ func TestDeadLetterCommands(t *testing.T) {
 		}
 		return out.String()
 	}
-	if out := cli("dlq", "list"); !strings.Contains(out, "dispatcher") || !strings.Contains(out, "payment gateway exploded") {
-		t.Errorf("dlq list = %q, want the dead letter with its target and error", out)
+	if out := cli("dlq", "list"); !strings.Contains(out, "dispatcher") || !strings.Contains(out, "payment gateway exploded") ||
+		!strings.Contains(out, "OrderMessage") || !strings.Contains(out, "o-dead") {
+		t.Errorf("dlq list = %q, want the dead letter with its target, type, order and error", out)
 	}
 	if out := cli("dlq", "redrive"); !strings.Contains(out, "redrove 1") {
 		t.Errorf("dlq redrive = %q", out)
