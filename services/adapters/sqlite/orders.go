@@ -34,6 +34,9 @@ const maxUpdateAttempts = 100
 // MaxListLimit is the largest page List returns.
 const MaxListLimit = 1000
 
+// MaxSearchLimit is the largest page Search returns, as order.Search says.
+const MaxSearchLimit = 100
+
 // errStale is an Update's write finding that the order's version moved on since it was read.
 var errStale = errors.New("order changed since it was read")
 
@@ -329,11 +332,15 @@ func (db *DB) List(ctx context.Context, customerID string, limit int, cursor str
 }
 
 // Search returns a page of the orders q selects, of any customer, newest first, and the cursor of the
-// next page ("" on the last). A reference finds that one order (if it also has q's status and customer).
+// next page ("" on the last). A limit outside 1 to MaxSearchLimit or a cursor Search did not return is a
+// fault.Invalid error. A reference finds that one order (if it also has q's status and customer).
 // Status and customer combine; a customer's orders are read by the customer index, but there is no index
 // on status (it would move an entry on every status change of every order), so a search by status alone
 // reads the orders newest first until it has a page, which takes longer the rarer the status.
 func (db *DB) Search(ctx context.Context, q order.Search) ([]*order.Order, string, error) {
+	if q.Limit > MaxSearchLimit {
+		return nil, "", fault.Invalidf("search orders: limit %d must be from 1 to %d", q.Limit, MaxSearchLimit)
+	}
 	after, err := checkPage(q.Limit, q.Cursor)
 	if err != nil {
 		return nil, "", fmt.Errorf("search orders: %w", err)

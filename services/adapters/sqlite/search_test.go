@@ -129,7 +129,7 @@ func TestSearchByReferenceFindsAnyCustomersOrder(t *testing.T) {
 func TestSearchRefusesBadPages(t *testing.T) {
 	t.Parallel()
 	db := searchFixture(t)
-	for _, q := range []order.Search{{Limit: 0}, {Limit: sqlite.MaxListLimit + 1}, {Limit: 10, Cursor: "!!not-base64"}} {
+	for _, q := range []order.Search{{Limit: 0}, {Limit: sqlite.MaxSearchLimit + 1}, {Limit: 10, Cursor: "!!not-base64"}} {
 		if _, _, err := db.Search(context.Background(), q); fault.KindOf(err) != fault.Invalid {
 			t.Errorf("Search(%+v) = %v, want a fault.Invalid error", q, err)
 		}
