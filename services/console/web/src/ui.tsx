@@ -2,7 +2,7 @@
 
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { message } from "./api";
+import { message, storedKey } from "./api";
 import { age, json, localTime, statusClass } from "./format";
 
 /** A status as a badge; the text is the status itself, so colour is never the only cue. */
@@ -44,7 +44,7 @@ export function useNow(period: number): number {
 
 export function Json({ value, label }: { value: unknown; label: string }) {
   return (
-    <pre class="json" tabIndex={0} aria-label={label}>
+    <pre class="json" role="region" tabIndex={0} aria-label={label}>
       <code>{typeof value === "string" ? value : json(value)}</code>
     </pre>
   );
@@ -69,6 +69,9 @@ export function TableScroll({ label, children }: { label: string; children: Comp
   );
 }
 
+/** Whether the next page is the one the console opened on load, signed in already. */
+let firstPageOfLoad = storedKey() !== null;
+
 /**
  * Page is a page's frame: its heading takes the focus when the page opens, so that a keyboard or
  * screen reader user lands on the new page, not on the link they followed.
@@ -76,6 +79,11 @@ export function TableScroll({ label, children }: { label: string; children: Comp
 export function Page({ title, actions, children }: { title: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren }) {
   const h1 = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
+    if (firstPageOfLoad) {
+      // A page opened by loading the console keeps the browser's own start, where Tab reaches the skip link.
+      firstPageOfLoad = false;
+      return;
+    }
     h1.current?.focus({ preventScroll: true });
   }, []);
   return (

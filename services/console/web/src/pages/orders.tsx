@@ -64,7 +64,7 @@ export function Orders({ query: params }: { query: URLSearchParams }) {
   const r = res.value;
   const describe =
     r?.kind === "reference"
-      ? `Order with reference ${q.toUpperCase()}`
+      ? `Order with reference ${r.page.orders[0]?.reference ?? q.toUpperCase()}`
       : r?.kind === "customer"
         ? `Orders of customer ${q}${status ? ` in ${status}` : ""}, newest first`
         : `All orders${status ? ` in ${status}` : ""}, newest first`;
