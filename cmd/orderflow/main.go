@@ -28,6 +28,7 @@ import (
 	"github.com/orderflow/orderflow/agent"
 	"github.com/orderflow/orderflow/agent/bedrock"
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/sqlite"
 	"github.com/orderflow/orderflow/services/adapters/webhook"
 	"github.com/orderflow/orderflow/services/app"
 	"github.com/orderflow/orderflow/services/app/local"
@@ -91,7 +92,7 @@ type serveFlags struct {
 	addr, dataDir, apiKeys, adminKeys, opsPhone, logLevel, orderLimit, cpuProfile, modelID, subscriptions string
 	rateLimit                                                                                             float64
 	rateBurst, maxAttempts                                                                                int
-	retryBackoff, reconcileAfter                                                                          time.Duration
+	retryBackoff, reconcileAfter, idempotencyRetention, processedRetention                                time.Duration
 }
 
 func serveFlagSet(stderr io.Writer) (*flag.FlagSet, *serveFlags, error) {
@@ -119,6 +120,12 @@ func serveFlagSet(stderr io.Writer) (*flag.FlagSet, *serveFlags, error) {
 	reconcile, err := time.ParseDuration(env("ORDERFLOW_RECONCILE_AFTER", "30s"))
 	errs = append(errs, named("ORDERFLOW_RECONCILE_AFTER", err))
 	fs.DurationVar(&f.reconcileAfter, "reconcile-after", reconcile, "re-queue orders PENDING for longer than this (ORDERFLOW_RECONCILE_AFTER)")
+	idem, err := time.ParseDuration(env("ORDERFLOW_IDEMPOTENCY_RETENTION", sqlite.DefaultIdempotencyRetention.String()))
+	errs = append(errs, named("ORDERFLOW_IDEMPOTENCY_RETENTION", err))
+	fs.DurationVar(&f.idempotencyRetention, "idempotency-retention", idem, "how long an Idempotency-Key is honoured; expired keys are pruned (ORDERFLOW_IDEMPOTENCY_RETENTION)")
+	processed, err := time.ParseDuration(env("ORDERFLOW_PROCESSED_RETENTION", sqlite.DefaultProcessedRetention.String()))
+	errs = append(errs, named("ORDERFLOW_PROCESSED_RETENTION", err))
+	fs.DurationVar(&f.processedRetention, "processed-retention", processed, "how long a consumer remembers an event it handled, against redeliveries; then pruned (ORDERFLOW_PROCESSED_RETENTION)")
 	fs.StringVar(&f.opsPhone, "operations-phone", env("ORDERFLOW_OPERATIONS_PHONE", "+31629408162"), "number texted about orders placed without a phone (ORDERFLOW_OPERATIONS_PHONE)")
 	fs.StringVar(&f.logLevel, "log-level", env("ORDERFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (ORDERFLOW_LOG_LEVEL)")
 	fs.StringVar(&f.modelID, "bedrock-model-id", env("BEDROCK_MODEL_ID", ""), "Bedrock `model` for the chatbot, e.g. anthropic.claude-3-haiku-20240307-v1:0; none: the offline responder (BEDROCK_MODEL_ID; AWS credentials and region from the usual AWS environment)")
@@ -183,6 +190,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	l, err := local.Start(ctx, local.Config{
 		Addr: f.addr, DataDir: f.dataDir, APIKeys: splitList(f.apiKeys), AdminKeys: splitList(f.adminKeys),
 		RateLimit: f.rateLimit, RateBurst: f.rateBurst, MaxAttempts: f.maxAttempts, RetryBackoff: f.retryBackoff,
+		IdempotencyRetention: f.idempotencyRetention, ProcessedRetention: f.processedRetention,
 		App:    app.Config{OrderLimit: limit, OperationsNumber: f.opsPhone, ReconcileGrace: f.reconcileAfter},
 		Logger: log, Model: model, Subscriptions: subs,
 	})

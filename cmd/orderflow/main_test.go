@@ -659,7 +659,7 @@ func TestServeHelpListsEveryVariable(t *testing.T) {
 	t.Parallel()
 	var help bytes.Buffer
 	_ = run(context.Background(), []string{"serve", "--help"}, io.Discard, &help, nil)
-	for _, v := range []string{"ORDERFLOW_ADDR", "ORDERFLOW_DATA_DIR", "ORDERFLOW_API_KEYS", "ORDERFLOW_ADMIN_KEYS", "ORDERFLOW_RATE_LIMIT", "ORDERFLOW_RATE_BURST", "ORDERFLOW_MAX_ATTEMPTS", "BEDROCK_MODEL_ID"} {
+	for _, v := range []string{"ORDERFLOW_ADDR", "ORDERFLOW_DATA_DIR", "ORDERFLOW_API_KEYS", "ORDERFLOW_ADMIN_KEYS", "ORDERFLOW_RATE_LIMIT", "ORDERFLOW_RATE_BURST", "ORDERFLOW_MAX_ATTEMPTS", "ORDERFLOW_IDEMPOTENCY_RETENTION", "ORDERFLOW_PROCESSED_RETENTION", "BEDROCK_MODEL_ID"} {
 		if !strings.Contains(help.String(), v) {
 			t.Errorf("serve --help does not mention %s", v)
 		}

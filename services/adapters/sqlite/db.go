@@ -43,6 +43,16 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Logger reports the failures of writes that nobody waits for (asynchronous acks); nil discards them.
 	Logger *slog.Logger
+	// IdempotencyRetention is how long an idempotency record is honoured (DefaultIdempotencyRetention
+	// when 0); after it the key is free for a new request and the record is pruned.
+	IdempotencyRetention time.Duration
+	// ProcessedRetention is how long a record of a handled event is kept (DefaultProcessedRetention when 0).
+	ProcessedRetention time.Duration
+	// PruneInterval is how often expired rows are pruned in the background (DefaultPruneInterval when 0;
+	// negative: never, Prune is then only run when called).
+	PruneInterval time.Duration
+	// PruneBatch is how many rows one pruning write deletes at most (DefaultPruneBatch when 0).
+	PruneBatch int
 }
 
 // ErrClosed (kind fault.Unavailable) is returned by every method called after Close.
@@ -110,6 +120,9 @@ type DB struct {
 
 	notify *handoff
 	snaps  *snapshotCache
+
+	prunerStop chan struct{} // nil without a background pruner
+	prunerDone chan struct{}
 }
 
 // Open opens (creating if needed) the database file at path, brings its schema up to date and starts
@@ -154,6 +167,13 @@ func Open(path string, opts Options) (*DB, error) {
 		db.notify = newHandoff(opts.OnMessages)
 	}
 	go db.writeLoop()
+	if interval := opts.PruneInterval; interval >= 0 {
+		if interval == 0 {
+			interval = DefaultPruneInterval
+		}
+		db.prunerStop, db.prunerDone = make(chan struct{}), make(chan struct{})
+		go db.pruneLoop(interval, db.prunerStop)
+	}
 	return db, nil
 }
 
@@ -262,6 +282,13 @@ func (db *DB) Close() error {
 		return nil
 	}
 	db.closed = true
+	db.mu.Unlock()
+	if db.prunerStop != nil {
+		// The pruner writes: stop it before the writer's queue closes.
+		close(db.prunerStop)
+		<-db.prunerDone
+	}
+	db.mu.Lock()
 	close(db.ops)
 	db.mu.Unlock()
 	<-db.writerDone

@@ -72,7 +72,8 @@ func (db *DB) create(ctx context.Context, o *order.Order, rec *ingest.Idempotenc
 	}
 	err = db.write(ctx, func(w *writer) error {
 		if rec != nil {
-			n, err := w.changes(w.st.insertIdempotency, rec.Key, rec.RequestHash, rec.OrderID, rec.Response, recAt)
+			now := w.now.UnixNano()
+			n, err := w.changes(w.st.insertIdempotency, rec.Key, rec.RequestHash, rec.OrderID, rec.Response, recAt, db.idempotencyExpiry(w.now), now)
 			if err != nil {
 				return fmt.Errorf("insert idempotency key: %w", err)
 			}
@@ -111,11 +112,12 @@ func (db *DB) create(ctx context.Context, o *order.Order, rec *ingest.Idempotenc
 	return nil
 }
 
-// Idempotency returns the record stored for key, or a fault.NotFound error.
+// Idempotency returns the record stored for key, or a fault.NotFound error, also once it expired
+// (Options.IdempotencyRetention).
 func (db *DB) Idempotency(ctx context.Context, key string) (ingest.IdempotencyRecord, error) {
 	rec := ingest.IdempotencyRecord{Key: key}
 	var at int64
-	err := db.rs.getIdempotency.QueryRowContext(ctx, key).Scan(&rec.RequestHash, &rec.OrderID, &rec.Response, &at)
+	err := db.rs.getIdempotency.QueryRowContext(ctx, key, db.now().UnixNano()).Scan(&rec.RequestHash, &rec.OrderID, &rec.Response, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ingest.IdempotencyRecord{}, fault.NotFoundf("idempotency key %q not found", key)
 	}

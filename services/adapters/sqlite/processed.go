@@ -9,10 +9,11 @@ import (
 
 var _ notifier.Deduper = (*DB)(nil)
 
-// Seen reports whether MarkSeen was called for consumer and eventID. It returns an error when the read fails.
+// Seen reports whether MarkSeen was called for consumer and eventID within Options.ProcessedRetention.
+// It returns an error when the read fails.
 func (db *DB) Seen(ctx context.Context, consumer, eventID string) (bool, error) {
 	var seen bool
-	if err := db.rs.seen.QueryRowContext(ctx, consumer, eventID).Scan(&seen); err != nil {
+	if err := db.rs.seen.QueryRowContext(ctx, consumer, eventID, db.processedCut(db.now())).Scan(&seen); err != nil {
 		return false, fmt.Errorf("check whether %s processed event %s: %w", consumer, eventID, err)
 	}
 	return seen, nil
@@ -22,7 +23,8 @@ func (db *DB) Seen(ctx context.Context, consumer, eventID string) (bool, error) 
 // error when the write fails.
 func (db *DB) MarkSeen(ctx context.Context, consumer, eventID string) error {
 	now := db.now().UnixNano()
-	err := db.write(ctx, func(w *writer) error { return w.exec(w.st.markSeen, consumer, eventID, now) })
+	cut := db.processedCut(db.now())
+	err := db.write(ctx, func(w *writer) error { return w.exec(w.st.markSeen, consumer, eventID, now, cut) })
 	if err != nil {
 		return fmt.Errorf("mark event %s processed by %s: %w", eventID, consumer, err)
 	}

@@ -15,7 +15,8 @@ func (s *readStmts) list() []stmtSpec {
 		{&s.getOrder, `SELECT version, snapshot FROM orders WHERE id = ?`},
 		{&s.orderVersion, `SELECT version FROM orders WHERE id = ?`},
 		{&s.orderExists, `SELECT EXISTS (SELECT 1 FROM orders WHERE id = ?)`},
-		{&s.getIdempotency, `SELECT request_hash, order_id, response, created_at FROM idempotency WHERE key = ?`},
+		{&s.getIdempotency, `SELECT request_hash, order_id, response, created_at FROM idempotency
+			WHERE key = ? AND expires_at > ?`},
 		{&s.pendingBefore, `SELECT id FROM orders WHERE status = 'PENDING' AND created_at < ?
 			ORDER BY created_at, id LIMIT ?`},
 		{&s.listFirst, `SELECT version, snapshot FROM orders WHERE customer_id = ? ORDER BY id DESC LIMIT ?`},
@@ -33,7 +34,7 @@ func (s *readStmts) list() []stmtSpec {
 
 		{&s.product, `SELECT name, price, available FROM products WHERE id = ?`},
 		{&s.products, `SELECT id, name, price, available FROM products ORDER BY id`},
-		{&s.seen, `SELECT EXISTS (SELECT 1 FROM processed WHERE consumer = ? AND event_id = ?)`},
+		{&s.seen, `SELECT EXISTS (SELECT 1 FROM processed WHERE consumer = ? AND event_id = ? AND processed_at > ?)`},
 		// rowid breaks ties in insertion order, and is in texts_by_order's keys, so no sort is needed.
 		{&s.texts, `SELECT id, order_id, recipient, body, sent_at FROM texts WHERE order_id = ?
 			ORDER BY sent_at, rowid`},

@@ -145,6 +145,17 @@ CREATE TABLE texts (
 );
 CREATE INDEX texts_by_order ON texts (order_id, sent_at);
 `,
+	// 6: retention (retention.go). An idempotency record expires at expires_at, set by the store's clock
+	// when it is written (as DynamoDB's TTL attribute); records stored before this migration expire the
+	// default 24 hours after they were created. The pruner deletes expired records and records of handled
+	// events oldest first; the indexes find them without reading the tables, and as both are keyed by
+	// time, inserts append to them.
+	`
+ALTER TABLE idempotency ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+UPDATE idempotency SET expires_at = created_at + 86400000000000;
+CREATE INDEX idempotency_by_expiry ON idempotency (expires_at);
+CREATE INDEX processed_by_age ON processed (processed_at);
+`,
 }
 
 // afterMigration holds the work of a migration that SQL alone cannot do, run in the same transaction

@@ -48,8 +48,11 @@ func (s *writeStmts) list() []stmtSpec {
 		{&s.release, `RELEASE op`},
 		{&s.rollbackTo, `ROLLBACK TO op`},
 
-		{&s.insertIdempotency, `INSERT INTO idempotency (key, request_hash, order_id, response, created_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`},
+		// A key whose record expired (at or before ?7, now) is free again: its record is replaced.
+		{&s.insertIdempotency, `INSERT INTO idempotency (key, request_hash, order_id, response, created_at, expires_at)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash,
+			order_id = excluded.order_id, response = excluded.response, created_at = excluded.created_at,
+			expires_at = excluded.expires_at WHERE idempotency.expires_at <= ?7`},
 		{&s.insertOrder, `INSERT INTO orders (id, customer_id, status, created_at, version, snapshot, reference)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
 		{&s.referenceHolder, `SELECT id FROM orders WHERE reference = ?`},
@@ -88,8 +91,10 @@ func (s *writeStmts) list() []stmtSpec {
 			ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, authorization_id = excluded.authorization_id,
 			amount = excluded.amount, currency = excluded.currency, attempts = excluded.attempts,
 			decline_code = excluded.decline_code`},
-		{&s.markSeen, `INSERT INTO processed (consumer, event_id, processed_at) VALUES (?, ?, ?)
-			ON CONFLICT (consumer, event_id) DO NOTHING`},
+		// An expired record (processed at or before ?4) is renewed.
+		{&s.markSeen, `INSERT INTO processed (consumer, event_id, processed_at) VALUES (?1, ?2, ?3)
+			ON CONFLICT (consumer, event_id) DO UPDATE SET processed_at = excluded.processed_at
+			WHERE processed.processed_at <= ?4`},
 		{&s.insertText, `INSERT OR IGNORE INTO texts (id, order_id, recipient, body, sent_at) VALUES (?, ?, ?, ?, ?)`},
 	}
 }

@@ -49,6 +49,10 @@ type Config struct {
 	MaxAttempts int
 	// RetryBackoff is the wait after a first failed delivery; it doubles per attempt.
 	RetryBackoff time.Duration
+	// IdempotencyRetention is how long an Idempotency-Key is honoured, and ProcessedRetention how long a
+	// consumer remembers an event it handled (zero: sqlite.DefaultIdempotencyRetention and
+	// sqlite.DefaultProcessedRetention); expired ones are pruned in the background.
+	IdempotencyRetention, ProcessedRetention time.Duration
 	// Subscriptions are other teams' webhooks.
 	Subscriptions []webhook.Subscription
 	// Model is the chatbot's model (nil: the offline responder).
@@ -129,6 +133,7 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 		return out
 	}
 	db, err := sqlite.Open(filepath.Join(cfg.DataDir, DatabaseFile), sqlite.Options{
+		IdempotencyRetention: cfg.IdempotencyRetention, ProcessedRetention: cfg.ProcessedRetention, Logger: log,
 		Router: durableTargets,
 		OnMessages: func(msgs []localbus.Message) {
 			if e := engineRef.Load(); e != nil {

@@ -350,8 +350,8 @@ func testList(t *testing.T, open func(t *testing.T) Store) {
 const Retention = time.Hour
 
 // RunExpiry runs the cases of a store whose idempotency records expire: open must return an empty store
-// of its own that honours a record for Retention after storing it, by the clock now. (A store that keeps
-// records forever, such as the embedded database, does not run these.)
+// of its own that honours a record for Retention after storing it, by the clock now. Both stores do:
+// DynamoDB by its TTL attribute, the embedded database by its expiry column and pruner.
 func RunExpiry(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
 	var mu sync.Mutex
 	newClock := func() (now func() time.Time, advance func(time.Duration)) {
