@@ -19,7 +19,8 @@ import (
 	"github.com/orderflow/orderflow/services/app/local"
 )
 
-// docScreenshots are the screenshots UPDATE_SCREENSHOTS=1 copies into docs/console for the README.
+// docScreenshots are the pages whose first screen UPDATE_SCREENSHOTS=1 copies into docs/console for the
+// README (the full-page screenshots are too tall to show there).
 var docScreenshots = []string{
 	"live", "live-phone", "orders", "order", "order-phone", "order-cancelled", "dead-letters",
 	"inventory-conflict", "chatbot", "events",
@@ -105,7 +106,7 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, name := range docScreenshots {
-			b, err := os.ReadFile(filepath.Join(shots, name+".png"))
+			b, err := os.ReadFile(filepath.Join(shots, name+".screen.png"))
 			if err != nil {
 				t.Fatal(err)
 			}

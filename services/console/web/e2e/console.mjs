@@ -63,8 +63,10 @@ async function seeText(locator, re, timeout = TIMEOUT) {
   await locator.filter({ hasText: re }).first().waitFor({ timeout });
 }
 
-async function shot(page, name, opts = {}) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, ...opts });
+/** shot saves the whole page as <name>.png and its first screen as <name>.screen.png (for docs/). */
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.screen.png`) });
 }
 
 async function api(path, { key = ADMIN_KEY, method = "GET", body } = {}) {
@@ -239,6 +241,7 @@ try {
     });
     assert.equal((await api(`/orders/${stuck.orderId}`)).status, "PAYMENT_PROCESSING");
     await nav(page, "Orders").click();
+    await heading(page, "Orders").waitFor();
     await page.getByLabel("Customer, order id or reference").fill(stuck.orderId);
     await page.getByRole("button", { name: "Search" }).click();
     await heading(page, new RegExp(`Order ${stuck.reference}`)).waitFor();

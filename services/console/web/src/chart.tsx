@@ -10,6 +10,8 @@ export interface Line {
   /** Dash pattern, so that lines differ without colour too. */
   dash?: number[];
   fill?: string;
+  /** Draw every value as a point too: for series with gaps, whose lone values would draw no line. */
+  points?: boolean;
 }
 
 export interface ChartProps {
@@ -44,8 +46,8 @@ export function Chart({ title, summary, lines, data, unit, height = 220 }: Chart
         { stroke: "#4a5563", grid: { stroke: "#e3e7ee" }, ticks: { stroke: "#e3e7ee" }, label: unit, size: 56 },
       ],
       series: [
-        { label: "time" },
-        ...lines.map((l) => ({ label: l.label, stroke: l.stroke, width: 2, dash: l.dash, fill: l.fill, spanGaps: false, points: { show: false } })),
+        { label: "Time" },
+        ...lines.map((l) => ({ label: l.label, stroke: l.stroke, width: 2, dash: l.dash, fill: l.fill, spanGaps: false, points: { show: !!l.points, size: 5 } })),
       ],
     };
     const u = new uPlot(opts, data as uPlot.AlignedData, el);

@@ -83,6 +83,14 @@ export function statusClass(status: string): string {
   return `status status-${status.toLowerCase().replace(/_/g, "-")}`;
 }
 
+/**
+ * shortId names an order without its reference by the end of its id: order ids are UUIDv7, whose first
+ * characters are the time, the same for orders placed together.
+ */
+export function shortId(id: string): string {
+  return id.length > 12 ? `…${id.slice(-8)}` : id;
+}
+
 export function json(v: unknown): string {
   return JSON.stringify(v, null, 2);
 }

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { message, request } from "../api";
+import { shortId } from "../format";
 import { href } from "../router";
 import type { ChatTrace } from "../types";
 import { ErrorMessage, Json, Page } from "../ui";
@@ -92,7 +93,9 @@ export function Chatbot() {
                   {t.trace.orderIds.map((id, j) => (
                     <span key={id}>
                       {j > 0 && ", "}
-                      <a href={href("orders", id)}>{id.slice(0, 8)}</a>
+                      <a href={href("orders", id)} title={id} aria-label={`Order ${id}`}>
+                        <code>{shortId(id)}</code>
+                      </a>
                     </span>
                   ))}
                 </p>

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { get, message, request } from "../api";
-import { num } from "../format";
+import { num, shortId } from "../format";
 import { href } from "../router";
 import { listen } from "../stream";
 import type { DeadLetterList } from "../types";
@@ -96,7 +96,9 @@ export function DeadLetters() {
                         <code>{d.target}</code>
                       </td>
                       <td>{d.detailType}</td>
-                      <td>{d.orderId ? <a href={href("orders", d.orderId)}>{d.orderId.slice(0, 8)}</a> : <span class="muted">none</span>}</td>
+                      <td>{d.orderId ? <a href={href("orders", d.orderId)} title={d.orderId} aria-label={`Order ${d.orderId}`}>
+                            <code>{shortId(d.orderId)}</code>
+                          </a> : <span class="muted">none</span>}</td>
                       <td class="wrap">{d.error}</td>
                       <td class="num">{d.attempts}</td>
                       <td>

@@ -1,5 +1,5 @@
 import { get } from "../api";
-import { duration, num } from "../format";
+import { duration, num, shortId } from "../format";
 import { href } from "../router";
 import type { SchemaDescription, SchemaSummary, Subscription } from "../types";
 import { Age, ErrorMessage, Json, Page, TableScroll, useAsync } from "../ui";
@@ -143,7 +143,9 @@ function SubscriptionView({ s }: { s: Subscription }) {
                     <Age at={d.at} />
                   </th>
                   <td>{d.detailType}</td>
-                  <td>{d.orderId ? <a href={href("orders", d.orderId)}>{d.orderId.slice(0, 8)}</a> : <span class="muted">none</span>}</td>
+                  <td>{d.orderId ? <a href={href("orders", d.orderId)} title={d.orderId} aria-label={`Order ${d.orderId}`}>
+                        <code>{shortId(d.orderId)}</code>
+                      </a> : <span class="muted">none</span>}</td>
                   <td>
                     <span class={d.ok ? "result ok" : "result bad"}>
                       {d.ok ? "delivered" : "failed"} {d.statusCode > 0 ? d.statusCode : ""}

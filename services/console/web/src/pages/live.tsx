@@ -1,6 +1,7 @@
+import { Fragment } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { Chart } from "../chart";
-import { clock, duration, num } from "../format";
+import { clock, duration, num, shortId } from "../format";
 import { href } from "../router";
 import { listen, type ConnectionState } from "../stream";
 import type { LiveEvent, LiveSnapshot } from "../types";
@@ -65,8 +66,16 @@ export function Live() {
         ) : (
           <dl class="tiles">
             {snap.statuses.map((s) => (
-              <div class={`tile tile-${s.status.toLowerCase().replace(/_/g, "-")}`} key={s.status}>
-                <dt>{s.status}</dt>
+              <div class={`tile tile-${s.status.toLowerCase().replace(/_/g, "-")}${s.count > 0 ? " nonzero" : ""}`} key={s.status}>
+                <dt>
+                  {s.status.split("_").map((w, i) => (
+                    <Fragment key={i}>
+                      {i > 0 && "_"}
+                      {i > 0 && <wbr />}
+                      {w}
+                    </Fragment>
+                  ))}
+                </dt>
                 <dd data-testid={`count-${s.status}`}>{num(s.count)}</dd>
               </div>
             ))}
@@ -97,8 +106,8 @@ export function Live() {
           summary={charts.latencySummary}
           unit="ms"
           lines={[
-            { label: "p50", stroke: "#6b3fb8" },
-            { label: "p99", stroke: "#b8631b", dash: [6, 3] },
+            { label: "p50", stroke: "#6b3fb8", points: true },
+            { label: "p99", stroke: "#b8631b", dash: [6, 3], points: true },
           ]}
           data={charts.latency}
         />
@@ -147,8 +156,8 @@ export function Live() {
                 <li key={e.id + e.time}>
                   <time dateTime={e.time}>{clock(e.time)}</time> <strong>{e.detailType}</strong>{" "}
                   <span class="muted">{e.source}</span>{" "}
-                  <a href={href("orders", e.orderId)} aria-label={`Order ${e.reference ?? e.orderId}: ${e.detailType}`}>
-                    {e.reference ?? e.orderId.slice(0, 8)}
+                  <a href={href("orders", e.orderId)} aria-label={`Order ${e.reference || e.orderId}: ${e.detailType}`}>
+                    {e.reference || shortId(e.orderId)}
                   </a>
                 </li>
               ))}

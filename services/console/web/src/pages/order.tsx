@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, get, message, request } from "../api";
-import { duration, millis, money } from "../format";
+import { duration, millis, money, shortId } from "../format";
 import { href } from "../router";
 import { listen } from "../stream";
 import { CANCELLABLE, FINAL, type Envelope, type Order, type Text } from "../types";
@@ -54,7 +54,7 @@ export function OrderPage({ id }: { id: string }) {
     <Page
       title={
         <>
-          Order {o.reference || o.orderId.slice(0, 8)} <StatusBadge status={o.status} />
+          Order {o.reference || shortId(o.orderId)} <StatusBadge status={o.status} />
         </>
       }
       actions={

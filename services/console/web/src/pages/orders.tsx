@@ -1,6 +1,6 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { get, query } from "../api";
-import { money } from "../format";
+import { money, shortId } from "../format";
 import { href, navigate } from "../router";
 import { STATUSES, type Order, type OrderPage } from "../types";
 import { Age, ErrorMessage, Page, StatusBadge, TableScroll, useAsync } from "../ui";
@@ -43,7 +43,12 @@ export function Orders({ query: params }: { query: URLSearchParams }) {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const cursor = cursors[cursors.length - 1];
 
+  // A new search in the URL (back button, a link) replaces what the form holds; the first render has it
+  // already, and resetting then would wipe what the user typed meanwhile.
+  const shown = useRef({ q, status });
   useEffect(() => {
+    if (shown.current.q === q && shown.current.status === status) return;
+    shown.current = { q, status };
     setText(q);
     setFilter(status);
     setCursors([null]);
@@ -151,7 +156,7 @@ function OrderTable({ orders, caption }: { orders: Order[]; caption: string }) {
           {orders.map((o) => (
             <tr key={o.orderId}>
               <th scope="row">
-                <a href={href("orders", o.orderId)}>{o.reference || o.orderId.slice(0, 8)}</a>
+                <a href={href("orders", o.orderId)}>{o.reference || shortId(o.orderId)}</a>
               </th>
               <td>
                 <StatusBadge status={o.status} />
