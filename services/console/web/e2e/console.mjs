@@ -374,6 +374,27 @@ try {
     await shot(page, "events");
   });
 
+  await step("phone width: no page scrolls sideways (wide tables scroll in their own box)", async () => {
+    await page.setViewportSize(PHONE);
+    // Each page with what shows it has loaded.
+    const routes = {
+      live: (p) => p.getByTestId("count-COMPLETED"),
+      "orders?q=customer123": (p) => p.getByRole("table"),
+      [`orders/${orders[0].orderId}`]: (p) => p.getByRole("list", { name: "Status history" }),
+      "dead-letters": (p) => p.getByTestId("no-dead-letters"),
+      inventory: (p) => p.getByRole("button", { name: "Edit CABLE001" }),
+      chatbot: (p) => p.getByLabel("Question"),
+      events: (p) => p.getByRole("article", { name: "analytics" }),
+    };
+    for (const [r, loaded] of Object.entries(routes)) {
+      await page.goto(`${BASE_URL}/#/${r}`);
+      await loaded(page).waitFor({ timeout: TIMEOUT });
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= PHONE.width, `#/${r} is ${width} px wide at ${PHONE.width} px`);
+    }
+    await page.setViewportSize(DESKTOP);
+  });
+
   await step("sign out forgets the key", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("Admin API key").waitFor();
