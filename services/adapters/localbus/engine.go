@@ -1,7 +1,10 @@
-// Package localbus delivers the local runtime's messages: the events on the bus (one message per route
-// an event matched) and the orders on the ingest queue. Messages live in a durable Mailbox; the Engine
-// delivers them in-process, at least once, retrying failures with exponential backoff and moving a
-// message that keeps failing to the dead-letter table.
+// Package localbus delivers the local runtime's messages: the events on the bus and the orders on the
+// ingest queue. Published events form a durable log; each target that subscribes to the log keeps one
+// cursor in it, and the Engine delivers every event the router names the target for, in process, at
+// least once. Fresh events are handed to the engine right after their commit; the log is read from the
+// cursors after a restart, or when the in-memory hand-off overflowed. Only failures leave the log: a
+// failed delivery becomes a message in the durable Mailbox, which also holds the ingest queue, and is
+// retried with exponential backoff until it succeeds or is moved to the dead-letter table.
 package localbus
 
 import (
@@ -9,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,9 +35,9 @@ type Options struct {
 	// store's group commit, so more of them make bigger, cheaper commits: 128 delivered about a third
 	// more orders per second than 64, at the price of a smaller share of the writer for new orders.
 	Workers int
-	// PollInterval is how often the mailbox is scanned for messages that were not handed over in-process:
-	// left from before a restart, redriven from the dead-letter table, or beyond the in-memory buffer
-	// (default 500ms).
+	// PollInterval is how often the mailbox is scanned for messages that were not handed over in-process
+	// (left from before a restart, redriven from the dead-letter table, or beyond the in-memory buffer),
+	// and the log for events that were not (default 500ms).
 	PollInterval time.Duration
 	// Logger receives delivery failures (default slog.Default()).
 	Logger *slog.Logger
@@ -43,12 +47,19 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Engine delivers messages from a Mailbox to the handlers registered per target.
+// Engine delivers messages from a Mailbox, and the events of its log, to the handlers registered per
+// target.
 type Engine struct {
 	mb       Mailbox
 	opts     Options
 	handlers map[string]MessageHandler
-	queue    chan Message
+	// subscribed are the targets that read the log (Subscribe), in registration order.
+	subscribed []string
+	queue      chan Message
+	// logWake (capacity 1) tells the feeder that OfferLog buffered entries.
+	logWake chan struct{}
+	// quit is closed when Run stops, to end the re-queues of log deliveries waiting for room.
+	quit chan struct{}
 
 	mu       sync.Mutex
 	inflight map[int64]bool
@@ -57,9 +68,54 @@ type Engine struct {
 	// are never reused, so refusing a recently finished id is always right. (The mailbox separately
 	// hides messages whose ack is not yet durable; that is its own race, one level down.)
 	finished *RecentIDs
-	timers   map[int64]*time.Timer
+	timers   map[*time.Timer]struct{}
 	wg       sync.WaitGroup
+	log      logState
 }
+
+// logState is where the engine is in the log. It is guarded by Engine.mu; head is written only by the
+// feeder goroutine.
+type logState struct {
+	// head is the highest position dispatched: every event up to head has been handed to the workers
+	// for each of its targets (or is behind that target's cursor).
+	head int64
+	// buf holds the entries handed over by OfferLog, waiting for the feeder; overflow says some were
+	// dropped because buf was full, so the feeder must read the log instead.
+	buf      []Entry
+	overflow bool
+	targets  map[string]*targetLog
+	// unrouted remembers the targets the router named that nobody subscribed, reported once each.
+	unrouted map[string]bool
+}
+
+// targetLog is one target's progress in the log.
+type targetLog struct {
+	// start is the cursor read when the engine started: events up to it are not delivered again.
+	start int64
+	// pending are the positions dispatched to the target and not finished yet, increasing; done marks
+	// those of them that finished out of order.
+	pending []int64
+	done    map[int64]bool
+	// advanced is the cursor last given to Mailbox.Advance.
+	advanced int64
+}
+
+// cursor is the highest position below which every event for the target has been handled: just below
+// the oldest delivery still under way, or the head when none is.
+func (t *targetLog) cursor(head int64) int64 {
+	c := head
+	if len(t.pending) > 0 {
+		c = t.pending[0] - 1
+	}
+	return max(c, t.start)
+}
+
+// maxLogBuffer bounds the entries handed over in process and not yet dispatched; beyond it the feeder
+// reads them from the log.
+const maxLogBuffer = 1 << 16
+
+// logPage is how many events one read of the log returns.
+const logPage = 1000
 
 // NewEngine returns an engine over mb. Register handlers with Handle before calling Run.
 func NewEngine(mb Mailbox, opts Options) *Engine {
@@ -87,7 +143,10 @@ func NewEngine(mb Mailbox, opts Options) *Engine {
 	return &Engine{
 		mb: mb, opts: opts, handlers: map[string]MessageHandler{},
 		queue:    make(chan Message, 16384),
-		inflight: map[int64]bool{}, timers: map[int64]*time.Timer{}, finished: NewRecentIDs(1 << 16),
+		logWake:  make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		inflight: map[int64]bool{}, timers: map[*time.Timer]struct{}{}, finished: NewRecentIDs(1 << 16),
+		log: logState{targets: map[string]*targetLog{}, unrouted: map[string]bool{}},
 	}
 }
 
@@ -95,6 +154,35 @@ func NewEngine(mb Mailbox, opts Options) *Engine {
 // pipeline middleware around event handlers; the engine itself only adds retries and dead-lettering.
 func (e *Engine) Handle(target string, h MessageHandler) {
 	e.handlers[target] = h
+}
+
+// Subscribe registers the handler of a target that reads the log: it gets every event the router names
+// it for, from its cursor on, and its own retries from the mailbox. Call it before Run.
+func (e *Engine) Subscribe(target string, h MessageHandler) {
+	if !slices.Contains(e.subscribed, target) {
+		e.subscribed = append(e.subscribed, target)
+	}
+	e.handlers[target] = h
+}
+
+// OfferLog hands freshly committed events of the log to the engine for immediate delivery, in log
+// order. It never blocks: beyond the in-memory buffer, the feeder reads the log instead. It is meant
+// to be called from the store's after-commit hook.
+func (e *Engine) OfferLog(entries []Entry) {
+	if len(e.subscribed) == 0 || len(entries) == 0 {
+		return
+	}
+	e.mu.Lock()
+	if !e.log.overflow && len(e.log.buf)+len(entries) <= maxLogBuffer {
+		e.log.buf = append(e.log.buf, entries...)
+	} else {
+		e.log.overflow = true
+	}
+	e.mu.Unlock()
+	select {
+	case e.logWake <- struct{}{}:
+	default:
+	}
 }
 
 // Offer hands freshly committed messages to the engine for immediate delivery. It never blocks: what
@@ -117,8 +205,13 @@ func (e *Engine) Offer(msgs []Message) {
 }
 
 // Run delivers messages until ctx is cancelled, then waits for the deliveries under way to finish.
-// Messages still waiting stay in the mailbox and are delivered after the next start.
+// Messages still waiting stay in the mailbox, and events not yet handled stay in the log after their
+// targets' cursors: both are delivered after the next start. It returns an error only when the cursors
+// of the subscribed targets cannot be read at the start.
 func (e *Engine) Run(ctx context.Context) error {
+	if err := e.startLog(ctx); err != nil {
+		return err
+	}
 	workCtx := context.WithoutCancel(ctx) // a handler under way finishes even during shutdown
 	var workers sync.WaitGroup
 	for range e.opts.Workers {
@@ -135,6 +228,10 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	if len(e.subscribed) > 0 {
+		workers.Add(1)
+		go func() { defer workers.Done(); e.feed(ctx, workCtx) }()
+	}
 	e.scan(ctx)
 	t := time.NewTicker(e.opts.PollInterval)
 	defer t.Stop()
@@ -142,12 +239,185 @@ func (e *Engine) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			workers.Wait()
+			close(e.quit)
 			e.stopTimers()
 			e.wg.Wait()
 			return nil
 		case <-t.C:
 			e.scan(ctx)
 		}
+	}
+}
+
+// startLog reads the cursors of the subscribed targets; the log is dispatched from the lowest of them.
+func (e *Engine) startLog(ctx context.Context) error {
+	if len(e.subscribed) == 0 {
+		return nil
+	}
+	cursors, err := e.mb.Cursors(ctx, e.subscribed)
+	if err != nil {
+		return fmt.Errorf("read the cursors of the log: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, target := range e.subscribed {
+		c := cursors[target]
+		e.log.targets[target] = &targetLog{start: c, advanced: c, done: map[int64]bool{}}
+		if i == 0 || c < e.log.head {
+			e.log.head = c
+		}
+	}
+	return nil
+}
+
+// feed is the feeder goroutine: it dispatches the log to the workers, from the entries handed over in
+// process while they follow on from the head, and from the log itself after a gap or an overflow, at
+// the start and at every poll. It blocks while the workers' queue is full.
+func (e *Engine) feed(ctx, workCtx context.Context) {
+	t := time.NewTicker(e.opts.PollInterval)
+	defer t.Stop()
+	read := true // catch up from the cursors first
+	for {
+		if !e.feedOnce(ctx, workCtx, read) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.logWake:
+			read = false
+		case <-t.C:
+			read = true
+		}
+	}
+}
+
+// feedOnce dispatches what was handed over and, when read is set or something was missed, what the log
+// holds after the head. It returns false when ctx ended.
+func (e *Engine) feedOnce(ctx, workCtx context.Context, read bool) bool {
+	e.mu.Lock()
+	buf := e.log.buf
+	e.log.buf = nil
+	if e.log.overflow {
+		read, e.log.overflow = true, false
+	}
+	e.mu.Unlock()
+	for i, en := range buf {
+		if en.Seq <= e.log.head {
+			continue // read from the log already
+		}
+		if en.Seq != e.log.head+1 {
+			// Something between the head and this entry was not handed over (dropped, or committed
+			// before the engine listened): the log has it, and everything after it.
+			read = true
+			break
+		}
+		if !e.dispatch(ctx, en) {
+			return false
+		}
+		if i%logPage == logPage-1 {
+			e.advanceAll(workCtx)
+		}
+	}
+	for read {
+		entries, err := e.mb.Log(ctx, e.log.head, logPage)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.opts.Logger.Error("read the log", "after", e.log.head, "err", err)
+			}
+			break // the next poll tries again
+		}
+		for _, en := range entries {
+			if en.Seq <= e.log.head {
+				continue
+			}
+			if !e.dispatch(ctx, en) {
+				return false
+			}
+		}
+		e.advanceAll(workCtx)
+		read = len(entries) == logPage
+	}
+	e.advanceAll(workCtx)
+	return ctx.Err() == nil
+}
+
+// dispatch hands one event of the log to the workers, once per target it is for that has not handled it
+// yet, and moves the head onto it. The deliveries are pending before the head moves, so no cursor can
+// pass them. It returns false when ctx ended before every delivery was queued; the ones left out stay
+// pending, so the event is delivered again after the next start.
+func (e *Engine) dispatch(ctx context.Context, en Entry) bool {
+	var msgs []Message
+	e.mu.Lock()
+	for _, target := range en.Targets {
+		tl := e.log.targets[target]
+		if tl == nil {
+			if !e.log.unrouted[target] {
+				e.log.unrouted[target] = true
+				e.opts.Logger.Error("events are routed to a target nobody subscribed; they are not delivered to it", "target", target, "seq", en.Seq)
+			}
+			continue
+		}
+		if en.Seq <= tl.start {
+			continue
+		}
+		tl.pending = append(tl.pending, en.Seq)
+		msgs = append(msgs, Message{Target: target, Body: en.Body, Seq: en.Seq})
+	}
+	e.log.head = en.Seq
+	e.mu.Unlock()
+	for _, m := range msgs {
+		select {
+		case e.queue <- m:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// advanceAll gives the mailbox the cursors that moved.
+func (e *Engine) advanceAll(ctx context.Context) {
+	var moved []Cursor
+	e.mu.Lock()
+	for _, target := range e.subscribed {
+		tl := e.log.targets[target]
+		if c := tl.cursor(e.log.head); c > tl.advanced {
+			tl.advanced = c
+			moved = append(moved, Cursor{Target: target, Seq: c})
+		}
+	}
+	e.mu.Unlock()
+	e.advance(ctx, moved...)
+}
+
+func (e *Engine) advance(ctx context.Context, cursors ...Cursor) {
+	if len(cursors) == 0 {
+		return
+	}
+	if err := e.mb.Advance(ctx, cursors...); err != nil {
+		// Not moved: the events since the durable cursor are delivered again after a restart.
+		e.opts.Logger.Error("advance cursors", "cursors", cursors, "err", err)
+	}
+}
+
+// handled ends a delivery from the log: the target's cursor may move past it.
+func (e *Engine) handled(ctx context.Context, m Message) {
+	e.mu.Lock()
+	tl := e.log.targets[m.Target]
+	tl.done[m.Seq] = true
+	for len(tl.pending) > 0 && tl.done[tl.pending[0]] {
+		delete(tl.done, tl.pending[0])
+		tl.pending = tl.pending[1:]
+	}
+	c := tl.cursor(e.log.head)
+	moved := c > tl.advanced
+	if moved {
+		tl.advanced = c
+	}
+	e.mu.Unlock()
+	if moved {
+		e.advance(ctx, Cursor{Target: m.Target, Seq: c})
 	}
 }
 
@@ -186,6 +456,10 @@ func (e *Engine) deliver(ctx context.Context, m Message) {
 	} else {
 		err = safeCall(ctx, h, m)
 	}
+	if m.ID == 0 {
+		e.deliveredFromLog(ctx, m, err)
+		return
+	}
 	if err == nil {
 		if ackErr := e.mb.Ack(ctx, m.ID); ackErr != nil {
 			e.opts.Logger.Error("ack message", "id", m.ID, "target", m.Target, "err", ackErr)
@@ -214,17 +488,71 @@ func (e *Engine) deliver(ctx context.Context, m Message) {
 	if rErr := e.mb.Retry(ctx, m.ID, attempts, e.opts.Now().Add(wait), err.Error()); rErr != nil {
 		e.opts.Logger.Error("record retry", "id", m.ID, "err", rErr)
 	}
-	if e.opts.Observe != nil {
-		e.opts.Observe(m.Target, "retry")
-	}
+	e.observe(m.Target, "retry")
 	m.Attempts, m.LastError = attempts, err.Error()
+	e.later(m, wait)
+}
+
+// deliveredFromLog ends a delivery of an event read from the log. A failure goes to the mailbox (or
+// straight to the dead letters), durably, before the target's cursor may pass it; while that write
+// fails, the delivery stays pending and is tried again in process.
+func (e *Engine) deliveredFromLog(ctx context.Context, m Message, err error) {
+	if err == nil {
+		e.handled(ctx, m)
+		e.observe(m.Target, "ok")
+		return
+	}
+	attempts := m.Attempts + 1
+	if !fault.Retryable(err) || attempts >= e.opts.MaxAttempts {
+		e.opts.Logger.Error("event dead-lettered", "seq", m.Seq, "target", m.Target, "attempts", attempts, "err", err)
+		m.Attempts = attempts
+		if buryErr := e.mb.Bury(ctx, m, err.Error()); buryErr != nil {
+			e.opts.Logger.Error("bury event", "seq", m.Seq, "target", m.Target, "err", buryErr)
+			e.later(m, e.backoff(attempts)) // delivered again, and buried again when it fails again
+			return
+		}
+		e.handled(ctx, m)
+		e.observe(m.Target, "dead")
+		return
+	}
+	wait := e.backoff(attempts)
+	e.opts.Logger.Warn("event delivery failed, will retry", "seq", m.Seq, "target", m.Target, "attempt", attempts, "retry_in", wait, "err", err)
+	id, dErr := e.mb.Defer(ctx, m.Target, m.Seq, attempts, e.opts.Now().Add(wait), err.Error())
+	e.observe(m.Target, "retry")
+	m.Attempts, m.LastError = attempts, err.Error()
+	if dErr != nil {
+		e.opts.Logger.Error("record retry", "seq", m.Seq, "target", m.Target, "err", dErr)
+		e.later(m, wait) // still pending in the log
+		return
+	}
+	// From now on it is a message of the mailbox like any other retry.
 	e.mu.Lock()
+	e.inflight[id] = true
+	e.mu.Unlock()
+	e.handled(ctx, m)
+	m.ID, m.Seq = id, 0
+	e.later(m, wait)
+}
+
+// later queues m again after wait. A mailbox message that finds the queue full is left for the next
+// scan; a delivery from the log, which no scan would find, waits for room.
+func (e *Engine) later(m Message, wait time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.wg.Add(1)
-	e.timers[m.ID] = time.AfterFunc(wait, func() {
+	var t *time.Timer
+	t = time.AfterFunc(wait, func() {
 		defer e.wg.Done()
 		e.mu.Lock()
-		delete(e.timers, m.ID)
+		delete(e.timers, t)
 		e.mu.Unlock()
+		if m.ID == 0 {
+			select {
+			case e.queue <- m:
+			case <-e.quit: // stopping: it stays pending, so it is delivered after the next start
+			}
+			return
+		}
 		select {
 		case e.queue <- m:
 		default: // buffer full: forget it here, the next scan finds it due
@@ -233,7 +561,13 @@ func (e *Engine) deliver(ctx context.Context, m Message) {
 			e.mu.Unlock()
 		}
 	})
-	e.mu.Unlock()
+	e.timers[t] = struct{}{}
+}
+
+func (e *Engine) observe(target, outcome string) {
+	if e.opts.Observe != nil {
+		e.opts.Observe(target, outcome)
+	}
 }
 
 func (e *Engine) done(id int64, outcome, target string) {
@@ -241,19 +575,17 @@ func (e *Engine) done(id int64, outcome, target string) {
 	delete(e.inflight, id)
 	e.finished.Add(id)
 	e.mu.Unlock()
-	if e.opts.Observe != nil {
-		e.opts.Observe(target, outcome)
-	}
+	e.observe(target, outcome)
 }
 
 func (e *Engine) stopTimers() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for id, t := range e.timers {
+	for t := range e.timers {
 		if t.Stop() {
 			e.wg.Done()
 		}
-		delete(e.timers, id)
+		delete(e.timers, t)
 	}
 }
 

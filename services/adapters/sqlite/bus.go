@@ -16,9 +16,9 @@ import (
 
 var _ localbus.Mailbox = (*DB)(nil)
 
-// Publish stores the events durably and, for each event whose id was not stored before, one message per
-// target that Options.Router names, all in one transaction. Publishing an id again stores nothing. It
-// returns an error, and stores nothing, when an event has no id or the write fails.
+// Publish appends the events whose ids were not stored before to the log, durably, in one transaction;
+// their targets read them from there (Log, OnLog). Publishing an id again stores nothing. It returns an
+// error, and stores nothing, when an event has no id or the write fails.
 func (db *DB) Publish(ctx context.Context, events ...contracts.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -119,6 +119,123 @@ func (db *DB) Ack(_ context.Context, ids ...int64) error {
 	return nil
 }
 
+// Log returns up to limit events stored after position after, in log order, each with the targets
+// Options.Router names for it. A limit below 1 is a fault.Invalid error.
+func (db *DB) Log(ctx context.Context, after int64, limit int) ([]localbus.Entry, error) {
+	if limit < 1 {
+		return nil, fault.Invalidf("read the log: limit %d must be at least 1", limit)
+	}
+	rows, err := db.rs.log.QueryContext(ctx, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read the log after %d: %w", after, err)
+	}
+	defer rows.Close()
+	var out []localbus.Entry
+	for rows.Next() {
+		var en localbus.Entry
+		if err := rows.Scan(&en.Seq, &en.Body); err != nil {
+			return nil, fmt.Errorf("read the log after %d: %w", after, err)
+		}
+		if db.opts.Router != nil {
+			var e contracts.Event
+			if err := json.Unmarshal(en.Body, &e); err != nil {
+				// Publish stored what it encoded, so this is damage: say so rather than stop the log.
+				db.log.Error("event in the log is not an event; it is routed nowhere", "seq", en.Seq, "error", err)
+			} else {
+				en.Targets = db.opts.Router(e)
+			}
+		}
+		out = append(out, en)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the log after %d: %w", after, err)
+	}
+	return out, nil
+}
+
+// Cursors returns the cursors of targets, in one transaction: it first forgets the cursors of targets
+// not listed and gives each listed target without one a cursor at the end of the log as it was when the
+// DB was opened. It returns an error when the write fails.
+func (db *DB) Cursors(ctx context.Context, targets []string) (map[string]int64, error) {
+	list, err := json.Marshal(append([]string{}, targets...))
+	if err != nil {
+		return nil, fmt.Errorf("cursors: %w", err)
+	}
+	var out map[string]int64
+	err = db.write(ctx, func(w *writer) error {
+		if err := w.exec(w.st.forgetCursors, string(list)); err != nil {
+			return err
+		}
+		if err := w.exec(w.st.startCursors, db.logEnd, string(list)); err != nil {
+			return err
+		}
+		rows, err := w.st.readCursors.QueryContext(context.Background())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = map[string]int64{}
+		for rows.Next() {
+			var target string
+			var seq int64
+			if err := rows.Scan(&target, &seq); err != nil {
+				return err
+			}
+			out[target] = seq
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cursors of %d targets: %w", len(targets), err)
+	}
+	return out, nil
+}
+
+// Advance moves the cursors forward (a lower position than the stored one changes nothing). It returns
+// as soon as the moves are queued for the writer, which stores them with its next batch; a crash
+// before then delivers the events after the stored cursors again. It returns an error only when the DB
+// is closed.
+func (db *DB) Advance(_ context.Context, cursors ...localbus.Cursor) error {
+	if len(cursors) == 0 {
+		return nil
+	}
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return fmt.Errorf("advance %d cursors: %w", len(cursors), ErrClosed)
+	}
+	db.ackMu.Lock()
+	for _, c := range cursors {
+		db.queueCursor(c.Target, c.Seq)
+	}
+	db.ackMu.Unlock()
+	select {
+	case db.ackWake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Defer stores the failed delivery of the log's event seq to target as a message of the mailbox, with
+// its attempts, error and next attempt, durably, and returns the message's id. The message refers to the
+// event, so Due and the dead letters carry the event's body. It is not handed to OnMessages: the caller
+// holds it. It returns an error when the write fails.
+func (db *DB) Defer(ctx context.Context, target string, seq int64, attempts int, next time.Time, lastError string) (int64, error) {
+	var id int64
+	err := db.write(ctx, func(w *writer) error {
+		res, err := w.st.deferMessage.ExecContext(context.Background(), target, seq, attempts, next.UnixNano(), lastError, w.now.UnixNano())
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("defer event %d for %s: %w", seq, target, err)
+	}
+	return id, nil
+}
+
 // Retry records a failed attempt of message id and when to try it again. It returns a fault.NotFound
 // error when there is no such message (it was acked or buried).
 func (db *DB) Retry(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error {
@@ -138,21 +255,26 @@ func (db *DB) Retry(ctx context.Context, id int64, attempts int, next time.Time,
 	return nil
 }
 
-// Bury moves the message to the dead letters with lastError and m.Attempts, in one transaction. It
-// returns a fault.NotFound error, burying nothing, when the message is no longer waiting (it was acked
-// or buried already).
+// Bury moves the message to the dead letters with lastError and m.Attempts, in one transaction; a
+// message read from the log (ID 0) is only added to them. It returns a fault.NotFound error, burying
+// nothing, when a mailbox message is no longer waiting (it was acked or buried already).
 func (db *DB) Bury(ctx context.Context, m localbus.Message, lastError string) error {
 	body := string(m.Body)
 	err := db.write(ctx, func(w *writer) error {
-		n, err := w.changes(w.st.deleteMessage, m.ID)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return fault.NotFoundf("message %d not found", m.ID)
+		if m.ID != 0 {
+			n, err := w.changes(w.st.deleteMessage, m.ID)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return fault.NotFoundf("message %d not found", m.ID)
+			}
 		}
 		return w.exec(w.st.insertDeadLetter, m.Target, body, m.Attempts, lastError, w.now.UnixNano())
 	})
+	if err != nil && m.ID == 0 {
+		return fmt.Errorf("bury event %d for %s: %w", m.Seq, m.Target, err)
+	}
 	if err != nil {
 		return fmt.Errorf("bury message %d for %s: %w", m.ID, m.Target, err)
 	}

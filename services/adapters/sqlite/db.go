@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,20 +20,22 @@ import (
 	"github.com/orderflow/orderflow/services/fault"
 )
 
-// Options configures a DB. The zero value is usable: events are stored but routed nowhere, nobody is told
-// about new messages, and the clock is time.Now.
+// Options configures a DB. The zero value is usable: events are stored in the log but routed nowhere,
+// nobody is told about new messages or events, and the clock is time.Now.
 type Options struct {
 	// Router returns the targets an event must be delivered to; the application passes
-	// routing.Router.Targets. One message per target is stored with each newly published event. Nil
-	// stores events without any message.
+	// routing.Router.Targets. Log and OnLog give each event's targets; nil routes every event nowhere.
 	Router func(contracts.Event) []string
-	// OnMessages, when set, is called after a commit with the messages that commit inserted (ids
-	// included), so that the in-process delivery engine can deliver them at once instead of polling.
-	// It is called from one goroutine of the DB, never concurrently, in commit order; when it is slow,
-	// the messages of several commits are handed over in one call. It must not block for long. Messages
-	// still waiting to be handed over when the DB is closed are not handed over: they are durable and
-	// Due returns them.
+	// OnMessages, when set, is called after a commit with the messages that commit inserted in the
+	// mailbox (ids included), so that the in-process delivery engine can deliver them at once instead of
+	// polling. It is called from one goroutine of the DB, never concurrently, in commit order; when it
+	// is slow, the messages of several commits are handed over in one call. It must not block for long.
+	// Messages still waiting to be handed over when the DB is closed are not handed over: they are
+	// durable and Due returns them.
 	OnMessages func([]localbus.Message)
+	// OnLog, when set, is called like OnMessages with the events a commit appended to the log, with
+	// their positions and targets, in log order. Entries not handed over are read with Log.
+	OnLog func([]localbus.Entry)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// ReadConns is the size of the pool of read connections; 0 means twice the number of CPUs, at
@@ -117,6 +120,14 @@ type DB struct {
 	deleted  *localbus.RecentIDs
 	ackQueue []int64
 	ackWake  chan struct{}
+	// cursorQueue holds the cursor moves (Advance) the writer has not taken yet, the highest per
+	// target; the writer stores them with one statement at the start of its next batch, as acks. Also
+	// guarded by ackMu, and ackWake starts a batch for them.
+	cursorQueue map[string]int64
+
+	// logEnd is the last position of the log when the DB was opened: where Cursors starts a target
+	// that has no cursor yet.
+	logEnd int64
 
 	notify *handoff
 	snaps  *snapshotCache
@@ -163,8 +174,8 @@ func Open(path string, opts Options) (*DB, error) {
 		db.wdb.Close()
 		return nil, err
 	}
-	if opts.OnMessages != nil {
-		db.notify = newHandoff(opts.OnMessages)
+	if opts.OnMessages != nil || opts.OnLog != nil {
+		db.notify = newHandoff(opts.OnMessages, opts.OnLog)
 	}
 	go db.writeLoop()
 	if interval := opts.PruneInterval; interval >= 0 {
@@ -209,6 +220,9 @@ func (db *DB) openWriter(path, params string) (err error) {
 	}
 	if err := migrate(ctx, db.wconn); err != nil {
 		return fail(fmt.Errorf("migrate sqlite database %s: %w", path, err))
+	}
+	if err := db.wconn.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&db.logEnd); err != nil {
+		return fail(fmt.Errorf("read the end of the log of %s: %w", path, err))
 	}
 	if db.w, err = newWriter(ctx, db.wconn); err != nil {
 		return fail(fmt.Errorf("prepare writes on %s: %w", path, err))
@@ -303,8 +317,10 @@ type op struct {
 	ctx  context.Context // nil for asynchronous ops
 	fn   func(w *writer) error
 	done chan error // nil: nobody waits (asynchronous)
-	// msgs collects the messages fn inserted, for OnMessages.
-	msgs []localbus.Message
+	// msgs collects the messages fn inserted, for OnMessages, and entries the events it appended to
+	// the log, for OnLog.
+	msgs    []localbus.Message
+	entries []localbus.Entry
 }
 
 // write runs fn in the writer and returns once the transaction holding it is durable. fn must do as
@@ -368,12 +384,17 @@ func (db *DB) writeLoop() {
 }
 
 func (db *DB) runBatch(batch []*op) {
-	acks := db.takeAcks()
-	if len(batch) == 0 && len(acks) == 0 {
+	acks, cursors := db.takeAcks()
+	if len(batch) == 0 && len(acks) == 0 && len(cursors) == 0 {
 		return
 	}
-	committed, ackFailed := false, false
-	defer func() { db.acked(acks, committed && !ackFailed) }()
+	committed, ackFailed, cursorsFailed := false, false, false
+	defer func() {
+		db.acked(acks, committed && !ackFailed)
+		if !committed || cursorsFailed {
+			db.requeueCursors(cursors)
+		}
+	}()
 	w := db.w
 	w.now = db.now().UTC()
 	errs := make([]error, len(batch))
@@ -393,6 +414,17 @@ func (db *DB) runBatch(batch []*op) {
 			ackFailed = true // not deleted: they are due again
 		}
 	}
+	if len(cursors) > 0 {
+		// One statement too; if it fails the cursors are stored with the next batch.
+		if err := w.exec(w.st.advanceCursors, cursorList(cursors)); err != nil {
+			if !w.inTransaction() {
+				db.finish(batch, errs, fmt.Errorf("advance %d cursors: %w", len(cursors), err))
+				return
+			}
+			db.log.Error("asynchronous sqlite write failed", "error", fmt.Errorf("advance %d cursors: %w", len(cursors), err))
+			cursorsFailed = true
+		}
+	}
 	for i, o := range batch {
 		if o.ctx != nil {
 			if err := o.ctx.Err(); err != nil {
@@ -408,7 +440,7 @@ func (db *DB) runBatch(batch []*op) {
 		err := w.call(o)
 		w.cur = nil
 		if err != nil {
-			o.msgs = nil
+			o.msgs, o.entries = nil, nil
 			if rerr := w.exec(w.st.rollbackTo); rerr != nil {
 				db.abort(batch, errs, fmt.Errorf("roll back savepoint after %v: %w", err, rerr))
 				return
@@ -438,12 +470,14 @@ func (db *DB) abort(batch []*op, errs []error, err error) {
 // overrides every op's own result: nothing of the batch was stored.
 func (db *DB) finish(batch []*op, errs []error, batchErr error) {
 	var msgs []localbus.Message
+	var entries []localbus.Entry
 	for i, o := range batch {
 		err := errs[i]
 		if batchErr != nil {
 			err = batchErr
 		} else if db.notify != nil {
 			msgs = append(msgs, o.msgs...)
+			entries = append(entries, o.entries...)
 		}
 		if o.done != nil {
 			o.done <- err
@@ -451,18 +485,45 @@ func (db *DB) finish(batch []*op, errs []error, batchErr error) {
 			db.log.Error("asynchronous sqlite write failed", "error", err)
 		}
 	}
-	if len(msgs) > 0 {
-		db.notify.push(msgs)
+	if len(msgs) > 0 || len(entries) > 0 {
+		db.notify.push(msgs, entries)
 	}
 }
 
-// takeAcks returns the acks waiting for the writer.
-func (db *DB) takeAcks() []int64 {
+// takeAcks returns the acks and the cursor moves waiting for the writer.
+func (db *DB) takeAcks() ([]int64, map[string]int64) {
 	db.ackMu.Lock()
 	defer db.ackMu.Unlock()
-	ids := db.ackQueue
-	db.ackQueue = nil
-	return ids
+	ids, cursors := db.ackQueue, db.cursorQueue
+	db.ackQueue, db.cursorQueue = nil, nil
+	return ids, cursors
+}
+
+// requeueCursors gives the cursor moves of a batch that did not store them back to the next one.
+func (db *DB) requeueCursors(cursors map[string]int64) {
+	if len(cursors) == 0 {
+		return
+	}
+	db.ackMu.Lock()
+	for target, seq := range cursors {
+		db.queueCursor(target, seq)
+	}
+	db.ackMu.Unlock()
+	select {
+	case db.ackWake <- struct{}{}:
+	default:
+	}
+}
+
+// queueCursor records a cursor move for the writer, keeping the highest per target. The caller holds
+// ackMu.
+func (db *DB) queueCursor(target string, seq int64) {
+	if db.cursorQueue == nil {
+		db.cursorQueue = map[string]int64{}
+	}
+	if seq > db.cursorQueue[target] {
+		db.cursorQueue[target] = seq
+	}
 }
 
 // acked ends the acks of a batch. When the batch committed their rows are gone, and they are kept in
@@ -496,27 +557,41 @@ func idList(ids []int64) string {
 	return string(append(b, ']'))
 }
 
-// handoff hands messages to OnMessages from its own goroutine, so that a slow or re-entrant callback
-// can never stall or deadlock the writer.
-type handoff struct {
-	fn      func([]localbus.Message)
-	mu      sync.Mutex
-	cond    *sync.Cond
-	pending []localbus.Message
-	closed  bool
-	done    chan struct{}
+// cursorList encodes cursors as a JSON object of target to position, which the advanceCursors statement
+// reads with json_each.
+func cursorList(cursors map[string]int64) string {
+	b, _ := json.Marshal(cursors) // a map of strings to integers always encodes
+	return string(b)
 }
 
-func newHandoff(fn func([]localbus.Message)) *handoff {
-	n := &handoff{fn: fn, done: make(chan struct{})}
+// handoff hands messages to OnMessages and log entries to OnLog from its own goroutine, so that a slow
+// or re-entrant callback can never stall or deadlock the writer.
+type handoff struct {
+	onMessages func([]localbus.Message)
+	onLog      func([]localbus.Entry)
+	mu         sync.Mutex
+	cond       *sync.Cond
+	pending    []localbus.Message
+	entries    []localbus.Entry
+	closed     bool
+	done       chan struct{}
+}
+
+func newHandoff(onMessages func([]localbus.Message), onLog func([]localbus.Entry)) *handoff {
+	n := &handoff{onMessages: onMessages, onLog: onLog, done: make(chan struct{})}
 	n.cond = sync.NewCond(&n.mu)
 	go n.loop()
 	return n
 }
 
-func (n *handoff) push(msgs []localbus.Message) {
+func (n *handoff) push(msgs []localbus.Message, entries []localbus.Entry) {
 	n.mu.Lock()
-	n.pending = append(n.pending, msgs...)
+	if n.onMessages != nil {
+		n.pending = append(n.pending, msgs...)
+	}
+	if n.onLog != nil {
+		n.entries = append(n.entries, entries...)
+	}
 	n.mu.Unlock()
 	n.cond.Signal()
 }
@@ -525,17 +600,22 @@ func (n *handoff) loop() {
 	defer close(n.done)
 	for {
 		n.mu.Lock()
-		for len(n.pending) == 0 && !n.closed {
+		for len(n.pending) == 0 && len(n.entries) == 0 && !n.closed {
 			n.cond.Wait()
 		}
 		if n.closed {
 			n.mu.Unlock()
 			return
 		}
-		msgs := n.pending
-		n.pending = nil
+		msgs, entries := n.pending, n.entries
+		n.pending, n.entries = nil, nil
 		n.mu.Unlock()
-		n.fn(msgs)
+		if len(msgs) > 0 {
+			n.onMessages(msgs)
+		}
+		if len(entries) > 0 {
+			n.onLog(entries)
+		}
 	}
 }
 

@@ -88,10 +88,51 @@ func targetsOf(msgs []localbus.Message) []string {
 	return out
 }
 
-func TestOnMessagesGetsWhatEachCommitInserted(t *testing.T) {
+// logCollector records what OnLog hands over.
+type logCollector struct {
+	mu      sync.Mutex
+	entries []localbus.Entry
+	more    chan struct{}
+}
+
+func newLogCollector() *logCollector { return &logCollector{more: make(chan struct{}, 1)} }
+
+func (c *logCollector) onLog(entries []localbus.Entry) {
+	c.mu.Lock()
+	c.entries = append(c.entries, entries...)
+	c.mu.Unlock()
+	select {
+	case c.more <- struct{}{}:
+	default:
+	}
+}
+
+func (c *logCollector) get() []localbus.Entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.entries)
+}
+
+// wait returns the entries handed over once there are at least n of them.
+func (c *logCollector) wait(t *testing.T, n int) []localbus.Entry {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		if got := c.get(); len(got) >= n {
+			return got
+		}
+		select {
+		case <-c.more:
+		case <-timeout:
+			t.Fatalf("OnLog handed over %d entries, want %d", len(c.get()), n)
+		}
+	}
+}
+
+func TestHandOffGivesWhatEachCommitStored(t *testing.T) {
 	t.Parallel()
-	c := newCollector()
-	db := open(t, sqlite.Options{Router: router(t), OnMessages: c.onMessages, Now: func() time.Time { return now }})
+	c, lc := newCollector(), newLogCollector()
+	db := open(t, sqlite.Options{Router: router(t), OnMessages: c.onMessages, OnLog: lc.onLog, Now: func() time.Time { return now }})
 	ctx := t.Context()
 	o := pipelinetest.NewOrder(t, "cust-1", now)
 	if err := db.Create(ctx, o, nil); err != nil {
@@ -106,7 +147,7 @@ func TestOnMessagesGetsWhatEachCommitInserted(t *testing.T) {
 		t.Errorf("targets after Send (-want +got):\n%s", diff)
 	}
 
-	// An update's events: one message per route of OrderCreated.
+	// An update's event: one entry of the log, with the routes of OrderCreated, and no message.
 	c.reset()
 	var created contracts.Event
 	if _, err := db.Update(ctx, o.ID(), func(o *order.Order) ([]contracts.Event, error) {
@@ -119,22 +160,27 @@ func TestOnMessagesGetsWhatEachCommitInserted(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
+	got := lc.wait(t, 1)
 	wantTargets := []string{routing.Metrics, routing.Notifier, routing.Validation}
-	got := c.wait(t, 3)
-	if diff := cmp.Diff(wantTargets, targetsOf(got)); diff != "" {
+	if len(got) != 1 {
+		t.Fatalf("OnLog handed over %d entries, want 1", len(got))
+	}
+	if diff := cmp.Diff(wantTargets, slices.Sorted(slices.Values(got[0].Targets))); diff != "" {
 		t.Errorf("targets after Update (-want +got):\n%s", diff)
 	}
-	// What was handed over is exactly what is stored, ids included.
-	due, err := db.Due(ctx, now, 100, nil)
+	// What was handed over is exactly what is stored, positions included.
+	stored, err := db.Log(ctx, 0, 100)
 	if err != nil {
-		t.Fatalf("Due: %v", err)
+		t.Fatalf("Log: %v", err)
 	}
-	if diff := cmp.Diff(due[1:], got); diff != "" {
-		t.Errorf("handed-over messages differ from the stored ones (-stored +handed over):\n%s", diff)
+	if diff := cmp.Diff(stored, got); diff != "" {
+		t.Errorf("handed-over entries differ from the stored ones (-stored +handed over):\n%s", diff)
+	}
+	if due, err := db.Due(ctx, now, 100, nil); err != nil || len(due) != 1 {
+		t.Errorf("Due = %d messages, %v; want only the dispatcher's: events are not copied to the mailbox", len(due), err)
 	}
 
-	// Publishing the same event id again inserts nothing, so hands over nothing.
-	c.reset()
+	// Publishing the same event id again stores nothing, so hands over nothing.
 	if err := db.Publish(ctx, created); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
@@ -144,10 +190,22 @@ func TestOnMessagesGetsWhatEachCommitInserted(t *testing.T) {
 	if diff := cmp.Diff([]string{routing.Dispatcher}, targetsOf(c.wait(t, 1))); diff != "" {
 		t.Errorf("targets after re-publishing (-want +got):\n%s", diff)
 	}
+	if n := len(lc.get()); n != 1 {
+		t.Errorf("OnLog handed over %d entries after re-publishing, want still 1", n)
+	}
 
-	// Redriven dead letters are handed over like new messages.
+	// Deferred deliveries are the caller's, not handed over; redriven dead letters are, like new messages.
 	c.reset()
-	for _, m := range due[1:] {
+	for _, target := range got[0].Targets {
+		if _, err := db.Defer(ctx, target, got[0].Seq, 1, now, "boom"); err != nil {
+			t.Fatalf("Defer: %v", err)
+		}
+	}
+	due, err := db.Due(ctx, now, 100, nil)
+	if err != nil || len(due) != 5 {
+		t.Fatalf("Due = %d, %v; want the 2 queue messages and 3 deferred deliveries", len(due), err)
+	}
+	for _, m := range due[2:] {
 		if err := db.Bury(ctx, m, "boom"); err != nil {
 			t.Fatalf("Bury: %v", err)
 		}

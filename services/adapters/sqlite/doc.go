@@ -1,6 +1,7 @@
 // Package sqlite is orderflow's local store: one embedded SQLite file that holds the orders, their
-// events and the outbox of messages waiting for delivery, the dead letters, the inventory, the simulated
-// payment ledger, idempotency keys and processed-event ids.
+// events (the bus's log, with one cursor per consumer), the messages waiting for delivery (the ingest
+// queue and the retries of failed deliveries), the dead letters, the inventory, the simulated payment
+// ledger, idempotency keys and processed-event ids.
 //
 // It is built for durability first and speed second. Every acknowledged write has been committed with
 // synchronous=FULL in WAL mode, so it survives kill -9 and power loss. Reads use a pool of connections;

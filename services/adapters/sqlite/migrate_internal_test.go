@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/ingest"
 	"github.com/orderflow/orderflow/services/order"
 	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
@@ -102,5 +105,60 @@ func TestMigrationGivesOldOrdersUniqueReferences(t *testing.T) {
 	var version int
 	if err := db.read.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(migrations) {
 		t.Errorf("user_version = %d, %v; want %d", version, err, len(migrations))
+	}
+}
+
+// TestMigrationKeepsWaitingMessagesAndStartsCursorsAtTheEndOfTheLog opens a data file written when every
+// event got one message per target (schema version 6) and checks that the messages still waiting are
+// still due, with their events' bodies, and that the targets' cursors start after those events, so that
+// they are not delivered a second time from the log.
+func TestMigrationKeepsWaitingMessagesAndStartsCursorsAtTheEndOfTheLog(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open(driver(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range migrations[:6] {
+		if _, err := raw.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	stmts := []string{
+		"PRAGMA user_version = 6",
+		`INSERT INTO events (seq, id, order_id, detail_type, body) VALUES
+			(1, 'e1', 'o1', 'OrderCreated', '{"id":"e1"}'), (2, 'e2', 'o1', 'OrderValidated', '{"id":"e2"}')`,
+		// e1 was delivered to validation (its message acked), e2 is still waiting for inventory.
+		`INSERT INTO messages (target, body, event_seq, attempts, next_at, last_error, created_at) VALUES
+			('inventory-reserve', '', 2, 0, 0, '', 0)`,
+	}
+	for _, s := range stmts {
+		if _, err := raw.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(path, Options{Router: func(contracts.Event) []string { return []string{"validation"} }})
+	if err != nil {
+		t.Fatalf("Open of a version 6 file: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	due, err := db.Due(ctx, time.Now(), 10, nil)
+	if err != nil || len(due) != 1 || due[0].Target != "inventory-reserve" || string(due[0].Body) != `{"id":"e2"}` {
+		t.Fatalf("Due after the migration = %+v, %v; want e2's waiting message", due, err)
+	}
+	cursors, err := db.Cursors(ctx, []string{"validation", "inventory-reserve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]int64{"validation": 2, "inventory-reserve": 2}, cursors); diff != "" {
+		t.Errorf("cursors after the migration (-want +got):\n%s", diff)
+	}
+	if entries, err := db.Log(ctx, cursors["validation"], 10); err != nil || len(entries) != 0 {
+		t.Errorf("Log after the cursors = %+v, %v; want nothing", entries, err)
 	}
 }

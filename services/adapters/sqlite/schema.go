@@ -156,6 +156,18 @@ UPDATE idempotency SET expires_at = created_at + 86400000000000;
 CREATE INDEX idempotency_by_expiry ON idempotency (expires_at);
 CREATE INDEX processed_by_age ON processed (processed_at);
 `,
+	// 7: the events table is the bus's log, in seq order, and each target keeps one cursor in it: every
+	// event up to seq has been handled for it. Only failed deliveries go to messages (event_seq set),
+	// next to the ingest queue. Messages already waiting are delivered as before; a target without a
+	// cursor starts at the end of the log as it was when the store was opened, after the events whose
+	// messages were written before this migration. Events must never be deleted above the lowest cursor,
+	// nor the newest event at all (seq is the rowid, which would then be reused).
+	`
+CREATE TABLE cursors (
+	target TEXT PRIMARY KEY,
+	seq    INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
 }
 
 // afterMigration holds the work of a migration that SQL alone cannot do, run in the same transaction

@@ -49,8 +49,13 @@ func TestIngestContract(t *testing.T) {
 
 func TestMailboxContract(t *testing.T) {
 	t.Parallel()
-	mailboxtest.Run(t, func(t *testing.T, route func(contracts.Event) []string) mailboxtest.Store {
-		return open(t, sqlite.Options{Router: route})
+	mailboxtest.Run(t, func(t *testing.T, dir string, route func(contracts.Event) []string) mailboxtest.Store {
+		db, err := sqlite.Open(filepath.Join(dir, "orderflow.db"), sqlite.Options{Router: route})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
 	})
 }
 

@@ -30,13 +30,14 @@ type writeStmts struct {
 
 	insertIdempotency, insertOrder, updateOrder, getOrder             *sql.Stmt
 	referenceHolder                                                   *sql.Stmt
-	insertEvent, insertMessage, insertEventMessage                    *sql.Stmt
+	insertEvent, insertMessage, deferMessage                          *sql.Stmt
 	deleteMessage, deleteMessages, retryMessage                       *sql.Stmt
 	insertDeadLetter, getDeadLetter, allDeadLetters, deleteDeadLetter *sql.Stmt
 	upsertProduct, readProduct, takeStock, giveStock                  *sql.Stmt
 	getReservation, insertReservation, releaseReservation             *sql.Stmt
 	getPayment, upsertPayment, markSeen                               *sql.Stmt
 	insertText                                                        *sql.Stmt
+	advanceCursors, forgetCursors, startCursors, readCursors          *sql.Stmt
 }
 
 func (s *writeStmts) list() []stmtSpec {
@@ -63,8 +64,8 @@ func (s *writeStmts) list() []stmtSpec {
 			ON CONFLICT (order_id, id) DO NOTHING`},
 		{&s.insertMessage, `INSERT INTO messages (target, body, attempts, next_at, last_error, created_at)
 			VALUES (?, ?, 0, ?, '', ?)`},
-		{&s.insertEventMessage, `INSERT INTO messages (target, body, event_seq, attempts, next_at, last_error, created_at)
-			VALUES (?, '', ?, 0, ?, '', ?)`},
+		{&s.deferMessage, `INSERT INTO messages (target, body, event_seq, attempts, next_at, last_error, created_at)
+			VALUES (?, '', ?, ?, ?, ?, ?)`},
 		{&s.deleteMessage, `DELETE FROM messages WHERE id = ?`},
 		{&s.deleteMessages, `DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))`},
 		{&s.retryMessage, `UPDATE messages SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?`},
@@ -96,6 +97,14 @@ func (s *writeStmts) list() []stmtSpec {
 			ON CONFLICT (consumer, event_id) DO UPDATE SET processed_at = excluded.processed_at
 			WHERE processed.processed_at <= ?4`},
 		{&s.insertText, `INSERT OR IGNORE INTO texts (id, order_id, recipient, body, sent_at) VALUES (?, ?, ?, ?, ?)`},
+
+		// WHERE true: an upsert on INSERT ... SELECT needs it to parse.
+		{&s.advanceCursors, `INSERT INTO cursors (target, seq) SELECT key, value FROM json_each(?) WHERE true
+			ON CONFLICT (target) DO UPDATE SET seq = max(seq, excluded.seq)`},
+		{&s.forgetCursors, `DELETE FROM cursors WHERE target NOT IN (SELECT value FROM json_each(?))`},
+		{&s.startCursors, `INSERT INTO cursors (target, seq) SELECT value, ? FROM json_each(?) WHERE true
+			ON CONFLICT (target) DO NOTHING`},
+		{&s.readCursors, `SELECT target, seq FROM cursors`},
 	}
 }
 
@@ -207,16 +216,16 @@ func (db *DB) encodeEvents(events []contracts.Event) ([]encodedEvent, error) {
 			return nil, fmt.Errorf("encode event %s: %w", e.ID, err)
 		}
 		out[i] = encodedEvent{id: e.ID, orderID: pipeline.EventOrderID(e), detailType: e.DetailType, body: body}
-		if db.opts.Router != nil {
+		// Only the hand-off needs the targets now; Log routes what it reads.
+		if db.opts.Router != nil && db.opts.OnLog != nil {
 			out[i].targets = db.opts.Router(e)
 		}
 	}
 	return out, nil
 }
 
-// publish stores an event unless its id is already stored and, when it is new, one message per target.
-// The messages refer to the stored event rather than copying its body: Due reads the body through the
-// reference, and OnMessages gets it from memory.
+// publish appends an event to the log unless its id is already stored, and remembers a new one for
+// OnLog. Nothing else is written per event: its targets read the log from their cursors.
 func (w *writer) publish(e *encodedEvent) error {
 	res, err := w.st.insertEvent.ExecContext(context.Background(), e.id, e.orderID, e.detailType, string(e.body))
 	if err != nil {
@@ -226,23 +235,14 @@ func (w *writer) publish(e *encodedEvent) error {
 	if err != nil {
 		return fmt.Errorf("insert event %s: %w", e.id, err)
 	}
-	if n == 0 {
-		return nil // published before: its messages were inserted then
+	if n == 0 || w.db.opts.OnLog == nil {
+		return nil // published before, or nobody listens
 	}
 	seq, err := res.LastInsertId()
 	if err != nil {
 		return fmt.Errorf("insert event %s: %w", e.id, err)
 	}
-	now := w.now.UnixNano()
-	for _, t := range e.targets {
-		res, err := w.st.insertEventMessage.ExecContext(context.Background(), t, seq, now, now)
-		if err != nil {
-			return fmt.Errorf("enqueue event %s for %s: %w", e.id, t, err)
-		}
-		if err := w.inserted(res, t, e.body); err != nil {
-			return fmt.Errorf("enqueue event %s for %s: %w", e.id, t, err)
-		}
-	}
+	w.cur.entries = append(w.cur.entries, localbus.Entry{Seq: seq, Body: e.body, Targets: e.targets})
 	return nil
 }
 

@@ -115,13 +115,13 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Other teams' webhook subscriptions are routes like any other: same patterns, same mailbox.
+	// Other teams' webhook subscriptions are routes like any other: same patterns, same log and cursors.
 	router, err := routing.NewRouter(append(append([]routing.Route(nil), routing.Table...), webhook.Routes(cfg.Subscriptions)...))
 	if err != nil {
 		return nil, err
 	}
-	// The engine needs the store and the store's after-commit hook needs the engine: messages committed
-	// before the engine exists are simply found by its first mailbox scan.
+	// The engine needs the store and the store's after-commit hook needs the engine: messages and events
+	// committed before the engine exists are simply found by its first mailbox scan and log read.
 	var engineRef atomic.Pointer[localbus.Engine]
 	durableTargets := func(e contracts.Event) []string {
 		var out []string
@@ -138,6 +138,11 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 		OnMessages: func(msgs []localbus.Message) {
 			if e := engineRef.Load(); e != nil {
 				e.Offer(msgs)
+			}
+		},
+		OnLog: func(entries []localbus.Entry) {
+			if e := engineRef.Load(); e != nil {
+				e.OfferLog(entries)
 			}
 		},
 	})
@@ -190,12 +195,12 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 			tap.subscribe(h)
 			continue
 		}
-		engine.Handle(target, localbus.EventHandler(h))
+		engine.Subscribe(target, localbus.EventHandler(h))
 	}
 	tap.subscribe(func(_ context.Context, e contracts.Event) error { board.Published(e); return nil })
 	hookClient := &http.Client{Timeout: 15 * time.Second}
 	for _, sub := range cfg.Subscriptions {
-		engine.Handle(sub.Target(), localbus.EventHandler(webhook.Handler(hookClient, sub, deliveries)))
+		engine.Subscribe(sub.Target(), localbus.EventHandler(webhook.Handler(hookClient, sub, deliveries)))
 	}
 	engineRef.Store(engine)
 

@@ -15,9 +15,9 @@ import (
 )
 
 // memoryTargets are routing targets whose state lives in process memory (the Prometheus metrics).
-// Locally they are not given durable mailbox rows: a crash loses their state anyway, so at-least-once
-// delivery through the store would buy nothing and cost five message writes per order. They are fed by
-// tappedStore instead, in process, right after each commit. On AWS they are ordinary EventBridge rules.
+// Locally they do not read the log with a cursor: a crash loses their state anyway, so at-least-once
+// delivery through the store would buy nothing. They are fed by tappedStore instead, in process, right
+// after each commit. On AWS they are ordinary EventBridge rules.
 var memoryTargets = map[string]bool{routing.Metrics: true}
 
 // tappedStore is the local store, with every event it commits also handed to the in-memory subscribers,

@@ -1,7 +1,8 @@
 // Package mailboxtest is the contract test suite of localbus.Mailbox, driven through the ports that fill
-// a mailbox: pipeline.Publisher (one message per routed target of each new event) and ingest.Queue (one
-// message for the dispatcher). Every mailbox runs it, so that the delivery engine can rely on messages
-// being due, retried, buried and redriven as the port says.
+// it: pipeline.Publisher (each new event appended to the log) and ingest.Queue (one message for the
+// dispatcher). Every mailbox runs it, so that the delivery engine can rely on the log being read in order
+// with its routes, cursors starting, moving and surviving a restart, and messages (queued, or deferred
+// from the log after a failure) being due, retried, buried and redriven as the port says.
 package mailboxtest
 
 import (
@@ -19,11 +20,13 @@ import (
 	"github.com/orderflow/orderflow/services/routing"
 )
 
-// Store is what the suite drives: the mailbox and the two ports that put messages into it.
+// Store is what the suite drives: the mailbox, the two ports that fill it, and Close, after which the
+// store can be opened again on the same data.
 type Store interface {
 	localbus.Mailbox
 	pipeline.Publisher
 	ingest.Queue
+	Close() error
 }
 
 // Route is the routing the suite opens stores with: an event whose detail type is "Fanout" goes to
@@ -38,11 +41,16 @@ func Route(e contracts.Event) []string {
 	return []string{"a"}
 }
 
-// Run runs the suite. open must return an empty store of its own that routes events with route, uses
-// the wall clock, and is cleaned up when the test ends.
-func Run(t *testing.T, open func(t *testing.T, route func(contracts.Event) []string) Store) {
-	o := func(t *testing.T) Store { return open(t, Route) }
+// Run runs the suite. open must return the store kept in dir, which routes events with route, uses the
+// wall clock, and is closed when the test ends; a fresh dir holds an empty store, and opening a dir again
+// after Close gives the same data back.
+func Run(t *testing.T, open func(t *testing.T, dir string, route func(contracts.Event) []string) Store) {
+	o := func(t *testing.T) Store { return open(t, t.TempDir(), Route) }
+	reopen := func(t *testing.T, dir string) Store { return open(t, dir, Route) }
 	t.Run("filling", func(t *testing.T) { t.Parallel(); testFilling(t, o) })
+	t.Run("log", func(t *testing.T) { t.Parallel(); testLog(t, o) })
+	t.Run("cursors", func(t *testing.T) { t.Parallel(); testCursors(t, reopen) })
+	t.Run("defer", func(t *testing.T) { t.Parallel(); testDefer(t, o) })
 	t.Run("due", func(t *testing.T) { t.Parallel(); testDue(t, o) })
 	t.Run("ack", func(t *testing.T) { t.Parallel(); testAck(t, o) })
 	t.Run("retry", func(t *testing.T) { t.Parallel(); testRetry(t, o) })
@@ -123,58 +131,252 @@ func testFilling(t *testing.T, open func(t *testing.T) Store) {
 			t.Errorf("body (-want +got):\n%s", diff)
 		}
 	})
-	t.Run("publish queues one message per routed target, carrying the event", func(t *testing.T) {
+	t.Run("publish appends each new event to the log with its routed targets, and queues nothing", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
 		e := event("e1", "Fanout")
 		publish(t, s, e, event("e2", "Plain"), event("e3", "Unrouted"))
-		msgs := due(t, s, later(), 10, nil)
-		want := []summary{{"a", "e1"}, {"b", "e1"}, {"a", "e2"}}
-		if diff := cmp.Diff(want, summarize(t, msgs)); diff != "" {
-			t.Errorf("messages (-want +got):\n%s", diff)
+		entries := readLog(t, s, 0, 10)
+		want := []entrySummary{{"e1", []string{"a", "b"}}, {"e2", []string{"a"}}, {"e3", nil}}
+		if diff := cmp.Diff(want, summarizeLog(t, entries)); diff != "" {
+			t.Errorf("log (-want +got):\n%s", diff)
+		}
+		for i := 1; i < len(entries); i++ {
+			if entries[i].Seq <= entries[i-1].Seq {
+				t.Errorf("log positions %d then %d, want increasing", entries[i-1].Seq, entries[i].Seq)
+			}
 		}
 		var got contracts.Event
-		if err := json.Unmarshal(msgs[0].Body, &got); err != nil {
+		if err := json.Unmarshal(entries[0].Body, &got); err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(e, got); diff != "" {
-			t.Errorf("message body (-want +got):\n%s", diff)
+			t.Errorf("entry body (-want +got):\n%s", diff)
+		}
+		if msgs := due(t, s, later(), 10, nil); len(msgs) != 0 {
+			t.Errorf("Due = %d messages after publishing, want none: events are delivered from the log", len(msgs))
 		}
 	})
-	t.Run("an event id published again queues nothing", func(t *testing.T) {
+	t.Run("an event id published again appends nothing", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
 		publish(t, s, event("e1", "Fanout"))
 		publish(t, s, event("e1", "Fanout"))
 		publish(t, s, event("e1", "Plain"), event("e2", "Plain"))
-		want := []summary{{"a", "e1"}, {"b", "e1"}, {"a", "e2"}}
-		if diff := cmp.Diff(want, summarize(t, due(t, s, later(), 10, nil))); diff != "" {
-			t.Errorf("messages (-want +got):\n%s", diff)
+		want := []entrySummary{{"e1", []string{"a", "b"}}, {"e2", []string{"a"}}}
+		if diff := cmp.Diff(want, summarizeLog(t, readLog(t, s, 0, 10))); diff != "" {
+			t.Errorf("log (-want +got):\n%s", diff)
 		}
 	})
-	t.Run("an event id published again after its messages were delivered queues nothing", func(t *testing.T) {
+}
+
+func readLog(t *testing.T, s Store, after int64, limit int) []localbus.Entry {
+	t.Helper()
+	entries, err := s.Log(t.Context(), after, limit)
+	if err != nil {
+		t.Fatalf("Log: %v", err)
+	}
+	return entries
+}
+
+// entrySummary is what an entry of the log says, without its position.
+type entrySummary struct {
+	EventID string
+	Targets []string
+}
+
+func summarizeLog(t *testing.T, entries []localbus.Entry) []entrySummary {
+	t.Helper()
+	out := []entrySummary{}
+	for _, en := range entries {
+		var e contracts.Event
+		if err := json.Unmarshal(en.Body, &e); err != nil {
+			t.Fatalf("entry %d body is not an event: %v", en.Seq, err)
+		}
+		out = append(out, entrySummary{e.ID, en.Targets})
+	}
+	return out
+}
+
+func seqsOf(entries []localbus.Entry) []int64 {
+	out := []int64{}
+	for _, en := range entries {
+		out = append(out, en.Seq)
+	}
+	return out
+}
+
+func testLog(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	for i := range 5 {
+		publish(t, s, event(fmt.Sprintf("e%d", i), "Plain"))
+	}
+	all := readLog(t, s, 0, 100)
+	if len(all) != 5 {
+		t.Fatalf("Log = %d entries, want 5", len(all))
+	}
+	tests := []struct {
+		name  string
+		after int64
+		limit int
+		want  []int64
+	}{
+		{"returns every event in log order", 0, 100, seqsOf(all)},
+		{"honours the limit", 0, 2, seqsOf(all[:2])},
+		{"starts after the position", all[1].Seq, 2, seqsOf(all[2:4])},
+		{"returns nothing after the end", all[4].Seq, 100, []int64{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, seqsOf(readLog(t, s, tt.after, tt.limit))); diff != "" {
+				t.Errorf("Log positions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func cursors(t *testing.T, s Store, targets ...string) map[string]int64 {
+	t.Helper()
+	got, err := s.Cursors(t.Context(), targets)
+	if err != nil {
+		t.Fatalf("Cursors: %v", err)
+	}
+	return got
+}
+
+func advance(t *testing.T, s Store, cs ...localbus.Cursor) {
+	t.Helper()
+	if err := s.Advance(t.Context(), cs...); err != nil {
+		t.Fatalf("Advance: %v", err)
+	}
+}
+
+func closeStore(t *testing.T, s Store) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+func testCursors(t *testing.T, open func(t *testing.T, dir string) Store) {
+	t.Run("a target without a cursor starts at the end of the log as the store was opened", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		s := open(t, dir)
+		publish(t, s, event("e1", "Plain"), event("e2", "Plain"))
+		closeStore(t, s)
+		s = open(t, dir)
+		publish(t, s, event("e3", "Plain"))
+		entries := readLog(t, s, 0, 10)
+		// e3 was published after the store opened, so it is still to be delivered.
+		want := map[string]int64{"a": entries[1].Seq, "b": entries[1].Seq}
+		if diff := cmp.Diff(want, cursors(t, s, "a", "b")); diff != "" {
+			t.Errorf("cursors (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("advanced cursors move forward only and survive a restart", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		s := open(t, dir)
+		publish(t, s, event("e1", "Plain"), event("e2", "Plain"), event("e3", "Plain"))
+		seqs := seqsOf(readLog(t, s, 0, 10))
+		if diff := cmp.Diff(map[string]int64{"a": 0, "b": 0}, cursors(t, s, "a", "b")); diff != "" {
+			t.Errorf("cursors of a fresh store (-want +got):\n%s", diff)
+		}
+		advance(t, s, localbus.Cursor{Target: "a", Seq: seqs[2]}, localbus.Cursor{Target: "b", Seq: seqs[0]})
+		advance(t, s, localbus.Cursor{Target: "a", Seq: seqs[1]})
+		closeStore(t, s) // keeps the moves advanced before it
+		s = open(t, dir)
+		want := map[string]int64{"a": seqs[2], "b": seqs[0]}
+		if diff := cmp.Diff(want, cursors(t, s, "a", "b")); diff != "" {
+			t.Errorf("cursors after a restart (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("the cursors of targets no longer listed are forgotten", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		s := open(t, dir)
+		cursors(t, s, "a", "b")
+		publish(t, s, event("e1", "Plain"))
+		seq := readLog(t, s, 0, 10)[0].Seq
+		advance(t, s, localbus.Cursor{Target: "a", Seq: seq}, localbus.Cursor{Target: "b", Seq: seq})
+		closeStore(t, s)
+		s = open(t, dir)
+		if diff := cmp.Diff(map[string]int64{"a": seq}, cursors(t, s, "a")); diff != "" {
+			t.Errorf("cursors of a alone (-want +got):\n%s", diff)
+		}
+		// b comes back as a new target: at the end of the log as this store was opened.
+		if got := cursors(t, s, "a", "b")["b"]; got != seq {
+			t.Errorf("cursor of b listed again = %d, want %d (the end of the log at open)", got, seq)
+		}
+	})
+}
+
+// deferred publishes the events and defers every delivery the log names, due now with no attempts, and
+// returns the messages due: as many mailbox messages as deliveries, each carrying its event.
+func deferred(t *testing.T, s Store, events ...contracts.Event) []localbus.Message {
+	t.Helper()
+	publish(t, s, events...)
+	entries := readLog(t, s, 0, 1000)
+	for _, en := range entries {
+		for _, target := range en.Targets {
+			if _, err := s.Defer(t.Context(), target, en.Seq, 0, time.Now(), ""); err != nil {
+				t.Fatalf("Defer: %v", err)
+			}
+		}
+	}
+	return due(t, s, later(), 1000, nil)
+}
+
+func testDefer(t *testing.T, open func(t *testing.T) Store) {
+	t.Run("a deferred delivery waits in the mailbox with its attempts and error, carrying the event", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		e := event("e1", "Fanout")
+		publish(t, s, e)
+		en := readLog(t, s, 0, 10)[0]
+		next := time.Now().Add(time.Hour)
+		id, err := s.Defer(t.Context(), "b", en.Seq, 1, next, "handler exploded")
+		if err != nil {
+			t.Fatalf("Defer: %v", err)
+		}
+		if msgs := due(t, s, later(), 10, nil); len(msgs) != 0 {
+			t.Errorf("Due before the next attempt = %+v, want nothing", msgs)
+		}
+		got := due(t, s, next.Add(time.Second), 10, nil)
+		want := []localbus.Message{{ID: id, Target: "b", Body: en.Body, Attempts: 1, LastError: "handler exploded"}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Due after the next attempt (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]summary{{"b", "e1"}}, summarize(t, got)); diff != "" {
+			t.Errorf("deferred message (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("a delivery from the log is buried without a mailbox message", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
 		publish(t, s, event("e1", "Plain"))
-		if err := s.Ack(t.Context(), idsOf(due(t, s, later(), 10, nil))...); err != nil {
-			t.Fatalf("Ack: %v", err)
+		en := readLog(t, s, 0, 10)[0]
+		if err := s.Bury(t.Context(), localbus.Message{Target: "a", Body: en.Body, Seq: en.Seq, Attempts: 1}, "invalid"); err != nil {
+			t.Fatalf("Bury: %v", err)
 		}
-		publish(t, s, event("e1", "Plain"))
-		eventually(t, func() string {
-			if msgs := due(t, s, later(), 10, nil); len(msgs) != 0 {
-				return fmt.Sprintf("Due = %v, want nothing", summarize(t, msgs))
-			}
-			return ""
-		})
+		dl, err := s.DeadLetters(t.Context(), 10)
+		if err != nil || len(dl) != 1 || dl[0].Target != "a" || string(dl[0].Body) != string(en.Body) || dl[0].Attempts != 1 || dl[0].Error != "invalid" {
+			t.Fatalf("DeadLetters = %+v, %v; want the event for a with its error", dl, err)
+		}
+		if msgs := due(t, s, later(), 10, nil); len(msgs) != 0 {
+			t.Errorf("Due = %+v, want nothing", msgs)
+		}
 	})
 }
 
 func testDue(t *testing.T, open func(t *testing.T) Store) {
 	s := open(t)
+	var events []contracts.Event
 	for i := range 5 {
-		publish(t, s, event(fmt.Sprintf("e%d", i), "Plain"))
+		events = append(events, event(fmt.Sprintf("e%d", i), "Plain"))
 	}
-	all := due(t, s, later(), 100, nil)
+	all := deferred(t, s, events...)
 	if len(all) != 5 {
 		t.Fatalf("Due = %d messages, want 5", len(all))
 	}
@@ -222,8 +424,7 @@ func testAck(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("acked messages are no longer due", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
-		publish(t, s, event("e1", "Fanout"), event("e2", "Plain"))
-		msgs := due(t, s, later(), 10, nil)
+		msgs := deferred(t, s, event("e1", "Fanout"), event("e2", "Plain"))
 		if err := s.Ack(t.Context(), msgs[0].ID, msgs[2].ID); err != nil {
 			t.Fatalf("Ack: %v", err)
 		}
@@ -237,7 +438,7 @@ func testAck(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("acking nothing or an unknown id is harmless", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
-		publish(t, s, event("e1", "Plain"))
+		deferred(t, s, event("e1", "Plain"))
 		if err := s.Ack(t.Context()); err != nil {
 			t.Errorf("Ack() = %v", err)
 		}
@@ -254,8 +455,7 @@ func testRetry(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("a retried message waits until its next attempt and carries its attempts and error", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
-		publish(t, s, event("e1", "Plain"), event("e2", "Plain"))
-		msgs := due(t, s, later(), 10, nil)
+		msgs := deferred(t, s, event("e1", "Plain"), event("e2", "Plain"))
 		next := time.Now().Add(time.Hour)
 		if err := s.Retry(t.Context(), msgs[0].ID, 3, next, "handler exploded"); err != nil {
 			t.Fatalf("Retry: %v", err)
@@ -301,8 +501,7 @@ func testDeadLetters(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("a buried message leaves the queue for the dead letters with its error", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
-		publish(t, s, event("e1", "Fanout"))
-		msgs := due(t, s, later(), 10, nil)
+		msgs := deferred(t, s, event("e1", "Fanout"))
 		before := time.Now()
 		bury(t, s, msgs[0], 8, "gave up: boom")
 		if diff := cmp.Diff([]int64{msgs[1].ID}, idsOf(due(t, s, later(), 10, nil))); diff != "" {
@@ -326,8 +525,7 @@ func testDeadLetters(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("dead letters are listed oldest first up to the limit", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
-		publish(t, s, event("e1", "Plain"), event("e2", "Plain"), event("e3", "Plain"))
-		msgs := due(t, s, later(), 10, nil)
+		msgs := deferred(t, s, event("e1", "Plain"), event("e2", "Plain"), event("e3", "Plain"))
 		for _, i := range []int{1, 0, 2} {
 			bury(t, s, msgs[i], 1, fmt.Sprintf("error %d", i))
 		}
@@ -345,8 +543,7 @@ func testDeadLetters(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("redrive by id brings those messages back with no attempts", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
-		publish(t, s, event("e1", "Fanout"), event("e2", "Plain"))
-		msgs := due(t, s, later(), 10, nil)
+		msgs := deferred(t, s, event("e1", "Fanout"), event("e2", "Plain"))
 		for _, m := range msgs {
 			bury(t, s, m, 8, "boom")
 		}
@@ -371,8 +568,7 @@ func testDeadLetters(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("redrive without ids brings every dead letter back", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
-		publish(t, s, event("e1", "Fanout"), event("e2", "Plain"))
-		for _, m := range due(t, s, later(), 10, nil) {
+		for _, m := range deferred(t, s, event("e1", "Fanout"), event("e2", "Plain")) {
 			bury(t, s, m, 8, "boom")
 		}
 		n, err := s.Redrive(t.Context())
@@ -400,8 +596,7 @@ func testDeadLetters(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("a redriven message can fail and be buried again", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
-		publish(t, s, event("e1", "Plain"))
-		bury(t, s, due(t, s, later(), 10, nil)[0], 8, "first")
+		bury(t, s, deferred(t, s, event("e1", "Plain"))[0], 8, "first")
 		if _, err := s.Redrive(t.Context()); err != nil {
 			t.Fatalf("Redrive: %v", err)
 		}
