@@ -25,6 +25,7 @@ func fill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", env("ORDERFLOW_DATA_DIR", "./data"), "data `directory` (ORDERFLOW_DATA_DIR)")
 	n := fs.Int("orders", 1_000_000, "how many orders to add")
+	customers := fs.Int("customers", 10_000, "spread the orders over this many customers, fill-00000 …")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,8 +50,11 @@ func fill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var seed [8]byte
 	_, _ = rand.Read(seed[:])
 	refBase := binary.BigEndian.Uint64(seed[:])
-	err = db.CloneOrder(ctx, done[0].ID(), *n, func(i int) (string, string) {
-		return uuidV7At(first.Add(time.Duration(i) * time.Millisecond)), order.ReferenceOf(refBase + uint64(i))
+	if *customers < 1 {
+		*customers = 1
+	}
+	err = db.CloneOrder(ctx, done[0].ID(), *n, func(i int) (string, string, string) {
+		return uuidV7At(first.Add(time.Duration(i) * time.Millisecond)), order.ReferenceOf(refBase + uint64(i)), fmt.Sprintf("fill-%05d", i%*customers)
 	})
 	if err != nil {
 		return err

@@ -32,7 +32,7 @@ func TestFillAddsOrdersLikeAnyOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := run(ctx, []string{"fill", "--data-dir", dir, "--orders", "2500"}, &out, io.Discard, nil); err != nil {
+	if err := run(ctx, []string{"fill", "--data-dir", dir, "--orders", "2500", "--customers", "10"}, &out, io.Discard, nil); err != nil {
 		t.Fatalf("fill: %v", err)
 	}
 	if !strings.Contains(out.String(), "added 2500 orders") {
@@ -49,12 +49,13 @@ func TestFillAddsOrdersLikeAnyOther(t *testing.T) {
 		}
 	}
 	var page contracts.OrderList
-	c.Do("GET", "/admin/orders?customerId=filled&limit=100", c.AdminKey, nil).Decode(t, &page)
-	if len(page.Orders) != 100 || page.Orders[len(page.Orders)-1].OrderID == tmpl.OrderID {
-		t.Fatalf("the customer's newest orders: %d", len(page.Orders))
+	c.Do("GET", "/admin/orders?limit=100", c.AdminKey, nil).Decode(t, &page)
+	if len(page.Orders) != 100 || page.Orders[0].OrderID != tmpl.OrderID {
+		t.Fatalf("the newest orders: %d, the template (placed now) first: %v; the copies were placed before it", len(page.Orders), page.Orders[0].OrderID == tmpl.OrderID)
 	}
-	if page.Orders[0].OrderID != tmpl.OrderID {
-		t.Errorf("the template (placed now) is not the newest: the copies were placed in the past")
+	c.Do("GET", "/admin/orders?customerId=fill-00003&limit=100", c.AdminKey, nil).Decode(t, &page)
+	if len(page.Orders) != 100 || page.NextCursor == nil || page.Orders[0].CustomerID != "fill-00003" {
+		t.Fatalf("a fill customer's orders: %d", len(page.Orders))
 	}
 	refs := map[string]bool{}
 	for _, o := range page.Orders {
@@ -64,6 +65,9 @@ func TestFillAddsOrdersLikeAnyOther(t *testing.T) {
 		refs[o.Reference] = true
 	}
 	clone := page.Orders[1]
+	if clone.ShippingAddress != tmpl.ShippingAddress || clone.TotalAmount != tmpl.TotalAmount {
+		t.Errorf("copy %+v differs from the template beyond its ids", clone)
+	}
 	if clone.Status != "COMPLETED" || clone.Reference == tmpl.Reference || len(clone.History) != len(tmpl.History) || clone.Shipment == nil {
 		t.Errorf("copy %+v", clone)
 	}
@@ -85,7 +89,7 @@ func TestFillAddsOrdersLikeAnyOther(t *testing.T) {
 	if len(texts.Texts) != 2 || !strings.Contains(texts.Texts[1].Text, clone.Reference) {
 		t.Errorf("copied texts %+v", texts.Texts)
 	}
-	c.Do("GET", "/orders?customerId=filled&reference="+clone.Reference, c.ClientKey, nil).Decode(t, &page)
+	c.Do("GET", "/orders?customerId=fill-00003&reference="+clone.Reference, c.ClientKey, nil).Decode(t, &page)
 	if len(page.Orders) != 1 || page.Orders[0].OrderID != clone.OrderID {
 		t.Errorf("the copy by its reference: %+v", page.Orders)
 	}

@@ -39,14 +39,15 @@ var cloneTables = []cloneTable{
 
 // CloneOrder copies every row about the template order — the order, its events, its idempotency record,
 // the records of its handled events, its texts, its reservation and its payment — n times, in
-// transactions of 2,000 copies. Copy i gets the order id and reference id(i) returns (the caller keeps
-// them unique) and the event ids that order's events would have; every other value is the template's.
+// transactions of 2,000 copies. Copy i gets the order id, reference and customer id(i) returns (the
+// caller keeps ids and references unique; an empty customer keeps the template's) and the event ids
+// that order's events would have; every other value is the template's.
 // It gives a store a long history quickly, for benchmarks; the copies are orders like any other. A
 // template that is not stored is a fault.NotFound error.
-func (db *DB) CloneOrder(ctx context.Context, templateID string, n int, id func(i int) (orderID, reference string)) error {
-	var tmplRef string
+func (db *DB) CloneOrder(ctx context.Context, templateID string, n int, id func(i int) (orderID, reference, customerID string)) error {
+	var tmplRef, tmplCustomer string
 	var events [][2]string // id, detail type
-	if err := db.read.QueryRowContext(ctx, `SELECT reference FROM orders WHERE id = ?`, templateID).Scan(&tmplRef); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT reference, customer_id FROM orders WHERE id = ?`, templateID).Scan(&tmplRef, &tmplCustomer); err != nil {
 		if err == sql.ErrNoRows {
 			return fault.NotFoundf("clone order %s: not found", templateID)
 		}
@@ -79,14 +80,18 @@ func (db *DB) CloneOrder(ctx context.Context, templateID string, n int, id func(
 	for start := 0; start < n; start += cloneBatch {
 		end := min(start+cloneBatch, n)
 		subs := make([]*strings.Replacer, 0, end-start)
-		orderIDs := make([]string, 0, end-start)
+		orderIDs, customers := make([]string, 0, end-start), make([]string, 0, end-start)
 		for i := start; i < end; i++ {
-			orderID, ref := id(i)
+			orderID, ref, customer := id(i)
 			pairs := []string{templateID, orderID, tmplRef, ref}
+			if customer != "" {
+				// Quoted, as the id stands in the JSON documents, and as a column value of its own.
+				pairs = append(pairs, `"`+tmplCustomer+`"`, `"`+customer+`"`)
+			}
 			for _, e := range events {
 				pairs = append(pairs, e[0], pipeline.EventID(orderID, e[1]))
 			}
-			subs, orderIDs = append(subs, strings.NewReplacer(pairs...)), append(orderIDs, orderID)
+			subs, orderIDs, customers = append(subs, strings.NewReplacer(pairs...)), append(orderIDs, orderID), append(customers, customer)
 		}
 		err := db.write(ctx, func(w *writer) error {
 			for _, t := range cloneTables {
@@ -103,6 +108,9 @@ func (db *DB) CloneOrder(ctx context.Context, templateID string, n int, id func(
 								v = sub.Replace(s)
 							}
 							args[j] = v
+						}
+						if customer := customers[k]; customer != "" && t.name == "orders" {
+							args[1] = customer
 						}
 						if t.name == "idempotency" {
 							args[0] = "clone-" + orderID // keys are the client's: each copy needs its own
