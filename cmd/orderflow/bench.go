@@ -17,22 +17,31 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/orderflow/orderflow/contracts"
 )
 
-// bench starts orderflow (temp data dir) and a no-op JSON server as child processes, drives both over
-// loopback HTTP with the same client for a fixed time, and prints throughput and latency figures: ingest
-// (POST /orders), end to end (accepted → COMPLETED, from each order's history), and the no-op baseline.
+// bench measures orderflow against a no-op JSON handler driven by the same client in the same run: it
+// starts orderflow (on a temporary data directory) and the no-op server as child processes, drives both
+// over loopback HTTP, and prints ingest (POST /orders), end to end (accepted → COMPLETED, from each
+// order's history) and the latency of a paced load, each with its ratio to the no-op. With --fill it
+// then stops orderflow, gives its data directory a history of that many orders (orderflow fill),
+// starts it again and measures the same, to show what a long history costs. The figures of the
+// previous release (--baseline, kept in the repository) are printed beside, so a regression shows.
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("orderflow bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	duration := fs.Duration("duration", 10*time.Second, "how long each phase drives load")
-	conc := fs.Int("concurrency", 64, "concurrent client connections")
-	drain := fs.Duration("drain-timeout", 3*time.Minute, "how long to wait for accepted orders to finish")
-	profile := fs.String("server-cpuprofile", "", "write the server's CPU profile to this `file`")
-	paced := fs.Int("paced-rate", 1000, "orders per second of the paced phase, which measures latency below saturation (0 skips it)")
+	o := benchOptions{}
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each phase drives load")
+	fs.IntVar(&o.conc, "concurrency", 64, "concurrent client connections")
+	fs.DurationVar(&o.drain, "drain-timeout", 3*time.Minute, "how long to wait for accepted orders to finish")
+	fs.StringVar(&o.profile, "server-cpuprofile", "", "write the server's CPU profile (of the first round) to this `file`")
+	fs.IntVar(&o.paced, "paced-rate", 1000, "orders per second of the paced phase, which measures latency below saturation (0 skips it)")
+	fill := fs.Int("fill", 0, "after the first round, add this many orders to the data directory and measure again (0: no second round)")
+	baseline := fs.String("baseline", "docs/bench/previous-release.json", "figures of the previous release to print beside (a missing file prints none)")
+	save := fs.String("save", "", "write this run's figures to this `file` (to make them the next baseline)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,57 +54,211 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	var prev *benchFigures
+	if b, err := os.ReadFile(*baseline); err == nil {
+		prev = &benchFigures{}
+		if err := json.Unmarshal(b, prev); err != nil {
+			return fmt.Errorf("baseline %s: %w", *baseline, err)
+		}
+	}
+	fmt.Fprintf(stdout, "orderflow bench: %d connections, %s per phase, %d CPUs\n", o.conc, o.duration, numCPU())
 
+	fmt.Fprintf(stdout, "\nempty data directory\n")
+	empty, err := benchRound(ctx, self, dir, "bench", o, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	rounds := []benchFigures{empty}
+	if *fill > 0 {
+		fmt.Fprintf(stdout, "\nfilling the data directory with %d orders …\n", *fill)
+		f := exec.CommandContext(ctx, self, "fill", "--data-dir", dir, "--orders", fmt.Sprint(*fill))
+		f.Stdout, f.Stderr = stdout, stderr
+		if err := f.Run(); err != nil {
+			return fmt.Errorf("fill: %w", err)
+		}
+		o.profile = ""
+		fmt.Fprintf(stdout, "\nafter %d orders\n", *fill)
+		filled, err := benchRound(ctx, self, dir, "filled", o, stdout, stderr)
+		if err != nil {
+			return err
+		}
+		filled.Fill = *fill
+		rounds = append(rounds, filled)
+	}
+	printBenchSummary(stdout, rounds, prev)
+	if *save != "" {
+		empty.Measured = time.Now().UTC().Format(time.DateOnly)
+		if len(rounds) > 1 {
+			empty.Filled = &rounds[1]
+		}
+		b, _ := json.MarshalIndent(empty, "", "  ")
+		if err := os.WriteFile(*save, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("save figures: %w", err)
+		}
+	}
+	return nil
+}
+
+// benchOptions are the settings of a round.
+type benchOptions struct {
+	duration, drain time.Duration
+	conc, paced     int
+	profile         string
+}
+
+// benchFigures are the figures of one round, as kept in the baseline file.
+type benchFigures struct {
+	// Measured is the date the figures were measured (in a saved file), and Note what they are.
+	Measured string `json:"measured,omitempty"`
+	Note     string `json:"note,omitempty"`
+	// Fill is how many orders the data directory held before the round (0: empty).
+	Fill int `json:"fill,omitempty"`
+	// Noop is the no-op JSON handler's requests per second.
+	Noop float64 `json:"noopPerSecond"`
+	// Ingest is durable POST /orders per second, with its latency.
+	Ingest      float64 `json:"ingestPerSecond"`
+	IngestP50Ms float64 `json:"ingestP50Ms"`
+	IngestP99Ms float64 `json:"ingestP99Ms"`
+	// Backlog is how many accepted orders had not ended when the saturating ingest phase did (-1: not
+	// measured).
+	Backlog int `json:"backlogAtEndOfIngest"`
+	// EndToEnd is orders reaching COMPLETED per second, from the first accepted to the last completed.
+	EndToEnd float64 `json:"endToEndPerSecond"`
+	// PacedRate is the offered load of the paced phase, and PacedP50Ms/PacedP99Ms its create→COMPLETED.
+	PacedRate  int     `json:"pacedRate,omitempty"`
+	PacedP50Ms float64 `json:"pacedP50Ms,omitempty"`
+	PacedP99Ms float64 `json:"pacedP99Ms,omitempty"`
+	// Filled are the figures after the fill, in a saved file.
+	Filled *benchFigures `json:"filled,omitempty"`
+}
+
+// benchRound starts orderflow on dir and the no-op server, drives them and returns the figures; the
+// customers of its orders are named prefix-000 ….
+func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, stdout, stderr io.Writer) (benchFigures, error) {
 	ordersAddr, noopAddr := freeAddr(), freeAddr()
-	const key = "bench-client-key"
+	const key, adminKey = "bench-client-key", "bench-admin-key"
 	server := exec.CommandContext(ctx, self, "serve", "--addr", ordersAddr, "--data-dir", dir, "--api-keys", key,
-		"--admin-keys", "bench-admin-key", "--rate-limit", "1e9", "--rate-burst", "1000000000", "--log-level", "error",
-		"--cpuprofile", *profile)
+		"--admin-keys", adminKey, "--rate-limit", "1e9", "--rate-burst", "1000000000", "--log-level", "error",
+		"--cpuprofile", o.profile)
 	server.Stdout, server.Stderr = io.Discard, stderr
 	noopSrv := exec.CommandContext(ctx, self, "noop", "--addr", noopAddr)
 	noopSrv.Stderr = stderr
+	var f benchFigures
 	for _, c := range []*exec.Cmd{server, noopSrv} {
 		if err := c.Start(); err != nil {
-			return fmt.Errorf("start %s: %w", c.Args[1], err)
+			return f, fmt.Errorf("start %s: %w", c.Args[1], err)
 		}
 		defer func(c *exec.Cmd) { _ = c.Process.Signal(os.Interrupt); _ = c.Wait() }(c)
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2, MaxConnsPerHost: *conc * 2}, Timeout: 30 * time.Second}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.conc * 2, MaxIdleConnsPerHost: o.conc * 2, MaxConnsPerHost: o.conc * 2}, Timeout: 30 * time.Second}
 	for _, addr := range []string{ordersAddr, noopAddr} {
 		if err := waitHealthy(ctx, client, "http://"+addr+"/healthz"); err != nil {
-			return err
+			return f, err
 		}
 	}
-	fmt.Fprintf(stdout, "orderflow bench: %d connections, %s per phase, %d CPUs\n\n", *conc, *duration, numCPU())
+	base := "http://" + ordersAddr
 
-	noopRes := drive(ctx, client, "http://"+noopAddr+"/orders", key, *conc, *duration, false)
-	fmt.Fprintf(stdout, "no-op JSON handler      %9.0f req/s     p50 %7s  p99 %7s  (%d requests, %d errors)\n",
+	noopRes := drive(ctx, client, "http://"+noopAddr+"/orders", key, prefix, o.conc, o.duration, false)
+	f.Noop = noopRes.rate()
+	fmt.Fprintf(stdout, "  no-op JSON handler      %9.0f req/s     p50 %7s  p99 %7s  (%d requests, %d errors)\n",
 		noopRes.rate(), noopRes.pct(50), noopRes.pct(99), len(noopRes.lat), noopRes.errors)
 
-	ordersRes := drive(ctx, client, "http://"+ordersAddr+"/orders", key, *conc, *duration, true)
-	fmt.Fprintf(stdout, "POST /orders (durable)  %9.0f orders/s  p50 %7s  p99 %7s  (%d accepted, %d errors)\n",
-		ordersRes.rate(), ordersRes.pct(50), ordersRes.pct(99), len(ordersRes.lat), ordersRes.errors)
-	if noopRes.rate() > 0 {
-		fmt.Fprintf(stdout, "ingest / no-op ratio    %9.2f\n", ordersRes.rate()/noopRes.rate())
+	ordersRes := drive(ctx, client, base+"/orders", key, prefix, o.conc, o.duration, true)
+	ended, err := terminalCount(ctx, client, base, key)
+	if err != nil {
+		return f, err
 	}
+	f.Ingest, f.IngestP50Ms, f.IngestP99Ms, f.Backlog = ordersRes.rate(), ms(ordersRes.lat, 50), ms(ordersRes.lat, 99), len(ordersRes.lat)-ended
+	fmt.Fprintf(stdout, "  POST /orders (durable)  %9.0f orders/s  p50 %7s  p99 %7s  (%d accepted, %d errors; %d not yet ended)\n",
+		ordersRes.rate(), ordersRes.pct(50), ordersRes.pct(99), len(ordersRes.lat), ordersRes.errors, f.Backlog)
 
-	e2e, err := endToEnd(ctx, client, "http://"+ordersAddr, key, "bench", *conc, len(ordersRes.lat), *drain)
+	e2e, err := endToEnd(ctx, client, base, key, prefix, o.conc, len(ordersRes.lat), o.drain)
 	if err != nil {
-		return err
+		return f, err
 	}
-	fmt.Fprintf(stdout, "end to end → COMPLETED  %9.0f orders/s  p50 %7s  p99 %7s  (%d completed, %d other; latency includes the backlog of the saturating phase)\n",
+	f.EndToEnd = e2e.rate
+	fmt.Fprintf(stdout, "  end to end → COMPLETED  %9.0f orders/s  p50 %7s  p99 %7s  (%d completed, %d other; latency includes the backlog of the saturating phase)\n",
 		e2e.rate, e2e.pct(50), e2e.pct(99), e2e.completed, e2e.other)
-	if *paced <= 0 {
-		return nil
+	if o.paced <= 0 {
+		return f, nil
 	}
-	sent, failed := drivePaced(ctx, client, "http://"+ordersAddr+"/orders", key, *paced, *duration)
-	p, err := endToEnd(ctx, client, "http://"+ordersAddr, key, "paced", pacedCustomers, len(ordersRes.lat)+sent, *drain)
+	sent, failed := drivePaced(ctx, client, base+"/orders", key, prefix+"-paced", o.paced, o.duration)
+	p, err := endToEnd(ctx, client, base, key, prefix+"-paced", pacedCustomers, len(ordersRes.lat)+sent, o.drain)
 	if err != nil {
-		return err
+		return f, err
 	}
-	fmt.Fprintf(stdout, "paced at %d orders/s     %9d sent      p50 %7s  p99 %7s  create → COMPLETED (%d completed, %d errors)\n",
-		*paced, sent, p.pct(50), p.pct(99), p.completed, failed)
-	return nil
+	f.PacedRate, f.PacedP50Ms, f.PacedP99Ms = o.paced, ms(p.lat, 50), ms(p.lat, 99)
+	fmt.Fprintf(stdout, "  paced at %d orders/s     %9d sent      p50 %7s  p99 %7s  create → COMPLETED (%d completed, %d errors)\n",
+		o.paced, sent, p.pct(50), p.pct(99), p.completed, failed)
+	return f, nil
+}
+
+// ms is the pth percentile of sorted latencies in milliseconds (0 for none).
+func ms(sorted []time.Duration, p int) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := min(max((len(sorted)*p+99)/100-1, 0), len(sorted)-1)
+	return float64(sorted[i]) / float64(time.Millisecond)
+}
+
+// printBenchSummary prints the figures with their ratios to the no-op of their round, the filled round's
+// share of the empty one, and the previous release's figures.
+func printBenchSummary(w io.Writer, rounds []benchFigures, prev *benchFigures) {
+	empty := rounds[0]
+	ratio := func(v, noop float64) string {
+		if noop <= 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", v/noop)
+	}
+	fmt.Fprintf(w, "\nsummary (ratios are to the no-op handler of the same round)\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	header := "\tempty\tratio\t"
+	if len(rounds) > 1 {
+		header += fmt.Sprintf("after %d\tratio\tof empty\t", rounds[1].Fill)
+	}
+	if prev != nil {
+		header += "previous release\tratio\t"
+	}
+	fmt.Fprintln(tw, header)
+	num := func(format string, v float64) string {
+		if v < 0 {
+			return "-"
+		}
+		return fmt.Sprintf(format, v)
+	}
+	row := func(name string, get func(benchFigures) float64, ratios bool, format string) {
+		line := name + "\t" + num(format, get(empty)) + "\t"
+		if ratios {
+			line += ratio(get(empty), empty.Noop)
+		}
+		line += "\t"
+		if len(rounds) > 1 {
+			f := rounds[1]
+			line += num(format, get(f)) + "\t"
+			if ratios {
+				line += ratio(get(f), f.Noop)
+			}
+			line += "\t" + ratio(get(f), get(empty)) + "\t"
+		}
+		if prev != nil {
+			line += num(format, get(*prev)) + "\t"
+			if ratios {
+				line += ratio(get(*prev), prev.Noop)
+			}
+			line += "\t"
+		}
+		fmt.Fprintln(tw, line)
+	}
+	row("no-op JSON handler (req/s)", func(f benchFigures) float64 { return f.Noop }, false, "%.0f")
+	row("POST /orders, durable (orders/s)", func(f benchFigures) float64 { return f.Ingest }, true, "%.0f")
+	row("POST /orders p99 (ms)", func(f benchFigures) float64 { return f.IngestP99Ms }, false, "%.1f")
+	row("end to end → COMPLETED (orders/s)", func(f benchFigures) float64 { return f.EndToEnd }, true, "%.0f")
+	row("backlog when ingest stopped (orders)", func(f benchFigures) float64 { return float64(f.Backlog) }, false, "%.0f")
+	row("paced create→COMPLETED p50 (ms)", func(f benchFigures) float64 { return f.PacedP50Ms }, false, "%.1f")
+	row("paced create→COMPLETED p99 (ms)", func(f benchFigures) float64 { return f.PacedP99Ms }, false, "%.1f")
+	_ = tw.Flush()
 }
 
 // pacedCustomers spreads the paced phase's orders over this many customers.
@@ -103,7 +266,7 @@ const pacedCustomers = 16
 
 // drivePaced sends orders at a fixed rate, whatever the responses take (an open-loop load), so that
 // latency is measured without the client slowing down to match the server.
-func drivePaced(ctx context.Context, c *http.Client, url, key string, rate int, d time.Duration) (sent, failed int) {
+func drivePaced(ctx context.Context, c *http.Client, url, key, prefix string, rate int, d time.Duration) (sent, failed int) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	interval := time.Second / time.Duration(rate)
@@ -124,7 +287,7 @@ func drivePaced(ctx context.Context, c *http.Client, url, key string, rate int, 
 		sem <- struct{}{}
 		wg.Add(1)
 		sent++
-		body := []byte(strings.Replace(benchOrder, "customer123", fmt.Sprintf("paced-%03d", i%pacedCustomers), 1))
+		body := []byte(strings.Replace(benchOrder, "customer123", fmt.Sprintf("%s-%03d", prefix, i%pacedCustomers), 1))
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -198,15 +361,15 @@ func percentile(sorted []time.Duration, p int) string {
 	return sorted[i].Round(10 * time.Microsecond).String()
 }
 
-func benchBody(worker int) []byte {
-	return []byte(strings.Replace(benchOrder, "customer123", fmt.Sprintf("bench-%03d", worker), 1))
+func benchBody(prefix string, worker int) []byte {
+	return []byte(strings.Replace(benchOrder, "customer123", fmt.Sprintf("%s-%03d", prefix, worker), 1))
 }
 
 // benchOrder is the seed example order without a phone, so the notifier texts the operations number.
 const benchOrder = `{"customerId":"customer123","items":[{"productId":"LAPTOP001","name":"Gaming Laptop","quantity":1,"price":1299.99},{"productId":"CABLE001","name":"USB-C Cable 2 m","quantity":2,"price":12.99}],"totalAmount":1325.97,"customerEmail":"customer@example.com","shippingAddress":{"street":"123 Main St","city":"Anytown","state":"CA","zipCode":"12345","country":"USA"}}`
 
 // drive posts the bench order from conc workers for d and collects the latencies of successful requests.
-func drive(ctx context.Context, c *http.Client, url, key string, conc int, d time.Duration, want201 bool) result {
+func drive(ctx context.Context, c *http.Client, url, key, prefix string, conc int, d time.Duration, want201 bool) result {
 	var mu sync.Mutex
 	var res result
 	start := time.Now()
@@ -216,7 +379,7 @@ func drive(ctx context.Context, c *http.Client, url, key string, conc int, d tim
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body := benchBody(w)
+			body := benchBody(prefix, w)
 			var lat []time.Duration
 			errs := 0
 			for time.Now().Before(stop) && ctx.Err() == nil {
