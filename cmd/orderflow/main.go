@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -34,7 +35,15 @@ import (
 	"github.com/orderflow/orderflow/services/app/local"
 )
 
+// defaultGCPercent is the garbage collector's target when GOGC is not set. The heap of a running orderflow
+// is small (tens of MB) and short-lived garbage (JSON, SQL arguments) dominates: collecting at 4× the live
+// heap instead of 2× gave about 10% more ingest and 15% more end to end on a 2-core machine.
+const defaultGCPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
