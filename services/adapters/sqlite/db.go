@@ -321,6 +321,9 @@ type op struct {
 	// the log, for OnLog.
 	msgs    []localbus.Message
 	entries []localbus.Entry
+	// committed runs in the writer once the transaction holding the op committed (and fn succeeded),
+	// before anyone hears of the commit: its caller, OnMessages, OnLog.
+	committed []func()
 }
 
 // write runs fn in the writer and returns once the transaction holding it is durable. fn must do as
@@ -478,6 +481,11 @@ func (db *DB) finish(batch []*op, errs []error, batchErr error) {
 		} else if db.notify != nil {
 			msgs = append(msgs, o.msgs...)
 			entries = append(entries, o.entries...)
+		}
+		if err == nil {
+			for _, f := range o.committed {
+				f()
+			}
 		}
 		if o.done != nil {
 			o.done <- err

@@ -150,6 +150,10 @@ func newWriter(ctx context.Context, c *sql.Conn) (*writer, error) {
 
 func (w *writer) close() error { return closeAll(w.st.list()) }
 
+// afterCommit runs f in the writer once the current op's transaction has committed, before the op's
+// caller or anyone else hears of the commit; not at all if the op or its transaction fails.
+func (w *writer) afterCommit(f func()) { w.cur.committed = append(w.cur.committed, f) }
+
 // call runs the op's function, turning a panic into that op's error so that the writer survives it.
 func (w *writer) call(o *op) (err error) {
 	defer func() {
