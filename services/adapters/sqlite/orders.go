@@ -155,10 +155,19 @@ func (db *DB) PendingBefore(ctx context.Context, t time.Time, limit int) ([]stri
 
 // Get returns the order, or a fault.NotFound error.
 func (db *DB) Get(ctx context.Context, id string) (*order.Order, error) {
-	// A cached snapshot is the stored one: every write of an order puts its new version in the cache
-	// in the writer, right after its commit and before anyone hears of it (the event it published
-	// included), and only this process writes orders. So a read needs no query while the order is cached.
-	if s, ok := db.snaps.latest(id); ok {
+	// The stored version decides whether the cached snapshot is current; reading it alone skips
+	// copying and decoding the snapshot, which is most of what a read costs. The cache cannot be trusted
+	// without it: a commit is visible to readers (a scan of the log, of the mailbox) before the writer
+	// has put its version in the cache, and a stage that read the version before would ignore the event.
+	var version int64
+	err := db.rs.orderVersion.QueryRowContext(ctx, id).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fault.NotFoundf("order %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read order %s: %w", id, err)
+	}
+	if s, ok := db.snaps.at(id, version); ok {
 		return order.FromSnapshot(s), nil
 	}
 	version, snap, err := db.loadOrder(ctx, id)

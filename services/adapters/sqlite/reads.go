@@ -4,15 +4,16 @@ import "database/sql"
 
 // readStmts are prepared on the read pool; database/sql prepares each on a connection when first used there.
 type readStmts struct {
-	getOrder, orderExists, getIdempotency, pendingBefore, listFirst, listAfter, events *sql.Stmt
-	due, deadLetters, countDeadLetters, byReference, log                               *sql.Stmt
-	product, products, seen                                                            *sql.Stmt
-	texts                                                                              *sql.Stmt
+	getOrder, orderVersion, orderExists, getIdempotency, pendingBefore, listFirst, listAfter, events *sql.Stmt
+	due, deadLetters, countDeadLetters, byReference, log                                             *sql.Stmt
+	product, products, seen                                                                          *sql.Stmt
+	texts                                                                                            *sql.Stmt
 }
 
 func (s *readStmts) list() []stmtSpec {
 	return []stmtSpec{
 		{&s.getOrder, `SELECT version, snapshot FROM orders WHERE id = ?`},
+		{&s.orderVersion, `SELECT version FROM orders WHERE id = ?`},
 		{&s.orderExists, `SELECT EXISTS (SELECT 1 FROM orders WHERE id = ?)`},
 		{&s.getIdempotency, `SELECT request_hash, order_id, response, created_at FROM idempotency
 			WHERE key = ? AND expires_at > ?`},
