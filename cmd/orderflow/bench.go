@@ -99,6 +99,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// benchAdminKey is the admin key of the server the bench starts.
+const benchAdminKey = "bench-admin-key"
+
 // benchOptions are the settings of a round.
 type benchOptions struct {
 	duration, drain time.Duration
@@ -136,7 +139,7 @@ type benchFigures struct {
 // customers of its orders are named prefix-000 ….
 func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, stdout, stderr io.Writer) (benchFigures, error) {
 	ordersAddr, noopAddr := freeAddr(), freeAddr()
-	const key, adminKey = "bench-client-key", "bench-admin-key"
+	const key, adminKey = "bench-client-key", benchAdminKey
 	server := exec.CommandContext(ctx, self, "serve", "--addr", ordersAddr, "--data-dir", dir, "--api-keys", key,
 		"--admin-keys", adminKey, "--rate-limit", "1e9", "--rate-burst", "1000000000", "--log-level", "error",
 		"--cpuprofile", o.profile)
@@ -437,7 +440,7 @@ func endToEnd(ctx context.Context, c *http.Client, base, key, customerPrefix str
 			break
 		}
 		if time.Now().After(deadline) {
-			return e2eResult{}, fmt.Errorf("only %d of %d orders finished within %s", done, accepted, timeout)
+			return e2eResult{}, fmt.Errorf("only %d of %d orders finished within %s (the server's counts: %s)", done, accepted, timeout, liveCounts(ctx, c, base))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
@@ -480,6 +483,20 @@ func endToEnd(ctx context.Context, c *http.Client, base, key, customerPrefix str
 		res.rate = float64(res.completed) / span.Seconds()
 	}
 	return res, nil
+}
+
+// liveCounts reads the orders per status and the dead letters from the console's live endpoint, to say
+// where unfinished orders are.
+func liveCounts(ctx context.Context, c *http.Client, base string) string {
+	var snap contracts.LiveSnapshot
+	if err := getJSON(ctx, c, base+"/admin/live", benchAdminKey, &snap); err != nil {
+		return err.Error()
+	}
+	var parts []string
+	for _, s := range snap.Statuses {
+		parts = append(parts, fmt.Sprintf("%s %d", s.Status, s.Count))
+	}
+	return strings.Join(parts, ", ") + fmt.Sprintf("; %d dead letters", snap.DeadLetters)
 }
 
 // terminalCount reads how many orders ended, from the server's own metrics.
