@@ -192,9 +192,9 @@ func (db *DB) Cursors(ctx context.Context, targets []string) (map[string]int64, 
 }
 
 // Advance moves the cursors forward (a lower position than the stored one changes nothing). It returns
-// as soon as the moves are queued for the writer, which stores them with its next batch; a crash
-// before then delivers the events after the stored cursors again. It returns an error only when the DB
-// is closed.
+// as soon as the moves are queued for the writer, which stores them with its next batch, or after
+// cursorFlushDelay when no batch comes; a crash before then delivers the events after the stored
+// cursors again. It returns an error only when the DB is closed.
 func (db *DB) Advance(_ context.Context, cursors ...localbus.Cursor) error {
 	if len(cursors) == 0 {
 		return nil
@@ -208,13 +208,27 @@ func (db *DB) Advance(_ context.Context, cursors ...localbus.Cursor) error {
 	for _, c := range cursors {
 		db.queueCursor(c.Target, c.Seq)
 	}
+	arm := !db.cursorFlushArmed
+	db.cursorFlushArmed = true
 	db.ackMu.Unlock()
-	select {
-	case db.ackWake <- struct{}{}:
-	default:
+	if arm {
+		// Not at once: a batch of its own would cost a commit (and an fsync) per delivery, in the way of
+		// the next stage's write, when the writer is otherwise idle.
+		time.AfterFunc(cursorFlushDelay, func() {
+			db.ackMu.Lock()
+			db.cursorFlushArmed = false
+			db.ackMu.Unlock()
+			select {
+			case db.ackWake <- struct{}{}:
+			default:
+			}
+		})
 	}
 	return nil
 }
+
+// cursorFlushDelay is how long cursor moves wait for a batch to carry them before they start one.
+const cursorFlushDelay = 50 * time.Millisecond
 
 // Defer stores the failed delivery of the log's event seq to target as a message of the mailbox, with
 // its attempts, error and next attempt, durably, and returns the message's id. The message refers to the

@@ -124,6 +124,8 @@ type DB struct {
 	// target; the writer stores them with one statement at the start of its next batch, as acks. Also
 	// guarded by ackMu, and ackWake starts a batch for them.
 	cursorQueue map[string]int64
+	// cursorFlushArmed says a timer will start a batch for the cursor moves waiting (Advance).
+	cursorFlushArmed bool
 
 	// logEnd is the last position of the log when the DB was opened: where Cursors starts a target
 	// that has no cursor yet.
