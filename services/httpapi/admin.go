@@ -192,13 +192,8 @@ func pageOf(orders []*order.Order, next string) contracts.OrderList {
 
 // orderTexts serves GET /admin/orders/{orderId}/texts: 404 for an unknown order.
 func (s *server) orderTexts(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("orderId")
-	if err := notFoundUnlessID(id, contracts.MaxOrderIDLength, "order"); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if _, err := s.deps.Orders.Get(r.Context(), id); err != nil {
-		s.writeError(w, r, err)
+	id, ok := s.existingOrder(w, r)
+	if !ok {
 		return
 	}
 	texts, err := s.deps.Admin.Texts.Texts(r.Context(), id)

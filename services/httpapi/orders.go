@@ -129,16 +129,26 @@ func (s *server) cancelOrder(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, o)
 }
 
-// orderEvents serves GET /orders/{orderId}/events: every event published about the order, oldest first;
-// 404 for an unknown order.
-func (s *server) orderEvents(w http.ResponseWriter, r *http.Request) {
+// existingOrder returns the path's order id if that order exists, and otherwise answers the request
+// itself (404 NOT_FOUND, also for an id no order can have).
+func (s *server) existingOrder(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("orderId")
 	if err := notFoundUnlessID(id, contracts.MaxOrderIDLength, "order"); err != nil {
 		s.writeError(w, r, err)
-		return
+		return "", false
 	}
 	if _, err := s.deps.Orders.Get(r.Context(), id); err != nil {
 		s.writeError(w, r, err)
+		return "", false
+	}
+	return id, true
+}
+
+// orderEvents serves GET /orders/{orderId}/events: every event published about the order, oldest first;
+// 404 for an unknown order.
+func (s *server) orderEvents(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.existingOrder(w, r)
+	if !ok {
 		return
 	}
 	events, err := s.deps.Orders.Events(r.Context(), id)
