@@ -42,8 +42,10 @@ var cloneTables = []cloneTable{
 // transactions of 2,000 copies. Copy i gets the order id, reference and customer id(i) returns (the
 // caller keeps ids and references unique; an empty customer keeps the template's) and the event ids
 // that order's events would have; every other value is the template's.
-// It gives a store a long history quickly, for benchmarks; the copies are orders like any other. A
-// template that is not stored is a fault.NotFound error.
+// It gives a store a long history quickly, for benchmarks; the copies are orders like any other, and
+// their events count as delivered: the cursors that were at the end of the log move past them (the
+// others, with events still to deliver, stay and read the copies too). A template that is not stored
+// is a fault.NotFound error.
 func (db *DB) CloneOrder(ctx context.Context, templateID string, n int, id func(i int) (orderID, reference, customerID string)) error {
 	var tmplRef, tmplCustomer string
 	var events [][2]string // id, detail type
@@ -94,6 +96,10 @@ func (db *DB) CloneOrder(ctx context.Context, templateID string, n int, id func(
 			subs, orderIDs, customers = append(subs, strings.NewReplacer(pairs...)), append(orderIDs, orderID), append(customers, customer)
 		}
 		err := db.write(ctx, func(w *writer) error {
+			var logEnd int64
+			if err := w.queryRow(w.st.logEnd).Scan(&logEnd); err != nil {
+				return fmt.Errorf("read the end of the log: %w", err)
+			}
 			for _, t := range cloneTables {
 				st, err := w.db.wconn.PrepareContext(context.Background(), t.insert)
 				if err != nil {
@@ -124,6 +130,9 @@ func (db *DB) CloneOrder(ctx context.Context, templateID string, n int, id func(
 				if err := st.Close(); err != nil {
 					return err
 				}
+			}
+			if err := w.exec(w.st.skipTo, logEnd); err != nil {
+				return fmt.Errorf("move the cursors past the copies: %w", err)
 			}
 			return nil
 		})

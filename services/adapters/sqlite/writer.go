@@ -38,6 +38,7 @@ type writeStmts struct {
 	getPayment, upsertPayment, markSeen                               *sql.Stmt
 	insertText                                                        *sql.Stmt
 	advanceCursors, forgetCursors, startCursors, readCursors          *sql.Stmt
+	logEnd, skipTo                                                    *sql.Stmt
 }
 
 func (s *writeStmts) list() []stmtSpec {
@@ -105,6 +106,9 @@ func (s *writeStmts) list() []stmtSpec {
 		{&s.startCursors, `INSERT INTO cursors (target, seq) SELECT value, ? FROM json_each(?) WHERE true
 			ON CONFLICT (target) DO NOTHING`},
 		{&s.readCursors, `SELECT target, seq FROM cursors`},
+		{&s.logEnd, `SELECT coalesce(max(seq), 0) FROM events`},
+		// Moves the cursors that were at (or past) the given end of the log to its end now.
+		{&s.skipTo, `UPDATE cursors SET seq = (SELECT coalesce(max(seq), 0) FROM events) WHERE seq >= ?`},
 	}
 }
 
