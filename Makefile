@@ -51,18 +51,18 @@ console-deps:
 	@test $(CONSOLE_WEB)/node_modules/.package-lock.json -nt $(CONSOLE_WEB)/package-lock.json || \
 	  npm ci --prefix $(CONSOLE_WEB) --no-audit --no-fund
 
-## console: type-check the console's sources and build them into services/console/dist (committed, embedded
+## console: type-check the console's sources and build them into services/console/bundle (committed, embedded
 ## in the binary, so that building orderflow needs no Node.js)
 console: console-deps
 	cd $(CONSOLE_WEB) && node_modules/.bin/tsc --noEmit -p . && node build.mjs
 
-## console-check: type-check the console and fail if the committed services/console/dist is not what its
+## console-check: type-check the console and fail if the committed services/console/bundle is not what its
 ## sources build
 console-check: console-deps
 	cd $(CONSOLE_WEB) && node_modules/.bin/tsc --noEmit -p .
-	@tmp=$$(mktemp -d); node $(CONSOLE_WEB)/build.mjs "$$tmp" && diff -r services/console/dist "$$tmp" >/dev/null; \
+	@tmp=$$(mktemp -d); node $(CONSOLE_WEB)/build.mjs "$$tmp" && diff -r services/console/bundle "$$tmp" >/dev/null; \
 	  status=$$?; rm -rf "$$tmp"; \
-	  if [ $$status -ne 0 ]; then echo "services/console/dist is stale: run make console and commit it"; exit 1; fi
+	  if [ $$status -ne 0 ]; then echo "services/console/bundle is stale: run make console and commit it"; exit 1; fi
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -1,5 +1,5 @@
 // Package console serves the operations console of orderflow: a single-page web application, built from
-// the TypeScript sources in web/ into dist/ (committed, so that building orderflow needs no Node.js) and
+// the TypeScript sources in web/ into bundle/ (committed, so that building orderflow needs no Node.js) and
 // embedded in the binary. It talks to the REST API of the same origin with an admin key that the
 // operator types in; the page and its assets hold no secrets and need no key.
 package console
@@ -17,10 +17,10 @@ import (
 	"time"
 )
 
-// dist is the built bundle: index.html and the files it loads from /assets/.
+// bundle is the built console: index.html and the files it loads from /assets/.
 //
-//go:embed dist
-var dist embed.FS
+//go:embed bundle
+var bundle embed.FS
 
 // AssetsPrefix is the path under which the bundle's files are served.
 const AssetsPrefix = "/assets/"
@@ -58,7 +58,7 @@ type asset struct {
 // gets 304 while they are unchanged), the Content-Security-Policy above and nosniff. An unknown asset
 // is a plain 404.
 func Handler(api http.Handler) http.Handler {
-	index, assets, err := load(dist)
+	index, assets, err := load(bundle)
 	if err != nil {
 		// The bundle is embedded at compile time: a broken one is a build mistake, caught by the tests.
 		panic(err)
@@ -85,9 +85,9 @@ func Handler(api http.Handler) http.Handler {
 	})
 }
 
-// load reads the bundle: dist/index.html, and every other file of dist/ as an asset by its name.
+// load reads the bundle: bundle/index.html, and every other file of bundle/ as an asset by its name.
 func load(fsys fs.FS) (index *asset, assets map[string]*asset, err error) {
-	root, err := fs.Sub(fsys, "dist")
+	root, err := fs.Sub(fsys, "bundle")
 	if err != nil {
 		return nil, nil, fmt.Errorf("console bundle: %w", err)
 	}

@@ -162,7 +162,7 @@ func TestUnknownAssetIsNotFound(t *testing.T) {
 func TestBundleHasNoExternalURLs(t *testing.T) {
 	t.Parallel()
 	namespaces := []string{"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xhtml", "http://www.w3.org/1998/Math/MathML", "http://www.w3.org/1999/xlink", "http://www.w3.org/XML/1998/namespace"}
-	for _, name := range []string{"dist/index.html", "dist/app.js", "dist/app.css"} {
+	for _, name := range []string{"bundle/index.html", "bundle/app.js", "bundle/app.css"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)

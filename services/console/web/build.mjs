@@ -1,4 +1,4 @@
-// Builds the console into ../dist (or the directory given as the first argument): index.html, app.js and
+// Builds the console into ../bundle (or the directory given as the first argument): index.html, app.js and
 // app.css with uPlot's stylesheet folded in. The output is deterministic (fixed names, no timestamps, no
 // source maps), so that `make console-check` can rebuild it and compare it with the committed bundle.
 import { build } from "esbuild";
@@ -7,7 +7,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = resolve(process.argv[2] ?? resolve(here, "../dist"));
+const out = resolve(process.argv[2] ?? resolve(here, "../bundle"));
 
 await mkdir(out, { recursive: true });
 const common = {
