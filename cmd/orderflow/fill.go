@@ -18,7 +18,7 @@ import (
 )
 
 // fill gives a data directory a long history: it copies its newest COMPLETED order, with every row about
-// it, n times, as orders placed one a millisecond before it. The benchmark uses it to measure orderflow
+// it, n times, with ids of the milliseconds before it. The benchmark uses it to measure orderflow
 // with a million orders behind it. The server must not be running on the directory.
 func fill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("orderflow fill", flag.ContinueOnError)
@@ -45,11 +45,28 @@ func fill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s has no COMPLETED order to copy: place one first", *dataDir)
 	}
 	start := time.Now()
-	// The copies were placed, one a millisecond, before the template: a fill adds history, not news.
+	// The copies' ids are of the milliseconds before the template, so they sort before it: a fill adds
+	// history, not news. (Their times inside — created, history, events — are the template's.)
 	first := done[0].CreatedAt().Add(-time.Duration(*n+1) * time.Millisecond)
-	var seed [8]byte
-	_, _ = rand.Read(seed[:])
-	refBase := binary.BigEndian.Uint64(seed[:])
+	// n consecutive references from a random start that no stored order uses (references sort as the
+	// numbers they encode, so one range query checks the whole block).
+	const referenceSpace = 1 << 40
+	var refBase uint64
+	for attempt := 1; ; attempt++ {
+		var seed [8]byte
+		_, _ = rand.Read(seed[:])
+		refBase = binary.BigEndian.Uint64(seed[:]) % (referenceSpace - uint64(*n))
+		free, err := db.ReferencesFree(ctx, order.ReferenceOf(refBase), order.ReferenceOf(refBase+uint64(*n)-1))
+		if err != nil {
+			return err
+		}
+		if free {
+			break
+		}
+		if attempt == 20 {
+			return fmt.Errorf("found no block of %d free order references in 20 tries", *n)
+		}
+	}
 	if *customers < 1 {
 		*customers = 1
 	}

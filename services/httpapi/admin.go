@@ -84,6 +84,8 @@ const (
 	maxRedriveIDs = 1000
 	// snapshotInterval is how often a live stream sends a snapshot.
 	snapshotInterval = time.Second
+	// streamWriteTimeout bounds each write of a live stream.
+	streamWriteTimeout = 10 * time.Second
 )
 
 // adminRoutes mounts the admin endpoints whose services are present.
@@ -292,19 +294,23 @@ func (s *server) liveSnapshot(w http.ResponseWriter, r *http.Request) {
 // until the client goes away or the server shuts down.
 func (s *server) liveStream(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
+	// Subscribe first, so that no event published between the snapshot and the feed is missed.
+	feed, stop := s.deps.Admin.Live.Subscribe()
+	defer stop()
 	snap, err := s.deps.Admin.Live.Snapshot(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	feed, stop := s.deps.Admin.Live.Subscribe()
-	defer stop()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // proxies must not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	send := func(event string, v any) bool {
+		// A console that stops reading (a laptop asleep) must not hold a write, and with it the server's
+		// shutdown, for ever.
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 		b, err := json.Marshal(v)
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "encode live stream event", "err", err)

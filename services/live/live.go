@@ -71,6 +71,7 @@ func New(counts map[order.Status]int64, opts Options) *Board {
 	if opts.Window <= 0 {
 		opts.Window = DefaultWindow
 	}
+	opts.Window = max(opts.Window, time.Second)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -85,13 +86,22 @@ func New(counts map[order.Status]int64, opts Options) *Board {
 	return b
 }
 
-// slot returns the series entry of the second of t, resetting it if it held an older second. The caller
-// holds b.mu.
+// slot returns the series entry of the second of t, resetting it if it held an older second, or nil
+// when t is outside the window (older than it, or later than the next second by the clock), which must
+// not wipe a newer second that shares the entry. The caller holds b.mu.
 func (b *Board) slot(t time.Time) *second {
-	u := t.Unix()
-	s := &b.series[int(u%int64(len(b.series)))]
-	if s.unix != u {
+	u, now := t.Unix(), b.opts.Now().Unix()
+	n := int64(len(b.series))
+	if u <= now-n || u > now+1 {
+		return nil
+	}
+	s := &b.series[int(u%n)]
+	switch {
+	case s.unix == u:
+	case s.unix < u:
 		*s = second{unix: u, latencies: s.latencies[:0]}
+	default:
+		return nil
 	}
 	return s
 }
@@ -101,7 +111,9 @@ func (b *Board) Accepted(t time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.counts[order.Pending]++
-	b.slot(t).created++
+	if s := b.slot(t); s != nil {
+		s.created++
+	}
 }
 
 // Changed records a committed status change of o from the status from to its current one. The time of
@@ -122,11 +134,14 @@ func (b *Board) Changed(from order.Status, o *order.Order) {
 	b.counts[to]++
 	switch to {
 	case order.Completed:
-		s := b.slot(at)
-		s.completed++
-		b.sample(s, float64(at.Sub(o.CreatedAt()))/float64(time.Millisecond))
+		if s := b.slot(at); s != nil {
+			s.completed++
+			b.sample(s, float64(at.Sub(o.CreatedAt()))/float64(time.Millisecond))
+		}
 	case order.Failed:
-		b.slot(at).failed++
+		if s := b.slot(at); s != nil {
+			s.failed++
+		}
 		if f := o.Failure(); f != nil {
 			b.failures[[2]string{f.Stage, f.Code}]++
 		}

@@ -130,6 +130,18 @@ func TestSeriesForgetsSecondsOutsideTheWindow(t *testing.T) {
 	if c := counts(snap)["PENDING"]; c != 2 {
 		t.Errorf("PENDING %d, want 2: counts are not windowed", c)
 	}
+	// A change stamped before the window (a slow clock, a late notice) shares the newest second's entry:
+	// it must not wipe it.
+	b.Accepted(t0)
+	if snap, _ = b.Snapshot(context.Background()); snap.Series[9].Created != 1 {
+		t.Errorf("an order stamped a window ago wiped the current second: %+v", snap.Series[9])
+	}
+	// A window under a second is a second, not a panic.
+	short := live.New(nil, live.Options{Window: 100 * time.Millisecond, Now: func() time.Time { return now }})
+	short.Accepted(now)
+	if snap, _ := short.Snapshot(context.Background()); len(snap.Series) != 1 || snap.Series[0].Created != 1 {
+		t.Errorf("a 100 ms window: %+v", snap.Series)
+	}
 }
 
 func TestLatencyPercentilesOfManyOrders(t *testing.T) {

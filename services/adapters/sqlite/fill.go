@@ -79,6 +79,16 @@ func (db *DB) CloneOrder(ctx context.Context, templateID string, n int, id func(
 			}
 		}
 	}
+	// Copies are history: nobody is to be told of them. A consumer behind the end of the log (a webhook
+	// whose endpoint is down) would be sent every copy's events, so the fill waits for none.
+	var behind string
+	err := db.read.QueryRowContext(ctx, `SELECT target FROM cursors WHERE seq < (SELECT coalesce(max(seq), 0) FROM events) LIMIT 1`).Scan(&behind)
+	switch {
+	case err == nil:
+		return fault.Conflictf("clone order %s: consumer %s has not read the whole log; let it catch up (or redrive its dead letters) first", templateID, behind)
+	case err != sql.ErrNoRows:
+		return fmt.Errorf("clone order %s: read the cursors: %w", templateID, err)
+	}
 	for start := 0; start < n; start += cloneBatch {
 		end := min(start+cloneBatch, n)
 		subs := make([]*strings.Replacer, 0, end-start)
@@ -177,4 +187,18 @@ func readRows(ctx context.Context, db *sql.DB, query string, args ...any) ([][]a
 func str(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// ReferencesFree reports whether no stored order has a reference from lo to hi (canonical forms, which
+// sort as the numbers order.ReferenceOf encodes).
+func (db *DB) ReferencesFree(ctx context.Context, lo, hi string) (bool, error) {
+	var one int
+	err := db.read.QueryRowContext(ctx, `SELECT 1 FROM orders WHERE reference BETWEEN ? AND ? LIMIT 1`, lo, hi).Scan(&one)
+	if err == sql.ErrNoRows {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up references %s to %s: %w", lo, hi, err)
+	}
+	return false, nil
 }

@@ -9,13 +9,14 @@ import (
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/localbus"
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
+	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/order"
 	"github.com/orderflow/orderflow/services/pipeline"
 	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
 )
 
-// TestClonedOrdersCountAsDeliveredHistory: the copies' events are history, so a cursor at the end of
-// the log moves past them, while a cursor with events still to deliver stays where it was.
+// TestClonedOrdersCountAsDeliveredHistory: the copies' events are history, so the cursors at the end of
+// the log move past them; while a consumer still has events to deliver, the fill is refused.
 func TestClonedOrdersCountAsDeliveredHistory(t *testing.T) {
 	t.Parallel()
 	db := open(t, sqlite.Options{Router: router(t)})
@@ -43,10 +44,30 @@ func TestClonedOrdersCountAsDeliveredHistory(t *testing.T) {
 	if err := db.Advance(ctx, localbus.Cursor{Target: "done", Seq: entries[0].Seq}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CloneOrder(ctx, tmpl.ID(), 3, func(i int) (string, string, string) {
+	clone := func(i int) (string, string, string) {
 		o := pipelinetest.NewOrder(t, "cust-2", now.Add(time.Duration(i+1)*time.Second))
 		return o.ID(), o.Reference(), ""
-	}); err != nil {
+	}
+	// A consumer with events still to deliver would be sent every copy's: the fill refuses, adding nothing.
+	if err := db.CloneOrder(ctx, tmpl.ID(), 3, clone); fault.KindOf(err) != fault.Conflict {
+		t.Fatalf("CloneOrder with a consumer behind = %v, want a fault.Conflict error", err)
+	}
+	if all, _ := db.Log(ctx, 0, 10); len(all) != 1 {
+		t.Fatalf("the refused fill added %d events", len(all)-1)
+	}
+	if err := db.Advance(ctx, localbus.Cursor{Target: "behind", Seq: entries[0].Seq}); err != nil {
+		t.Fatal(err)
+	}
+	// Cursor moves are stored with the next batch: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if got, err := db.Cursors(ctx, []string{"done", "behind"}); err == nil && got["behind"] == entries[0].Seq && got["done"] == entries[0].Seq {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the cursor moves were not stored within 5 s")
+		}
+	}
+	if err := db.CloneOrder(ctx, tmpl.ID(), 3, clone); err != nil {
 		t.Fatalf("CloneOrder: %v", err)
 	}
 	all, err := db.Log(ctx, 0, 10)
@@ -57,7 +78,7 @@ func TestClonedOrdersCountAsDeliveredHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string]int64{"done": all[3].Seq, "behind": 0}, got); diff != "" {
+	if diff := cmp.Diff(map[string]int64{"done": all[3].Seq, "behind": all[3].Seq}, got); diff != "" {
 		t.Errorf("cursors after cloning (-want +got):\n%s", diff)
 	}
 }

@@ -248,6 +248,11 @@ func (l *Local) Failed() <-chan struct{} { return l.failed }
 // Messages not yet delivered stay in the store and are delivered after the next start.
 func (l *Local) Shutdown(ctx context.Context) error {
 	httpErr := l.srv.Shutdown(ctx)
+	if httpErr != nil {
+		// Requests still running when ctx ended (a stalled stream's write) are cut off, so that the
+		// rest of the shutdown runs.
+		_ = l.srv.Close()
+	}
 	l.cancel()
 	l.wg.Wait()
 	close(l.tapStop)
