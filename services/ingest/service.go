@@ -102,6 +102,20 @@ func newUUIDv7() (string, error) {
 // fault.Invalid with code VALIDATION_FAILED and one field issue per problem. Once the order is stored,
 // Create succeeds even if queueing fails: the Reconciler queues it later.
 func (s *Service) Create(ctx context.Context, req contracts.CreateOrderRequest, scope, idempotencyKey string) (contracts.Order, bool, error) {
+	o, replayed, err := s.create(ctx, req, scope, idempotencyKey)
+	if errors.Is(err, errKeyExpiredMeanwhile) {
+		// The key was taken when the store checked and free when it was read back: its record expired
+		// in between. It is free now, so this is a first request after all.
+		return s.create(ctx, req, scope, idempotencyKey)
+	}
+	return o, replayed, err
+}
+
+// errKeyExpiredMeanwhile: the store refused the idempotency key, and its record had expired by the time
+// it was read back.
+var errKeyExpiredMeanwhile = errors.New("idempotency key expired between the write and the read")
+
+func (s *Service) create(ctx context.Context, req contracts.CreateOrderRequest, scope, idempotencyKey string) (contracts.Order, bool, error) {
 	d, err := draft(req)
 	if idempotencyKey != "" && !validIdempotencyKey(idempotencyKey) {
 		err = withIssue(err, fault.FieldIssue{Field: "Idempotency-Key", Issue: fmt.Sprintf("must be 1 to %d printable ASCII characters", MaxIdempotencyKeyLength)})
@@ -171,6 +185,9 @@ func (s *Service) Create(ctx context.Context, req contracts.CreateOrderRequest, 
 		}
 		// A concurrent request with the same key won the race; answer as if it had come first.
 		first, err := s.store.Idempotency(ctx, key)
+		if fault.Is(err, fault.NotFound) {
+			return contracts.Order{}, false, errKeyExpiredMeanwhile
+		}
 		if err != nil {
 			return contracts.Order{}, false, fmt.Errorf("create order: re-read idempotency key after a concurrent use: %w", err)
 		}

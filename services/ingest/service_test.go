@@ -638,3 +638,30 @@ func TestCancelQueuesAFollowUpBeforeItWrites(t *testing.T) {
 		}
 	})
 }
+
+// keyExpiringStore refuses the first create with an idempotency key as taken, as a store does whose
+// record of the key expires right after its check, and then finds no record of the key.
+type keyExpiringStore struct {
+	*memStore
+	refused atomic.Bool
+}
+
+func (s *keyExpiringStore) Create(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord) error {
+	if rec != nil && !s.refused.Swap(true) {
+		return fmt.Errorf("store: %w", ingest.ErrIdempotencyKeyTaken)
+	}
+	return s.memStore.Create(ctx, o, rec)
+}
+
+func TestCreateWhenTheKeyExpiresBetweenTheCheckAndTheReadBack(t *testing.T) {
+	t.Parallel()
+	store := &keyExpiringStore{memStore: newMemStore()}
+	svc := ingest.NewService(store, &memQueue{}, store, ingest.Config{})
+	got, replayed, err := svc.Create(context.Background(), validRequest(), "s", "k")
+	if err != nil || replayed || got.OrderID == "" {
+		t.Fatalf("Create = %+v, replayed %v, %v; want a new order: the expired key is free", got.OrderID, replayed, err)
+	}
+	if n := store.Len(); n != 1 {
+		t.Errorf("%d orders stored, want 1", n)
+	}
+}
