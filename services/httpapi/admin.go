@@ -173,7 +173,7 @@ func queryLimit(sh *shape, v string, def, max int) int {
 		return def
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > max {
+	if err != nil || n < 1 || n > max || v != strconv.Itoa(n) { // written plainly: not +5 or 05
 		sh.bad("limit", fmt.Sprintf("must be an integer from 1 to %d", max))
 		return def
 	}

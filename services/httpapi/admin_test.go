@@ -191,6 +191,8 @@ func TestAdminSearchFindsOrdersOfAnyCustomer(t *testing.T) {
 		{"status=SHIPPED", "status"},
 		{"limit=0", "limit"},
 		{"limit=101", "limit"},
+		{"limit=+5", "limit"},
+		{"limit=05", "limit"},
 		{"reference=nope", "reference"},
 		{"reference=7K3M-Q9TX&cursor=abc", "cursor"},
 		{"customerId=" + strings.Repeat("c", contracts.MaxCustomerIDLength+1), "customerId"},

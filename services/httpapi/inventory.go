@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -97,6 +98,8 @@ func (s *server) putInventory(w http.ResponseWriter, r *http.Request) {
 		sh.bad("If-None-Match", "cannot be combined with If-Match")
 	case ifNoneMatch != "" && ifNoneMatch != "*":
 		sh.bad("If-None-Match", `only "*" is supported: create the product only if there is none`)
+	case ifMatch != "*" && (strings.Contains(ifMatch, ",") || strings.HasPrefix(ifMatch, "W/")):
+		sh.bad("If-Match", "must be one ETag as GET returned it, or *")
 	}
 	if err := sh.err(); err != nil {
 		s.writeError(w, r, err)

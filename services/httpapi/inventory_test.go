@@ -143,6 +143,11 @@ func TestPutInventoryCreatesOnlyWhatIsNew(t *testing.T) {
 			t.Errorf("%v: %d %s, want 400 about If-None-Match", h, res.status, res.body)
 		}
 	}
+	for _, etag := range []string{`W/"abc"`, `"abc", "def"`} {
+		if res := put("TEA001", map[string]string{"If-Match": etag}); res.status != 400 || res.errorBody(t).Error.Details[0].Field != "If-Match" {
+			t.Errorf("If-Match %s: %d %s, want 400 about If-Match", etag, res.status, res.body)
+		}
+	}
 	if _, err := e.inventory.Product(t.Context(), "TEA002"); err == nil {
 		t.Error("a refused request created TEA002")
 	}

@@ -73,7 +73,10 @@ func (s *server) observe(next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
-			s.deps.Observer.ObserveHTTP(route, status, d)
+			if route != routeAdminLiveStream || status != http.StatusOK {
+				// A stream's lifetime is not a request's latency: it would swamp the histogram.
+				s.deps.Observer.ObserveHTTP(route, status, d)
+			}
 			s.log.InfoContext(r.Context(), "http request", "method", r.Method, "route", route, "path", r.URL.Path,
 				"status", status, "bytes", sw.bytes, "duration", d, "correlationId", correlationID(r.Context()))
 		}()
