@@ -120,12 +120,14 @@ func (db *DB) Ack(_ context.Context, ids ...int64) error {
 }
 
 // Log returns up to limit events stored after position after, in log order, each with the targets
-// Options.Router names for it. A limit below 1 is a fault.Invalid error.
+// Options.Router names for it. A limit below 1 is a fault.Invalid error. It returns only events whose
+// commit the writer has finished, never one that is committed but whose order's new version is not in
+// the cache yet (Get trusts the cache).
 func (db *DB) Log(ctx context.Context, after int64, limit int) ([]localbus.Entry, error) {
 	if limit < 1 {
 		return nil, fault.Invalidf("read the log: limit %d must be at least 1", limit)
 	}
-	rows, err := db.rs.log.QueryContext(ctx, after, limit)
+	rows, err := db.rs.log.QueryContext(ctx, after, db.finished.Load(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read the log after %d: %w", after, err)
 	}

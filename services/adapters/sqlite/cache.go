@@ -11,14 +11,14 @@ import (
 // backlog tens of thousands are in flight (about 2 KiB each).
 const snapshotCacheSize = 1 << 15
 
-// snapshotCache keeps the decoded snapshots of recently committed order versions, so that a stage's Get
-// and the Update that follows it do not each read and JSON-decode the order again.
+// snapshotCache keeps the decoded snapshots of recently written orders, so that a stage's Get and the
+// Update that follows it neither query nor JSON-decode the order again.
 //
-// It can be behind the database, never ahead of it: a version is put only after the transaction that
-// stored it has committed, and a version names one content, since only one conditional write can ever
-// store it. Get hands out a cached snapshot only when the database's current version is the cached
-// one; Update may start from a stale one, because its conditional write on the version then fails and
-// it starts over from the stored order.
+// Only the writer puts snapshots, each right after the commit that stored it and before anyone can hear
+// of that commit: its caller, OnLog, a read of the log (which stops at DB.finished). Only this process
+// writes orders (orderflow fill adds new ones only, with the server stopped). So a cached snapshot is
+// the stored version for anyone who heard of the write; a Get racing with a write may see the version
+// before it, which is a read that came first. Put never replaces a newer version with an older one.
 type snapshotCache struct {
 	mu   sync.Mutex
 	m    map[string]cachedOrder
@@ -61,17 +61,6 @@ func (c *snapshotCache) latest(id string) (order.Snapshot, bool) {
 	e, ok := c.m[id]
 	c.mu.Unlock()
 	if !ok {
-		return order.Snapshot{}, false
-	}
-	return order.FromSnapshot(e.s).Snapshot(), true
-}
-
-// at returns a copy of the cached snapshot of the order at version, if that is the one cached.
-func (c *snapshotCache) at(id string, version int64) (order.Snapshot, bool) {
-	c.mu.Lock()
-	e, ok := c.m[id]
-	c.mu.Unlock()
-	if !ok || e.s.Version != version {
 		return order.Snapshot{}, false
 	}
 	return order.FromSnapshot(e.s).Snapshot(), true

@@ -90,3 +90,81 @@ func TestAReadAfterTheNoticeOfACommitSeesIt(t *testing.T) {
 		t.Errorf("%d reads on hearing of a commit saw the version before it: %v", len(stale), stale[:min(5, len(stale))])
 	}
 }
+
+// A reader of the log (the delivery engine catching up) must not find an event before the cache holds
+// the order version that published it: Get trusts the cache.
+func TestAReadOfTheLogSeesTheOrdersItsEventsCameFrom(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "orderflow.db"), sqlite.Options{
+		Router: func(contracts.Event) []string { return []string{"next-stage"} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const orders = 300
+	done := make(chan struct{})
+	var stale []string
+	var read int
+	go func() {
+		defer close(done)
+		var pos int64
+		for deadline := time.Now().Add(20 * time.Second); read < orders && time.Now().Before(deadline); {
+			entries, err := db.Log(ctx, pos, 100)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for _, en := range entries {
+				var e contracts.Event
+				if err := json.Unmarshal(en.Body, &e); err != nil {
+					t.Error(err)
+					return
+				}
+				if o, err := db.Get(ctx, e.Resources[0]); err != nil || o.Status() != order.Validating {
+					stale = append(stale, fmt.Sprintf("%s: %v %v", e.Resources[0], o.Status(), err))
+				}
+				pos = en.Seq
+				read++
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for i := range orders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("o%03d", i)
+			o, err := order.New(order.Draft{ID: id, CustomerID: "c", Items: []order.Item{{ProductID: "P", Name: "p", Quantity: 1, Price: 100}}, Total: 100, Currency: "EUR"}, time.Now())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := db.Create(ctx, o, nil); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := db.Get(ctx, id); err != nil { // cached at PENDING, as a stage would have read it
+				t.Error(err)
+			}
+			if _, err := db.Update(ctx, id, func(o *order.Order) ([]contracts.Event, error) {
+				if err := o.StartValidation(time.Now()); err != nil {
+					return nil, err
+				}
+				e, err := pipeline.LocalEnvelope.Event(o, contracts.SourceOrders, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{DetailMeta: pipeline.Meta(o)}, time.Now())
+				return []contracts.Event{e}, err
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	if read != orders {
+		t.Fatalf("read %d of %d events from the log", read, orders)
+	}
+	if len(stale) > 0 {
+		t.Errorf("%d orders read on finding their event in the log were older than the event: %v", len(stale), stale[:min(5, len(stale))])
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -133,6 +134,10 @@ type DB struct {
 
 	notify *handoff
 	snaps  *snapshotCache
+	// finished is the seq of the last event whose commit the writer has finished: the cache holds the
+	// orders it wrote, and the commit's caller and OnLog may hear of it. Log reads no further, so that
+	// nobody learns of an event from the log before the cache holds its order's new version.
+	finished atomic.Int64
 
 	prunerStop chan struct{} // nil without a background pruner
 	prunerDone chan struct{}
@@ -226,6 +231,7 @@ func (db *DB) openWriter(path, params string) (err error) {
 	if err := db.wconn.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&db.logEnd); err != nil {
 		return fail(fmt.Errorf("read the end of the log of %s: %w", path, err))
 	}
+	db.finished.Store(db.logEnd)
 	if db.w, err = newWriter(ctx, db.wconn); err != nil {
 		return fail(fmt.Errorf("prepare writes on %s: %w", path, err))
 	}
@@ -323,6 +329,8 @@ type op struct {
 	// the log, for OnLog.
 	msgs    []localbus.Message
 	entries []localbus.Entry
+	// maxSeq is the highest seq of the events fn appended to the log.
+	maxSeq int64
 	// committed runs in the writer once the transaction holding the op committed (and fn succeeded),
 	// before anyone hears of the commit: its caller, OnMessages, OnLog.
 	committed []func()
@@ -487,6 +495,9 @@ func (db *DB) finish(batch []*op, errs []error, batchErr error) {
 		if err == nil {
 			for _, f := range o.committed {
 				f()
+			}
+			if o.maxSeq > db.finished.Load() {
+				db.finished.Store(o.maxSeq) // only the writer stores it
 			}
 		}
 		if o.done != nil {

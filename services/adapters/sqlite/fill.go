@@ -144,7 +144,8 @@ func (db *DB) CloneOrder(ctx context.Context, templateID string, n int, id func(
 			if err := w.exec(w.st.skipTo, logEnd); err != nil {
 				return fmt.Errorf("move the cursors past the copies: %w", err)
 			}
-			return nil
+			// The copies' events are in the log once this commit is finished (see DB.finished).
+			return w.queryRow(w.st.logEnd).Scan(&w.cur.maxSeq)
 		})
 		if err != nil {
 			return fmt.Errorf("clone order %s: %w", templateID, err)

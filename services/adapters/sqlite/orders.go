@@ -155,19 +155,12 @@ func (db *DB) PendingBefore(ctx context.Context, t time.Time, limit int) ([]stri
 
 // Get returns the order, or a fault.NotFound error.
 func (db *DB) Get(ctx context.Context, id string) (*order.Order, error) {
-	// The stored version decides whether the cached snapshot is current; reading it alone skips
-	// copying and decoding the snapshot, which is most of what a read costs. The cache cannot be trusted
-	// without it: a commit is visible to readers (a scan of the log, of the mailbox) before the writer
-	// has put its version in the cache, and a stage that read the version before would ignore the event.
-	var version int64
-	err := db.rs.orderVersion.QueryRowContext(ctx, id).Scan(&version)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fault.NotFoundf("order %s not found", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read order %s: %w", id, err)
-	}
-	if s, ok := db.snaps.at(id, version); ok {
+	// A cached snapshot is the stored version, for anyone who heard of its write: only the writer puts
+	// snapshots in the cache, right after their commit and before the commit's caller, OnLog or a read
+	// of the log (Log stops at DB.finished) can tell anyone of it; and only this process writes orders.
+	// A read that misses reads the table and does not fill the cache: a version read there could be
+	// put after a newer one was evicted, and would then be stale.
+	if s, ok := db.snaps.latest(id); ok {
 		return order.FromSnapshot(s), nil
 	}
 	version, snap, err := db.loadOrder(ctx, id)
@@ -178,7 +171,6 @@ func (db *DB) Get(ctx context.Context, id string) (*order.Order, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get order %s: %w", id, err)
 	}
-	db.snaps.put(o.Snapshot())
 	return o, nil
 }
 

@@ -4,16 +4,15 @@ import "database/sql"
 
 // readStmts are prepared on the read pool; database/sql prepares each on a connection when first used there.
 type readStmts struct {
-	getOrder, orderVersion, orderExists, getIdempotency, pendingBefore, listFirst, listAfter, events *sql.Stmt
-	due, deadLetters, countDeadLetters, byReference, log                                             *sql.Stmt
-	product, products, seen                                                                          *sql.Stmt
-	texts                                                                                            *sql.Stmt
+	getOrder, orderExists, getIdempotency, pendingBefore, listFirst, listAfter, events *sql.Stmt
+	due, deadLetters, countDeadLetters, byReference, log                               *sql.Stmt
+	product, products, seen                                                            *sql.Stmt
+	texts                                                                              *sql.Stmt
 }
 
 func (s *readStmts) list() []stmtSpec {
 	return []stmtSpec{
 		{&s.getOrder, `SELECT version, snapshot FROM orders WHERE id = ?`},
-		{&s.orderVersion, `SELECT version FROM orders WHERE id = ?`},
 		{&s.orderExists, `SELECT EXISTS (SELECT 1 FROM orders WHERE id = ?)`},
 		{&s.getIdempotency, `SELECT request_hash, order_id, response, created_at FROM idempotency
 			WHERE key = ? AND expires_at > ?`},
@@ -28,7 +27,7 @@ func (s *readStmts) list() []stmtSpec {
 		{&s.due, `SELECT m.id, m.target, coalesce(e.body, m.body), m.attempts, m.last_error
 			FROM messages m LEFT JOIN events e ON e.seq = m.event_seq
 			WHERE m.next_at <= ? ORDER BY m.next_at, m.id`},
-		{&s.log, `SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?`},
+		{&s.log, `SELECT seq, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`},
 		{&s.deadLetters, `SELECT id, target, body, attempts, error, failed_at FROM dead_letters
 			ORDER BY id LIMIT ?`},
 		{&s.countDeadLetters, `SELECT count(*) FROM dead_letters`},

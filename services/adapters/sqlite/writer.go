@@ -243,12 +243,16 @@ func (w *writer) publish(e *encodedEvent) error {
 	if err != nil {
 		return fmt.Errorf("insert event %s: %w", e.id, err)
 	}
-	if n == 0 || w.db.opts.OnLog == nil {
-		return nil // published before, or nobody listens
+	if n == 0 {
+		return nil // published before
 	}
 	seq, err := res.LastInsertId()
 	if err != nil {
 		return fmt.Errorf("insert event %s: %w", e.id, err)
+	}
+	w.cur.maxSeq = max(w.cur.maxSeq, seq)
+	if w.db.opts.OnLog == nil {
+		return nil // nobody listens
 	}
 	w.cur.entries = append(w.cur.entries, localbus.Entry{Seq: seq, Body: e.body, Targets: e.targets})
 	return nil
