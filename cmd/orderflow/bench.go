@@ -197,7 +197,7 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	fmt.Fprintf(stdout, "  paced at %d orders/s     %9d sent      p50 %7s  p99 %7s  create → COMPLETED (%d completed, %d errors; %.0f orders/s offered)\n",
 		o.paced, sent, p.pct(50), p.pct(99), p.completed, failed, offered)
 	if offered < 0.9*float64(o.paced) {
-		fmt.Fprintf(stdout, "  (the paced phase offered only %.0f of the %d orders/s asked for: the client was held back by slow answers)\n", offered, o.paced)
+		fmt.Fprintf(stdout, "  (the paced phase offered only %.0f of the %d orders/s asked for: the client could not keep the pace on this machine, so its latency is of a lighter load)\n", offered, o.paced)
 	}
 	return f, nil
 }
