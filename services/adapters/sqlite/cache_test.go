@@ -55,25 +55,7 @@ func TestAReadAfterTheNoticeOfACommitSeesIt(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			id := fmt.Sprintf("o%03d", i)
-			o, err := order.New(order.Draft{ID: id, CustomerID: "c", Items: []order.Item{{ProductID: "P", Name: "p", Quantity: 1, Price: 100}}, Total: 100, Currency: "EUR"}, time.Now())
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if err := db.Create(ctx, o, nil); err != nil {
-				t.Error(err)
-				return
-			}
-			if _, err := db.Update(ctx, id, func(o *order.Order) ([]contracts.Event, error) {
-				if err := o.StartValidation(time.Now()); err != nil {
-					return nil, err
-				}
-				e, err := pipeline.LocalEnvelope.Event(o, contracts.SourceOrders, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{DetailMeta: pipeline.Meta(o)}, time.Now())
-				return []contracts.Event{e}, err
-			}); err != nil {
-				t.Error(err)
-			}
+			placeAndValidate(t, db, fmt.Sprintf("o%03d", i), false)
 		}()
 	}
 	wg.Wait()
@@ -135,28 +117,7 @@ func TestAReadOfTheLogSeesTheOrdersItsEventsCameFrom(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			id := fmt.Sprintf("o%03d", i)
-			o, err := order.New(order.Draft{ID: id, CustomerID: "c", Items: []order.Item{{ProductID: "P", Name: "p", Quantity: 1, Price: 100}}, Total: 100, Currency: "EUR"}, time.Now())
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if err := db.Create(ctx, o, nil); err != nil {
-				t.Error(err)
-				return
-			}
-			if _, err := db.Get(ctx, id); err != nil { // cached at PENDING, as a stage would have read it
-				t.Error(err)
-			}
-			if _, err := db.Update(ctx, id, func(o *order.Order) ([]contracts.Event, error) {
-				if err := o.StartValidation(time.Now()); err != nil {
-					return nil, err
-				}
-				e, err := pipeline.LocalEnvelope.Event(o, contracts.SourceOrders, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{DetailMeta: pipeline.Meta(o)}, time.Now())
-				return []contracts.Event{e}, err
-			}); err != nil {
-				t.Error(err)
-			}
+			placeAndValidate(t, db, fmt.Sprintf("o%03d", i), true)
 		}()
 	}
 	wg.Wait()
@@ -166,5 +127,34 @@ func TestAReadOfTheLogSeesTheOrdersItsEventsCameFrom(t *testing.T) {
 	}
 	if len(stale) > 0 {
 		t.Errorf("%d orders read on finding their event in the log were older than the event: %v", len(stale), stale[:min(5, len(stale))])
+	}
+}
+
+// placeAndValidate stores a new order and moves it to VALIDATING with its OrderCreated event, as the
+// dispatcher does; with readFirst it reads the order in between, so that the cache holds it at PENDING.
+func placeAndValidate(t *testing.T, db *sqlite.DB, id string, readFirst bool) {
+	ctx := context.Background()
+	o, err := order.New(order.Draft{ID: id, CustomerID: "c", Items: []order.Item{{ProductID: "P", Name: "p", Quantity: 1, Price: 100}}, Total: 100, Currency: "EUR"}, time.Now())
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	if err := db.Create(ctx, o, nil); err != nil {
+		t.Error(err)
+		return
+	}
+	if readFirst {
+		if _, err := db.Get(ctx, id); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := db.Update(ctx, id, func(o *order.Order) ([]contracts.Event, error) {
+		if err := o.StartValidation(time.Now()); err != nil {
+			return nil, err
+		}
+		e, err := pipeline.LocalEnvelope.Event(o, contracts.SourceOrders, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{DetailMeta: pipeline.Meta(o)}, time.Now())
+		return []contracts.Event{e}, err
+	}); err != nil {
+		t.Error(err)
 	}
 }
