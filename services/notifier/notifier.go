@@ -16,7 +16,9 @@ const consumer = "notifier"
 
 // Service turns order events into text messages.
 type Service struct {
-	Sender  Sender
+	Sender Sender
+	// Deduper remembers the events handled. nil: the Sender itself sends a message once per SMS.ID,
+	// whatever the deliveries (the local sink, whose record of a text is its proof of sending).
 	Deduper Deduper
 	// OperationsNumber receives the texts of orders placed without a customer phone ("" = see
 	// SendUnaddressed).
@@ -29,6 +31,9 @@ type Service struct {
 // Handle reacts to OrderCreated, OrderCompleted and OrderFailed. A redelivered event sends nothing; with
 // a Claimer, neither does a second delivery of the event handled at the same moment (see Once).
 func (s *Service) Handle(ctx context.Context, e contracts.Event) error {
+	if s.Deduper == nil {
+		return s.send(ctx, e)
+	}
 	return Once(s.Deduper, consumer, s.send)(ctx, e)
 }
 

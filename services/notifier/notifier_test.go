@@ -160,3 +160,20 @@ func TestTextsCarryTheOrderTheyAreAbout(t *testing.T) {
 		})
 	}
 }
+
+func TestWithoutADeduperEveryDeliveryReachesTheSender(t *testing.T) {
+	t.Parallel()
+	// A Sender that sends each SMS.ID once (the local sink) needs no Deduper: the notifier then leaves
+	// redeliveries to it.
+	s := &fakeSender{}
+	svc := &notifier.Service{Sender: s, OperationsNumber: "+3100000000"}
+	e := event(t, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{DetailMeta: contracts.DetailMeta{OrderID: "o1"}, CreatedAt: at})
+	for range 2 {
+		if err := svc.Handle(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(s.sent) != 2 || s.sent[0].ID != s.sent[1].ID {
+		t.Fatalf("sent = %+v, want the same message twice", s.sent)
+	}
+}

@@ -1,6 +1,8 @@
 // Package smslog is the local stand-in for an SMS provider: it writes every text message to the log and
 // appends it, as one JSON line, to a file (notifications.jsonl in the data directory), and hands it to
-// an optional recorder (the store, so that the texts of an order can be looked up).
+// an optional recorder (the store, so that the texts of an order can be looked up). With a recorder that
+// can be asked what it holds, the sink sends each message id once: the record is the proof of sending,
+// and the notifier needs no deduplication of its own.
 package smslog
 
 import (
@@ -18,11 +20,12 @@ import (
 
 // Sink writes messages to a JSON-lines file and a logger.
 type Sink struct {
-	mu     sync.Mutex
-	f      *os.File
-	log    *slog.Logger
-	record func(context.Context, contracts.Text) error
-	now    func() time.Time
+	mu       sync.Mutex
+	f        *os.File
+	log      *slog.Logger
+	record   func(context.Context, contracts.Text) error
+	recorded func(context.Context, string) (bool, error)
+	now      func() time.Time
 }
 
 var _ notifier.Sender = (*Sink)(nil)
@@ -42,6 +45,11 @@ type Options struct {
 	// written to the file again, as at-least-once delivery allows (see package notifier), and the
 	// recorder must keep one copy of a text recorded twice with the same id.
 	Record func(ctx context.Context, t contracts.Text) error
+	// Recorded, when set with Record, reports whether Record holds the text with this id. Send then
+	// sends nothing for a message whose id is recorded, so that a redelivered event is texted once. A
+	// crash between writing a text and recording it still sends that text again, as a notifier recording
+	// its events after sending does (see package notifier).
+	Recorded func(ctx context.Context, id string) (bool, error)
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -57,12 +65,25 @@ func Open(path string, log *slog.Logger, opts Options) (*Sink, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Sink{f: f, log: log, record: opts.Record, now: now}, nil
+	s := &Sink{f: f, log: log, record: opts.Record, now: now}
+	if opts.Record != nil {
+		s.recorded = opts.Recorded
+	}
+	return s, nil
 }
 
 // Send implements notifier.Sender. It returns an error when the text cannot be written to the file or
-// recorded.
+// recorded, or when Options.Recorded fails. A message whose id is recorded already sends nothing.
 func (s *Sink) Send(ctx context.Context, m notifier.SMS) error {
+	if s.recorded != nil {
+		done, err := s.recorded(ctx, m.ID)
+		if err != nil {
+			return fmt.Errorf("look up sms %s: %w", m.ID, err)
+		}
+		if done {
+			return nil
+		}
+	}
 	sentAt := s.now().UTC()
 	b, err := json.Marshal(Line{ID: m.ID, To: m.To, Text: m.Text, SentAt: sentAt})
 	if err != nil {

@@ -102,3 +102,53 @@ func TestWithoutARecorderTextsGoToTheFileOnly(t *testing.T) {
 		t.Errorf("file has %d lines, want 2", got)
 	}
 }
+
+// memoryRecorder records texts by id, as the store does.
+type memoryRecorder map[string]contracts.Text
+
+func (m memoryRecorder) record(_ context.Context, t contracts.Text) error {
+	if _, ok := m[t.ID]; !ok {
+		m[t.ID] = t
+	}
+	return nil
+}
+
+func (m memoryRecorder) recorded(_ context.Context, id string) (bool, error) {
+	_, ok := m[id]
+	return ok, nil
+}
+
+func TestAMessageWhoseIDIsRecordedIsSentOnce(t *testing.T) {
+	t.Parallel()
+	rec := memoryRecorder{}
+	s, path := open(t, smslog.Options{Record: rec.record, Recorded: rec.recorded})
+	for _, id := range []string{"ev-1", "ev-1", "ev-2", "ev-1"} {
+		if err := s.Send(context.Background(), notifier.SMS{ID: id, OrderID: "o1", To: "+31629408162", Text: "hi " + id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	for _, l := range lines(t, path) {
+		ids = append(ids, l.ID)
+	}
+	if diff := cmp.Diff([]string{"ev-1", "ev-2"}, ids); diff != "" {
+		t.Errorf("file (-want +got):\n%s", diff)
+	}
+	if len(rec) != 2 {
+		t.Errorf("recorded %d texts, want 2", len(rec))
+	}
+}
+
+func TestAFailedLookupSendsNothing(t *testing.T) {
+	t.Parallel()
+	down := errors.New("store unavailable")
+	rec := memoryRecorder{}
+	s, path := open(t, smslog.Options{Record: rec.record, Recorded: func(context.Context, string) (bool, error) { return false, down }})
+	err := s.Send(context.Background(), notifier.SMS{ID: "ev-1", OrderID: "o1", Text: "hi"})
+	if !errors.Is(err, down) {
+		t.Fatalf("Send = %v, want the lookup's error", err)
+	}
+	if got := len(lines(t, path)); got != 0 || len(rec) != 0 {
+		t.Errorf("file has %d lines and %d texts are recorded, want none: the retry sends it", got, len(rec))
+	}
+}

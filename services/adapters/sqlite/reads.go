@@ -7,7 +7,7 @@ type readStmts struct {
 	getOrder, orderExists, getIdempotency, pendingBefore, listFirst, listAfter, events *sql.Stmt
 	due, deadLetters, countDeadLetters, byReference, log                               *sql.Stmt
 	product, products, seen                                                            *sql.Stmt
-	texts                                                                              *sql.Stmt
+	texts, textRecorded                                                                *sql.Stmt
 }
 
 func (s *readStmts) list() []stmtSpec {
@@ -38,6 +38,7 @@ func (s *readStmts) list() []stmtSpec {
 		// rowid breaks ties in insertion order, and is in texts_by_order's keys, so no sort is needed.
 		{&s.texts, `SELECT id, order_id, recipient, body, sent_at FROM texts WHERE order_id = ?
 			ORDER BY sent_at, rowid`},
+		{&s.textRecorded, `SELECT EXISTS (SELECT 1 FROM texts WHERE id = ?)`},
 	}
 }
 

@@ -26,6 +26,16 @@ func (db *DB) RecordText(ctx context.Context, t contracts.Text) error {
 	return nil
 }
 
+// TextRecorded reports whether a text with the id is stored (RecordText), or returns an error when the
+// read fails.
+func (db *DB) TextRecorded(ctx context.Context, id string) (bool, error) {
+	var ok bool
+	if err := db.rs.textRecorded.QueryRowContext(ctx, id).Scan(&ok); err != nil {
+		return false, fmt.Errorf("look up text %s: %w", id, err)
+	}
+	return ok, nil
+}
+
 // Texts returns the texts sent about the order, oldest first (in the order they were recorded when
 // sent at the same time). An order without texts, known or not, has an empty list: it is not an
 // error. It returns an error when the read fails.

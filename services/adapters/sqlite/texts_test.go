@@ -111,3 +111,30 @@ func TestTextsSurviveReopening(t *testing.T) {
 		t.Errorf("Texts after reopening (-want +got):\n%s", diff)
 	}
 }
+
+func TestTextRecordedSaysWhetherATextIsStored(t *testing.T) {
+	t.Parallel()
+	db := open(t, sqlite.Options{})
+	ctx := context.Background()
+	text := contracts.Text{ID: "ev-created", OrderID: "0195f000-0000-7000-8000-000000000001", To: "+31629408162", Text: "🛒 Order Created!", SentAt: now}
+	for _, step := range []struct {
+		record bool
+		want   bool
+	}{{false, false}, {true, true}, {true, true}} {
+		if step.record {
+			if err := db.RecordText(ctx, text); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := db.TextRecorded(ctx, text.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != step.want {
+			t.Errorf("TextRecorded after recording=%v = %v, want %v", step.record, got, step.want)
+		}
+	}
+	if got, err := db.TextRecorded(ctx, "ev-other"); err != nil || got {
+		t.Errorf("TextRecorded(another id) = %v, %v; want false", got, err)
+	}
+}

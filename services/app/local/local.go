@@ -153,7 +153,7 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 		db.Close()
 		return nil, err
 	}
-	sms, err := smslog.Open(filepath.Join(cfg.DataDir, "notifications.jsonl"), log, smslog.Options{Record: db.RecordText})
+	sms, err := smslog.Open(filepath.Join(cfg.DataDir, "notifications.jsonl"), log, smslog.Options{Record: db.RecordText, Recorded: db.TextRecorded})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -176,7 +176,7 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	a, err := app.New(cfg.App, app.Adapters{
 		API:    app.BuildAPI,
 		Orders: store, Queue: db, Publisher: store, Inventory: db,
-		Gateway: paysim.New(db), Carrier: carriersim.Carrier{}, SMS: sms, Deduper: db,
+		Gateway: paysim.New(db), Carrier: carriersim.Carrier{}, SMS: sms, // no Deduper: the sink texts each event once
 		DeadLetters: db.CountDeadLetters, Logger: log, Model: cfg.Model,
 		Admin: &app.AdminAPI{Orders: db, Texts: db, DeadLetters: deadLetters{db}, Live: board, Subscriptions: deliveries.Subscriptions},
 	})

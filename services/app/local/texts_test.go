@@ -1,14 +1,18 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/app/apitest"
+	"github.com/orderflow/orderflow/services/routing"
 )
 
 func TestTheTextsOfACompletedOrderAreStored(t *testing.T) {
@@ -44,6 +48,57 @@ func TestTheTextsOfACompletedOrderAreStored(t *testing.T) {
 		}
 		if got.OrderID != o.OrderID || got.To != "+31629408162" || got.ID == "" || got.SentAt.IsZero() {
 			t.Errorf("text %d = %+v, want an id, the order, the customer's phone and when it was sent", i, got)
+		}
+	}
+}
+
+func TestARedeliveredEventIsTextedOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, err := Start(context.Background(), Config{
+		Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		RateLimit: 100000, RateBurst: 100000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Shutdown(context.Background())
+	c := apitest.Client{T: t, URL: l.URL, ClientKey: l.ClientKey, AdminKey: l.AdminKey}
+	o := c.Await(c.Create(apitest.OrderBody("c-redelivered", apitest.WithPhone("+31629408162"))).OrderID)
+	apitest.WaitFor(t, func() bool {
+		texts, err := l.DB.Texts(context.Background(), o.OrderID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(texts) == 2
+	}, "two texts stored")
+	events, err := l.DB.Events(context.Background(), o.OrderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bus delivers at least once: hand the notifier every event of the order again, twice.
+	notify := l.App.Handlers[routing.Notifier]
+	for range 2 {
+		for _, e := range events {
+			if err := notify(context.Background(), e); err != nil {
+				t.Fatalf("redeliver %s: %v", e.DetailType, err)
+			}
+		}
+	}
+	texts, err := l.DB.Texts(context.Background(), o.OrderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(texts) != 2 {
+		t.Errorf("%d texts stored, want 2", len(texts))
+	}
+	file, err := os.ReadFile(filepath.Join(dir, "notifications.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range texts {
+		if n := bytes.Count(file, []byte(`"id":"`+text.ID+`"`)); n != 1 {
+			t.Errorf("text %s is %d times in notifications.jsonl, want once", text.ID, n)
 		}
 	}
 }
