@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -40,9 +41,21 @@ import (
 // heap instead of 2× gave about 10% more ingest and 15% more end to end on a 2-core machine.
 const defaultGCPercent = 400
 
+// procsPerCPU is how many Ps (goroutines running Go code at once) per CPU orderflow runs with when
+// GOMAXPROCS is not set. The store's writer spends most of its time in calls into SQLite, and the Go
+// runtime hands its P to other goroutines during a long call; with one P per CPU, the writer coming back
+// from a commit then waits for a P behind the request and delivery goroutines, and every write of the
+// system waits with it. Two per CPU let the operating system share the CPUs among the threads instead:
+// on a 2-core machine that gave ingest 4,170 instead of 3,496 orders/s, end to end 1,625 instead of
+// 1,479, and a paced p99 of 50 instead of 79 ms (one run each, back to back).
+const procsPerCPU = 2
+
 func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(procsPerCPU * runtime.GOMAXPROCS(0))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -24,7 +24,7 @@ type Sink struct {
 	f        *os.File
 	log      *slog.Logger
 	record   func(context.Context, contracts.Text) error
-	recorded func(context.Context, string) (bool, error)
+	recorded func(context.Context, string, string) (bool, error)
 	now      func() time.Time
 }
 
@@ -45,11 +45,11 @@ type Options struct {
 	// written to the file again, as at-least-once delivery allows (see package notifier), and the
 	// recorder must keep one copy of a text recorded twice with the same id.
 	Record func(ctx context.Context, t contracts.Text) error
-	// Recorded, when set with Record, reports whether Record holds the text with this id. Send then
+	// Recorded, when set with Record, reports whether Record holds the text with this id about the order. Send then
 	// sends nothing for a message whose id is recorded, so that a redelivered event is texted once. A
 	// crash between writing a text and recording it still sends that text again, as a notifier recording
 	// its events after sending does (see package notifier).
-	Recorded func(ctx context.Context, id string) (bool, error)
+	Recorded func(ctx context.Context, orderID, id string) (bool, error)
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -76,7 +76,7 @@ func Open(path string, log *slog.Logger, opts Options) (*Sink, error) {
 // recorded, or when Options.Recorded fails. A message whose id is recorded already sends nothing.
 func (s *Sink) Send(ctx context.Context, m notifier.SMS) error {
 	if s.recorded != nil {
-		done, err := s.recorded(ctx, m.ID)
+		done, err := s.recorded(ctx, m.OrderID, m.ID)
 		if err != nil {
 			return fmt.Errorf("look up sms %s: %w", m.ID, err)
 		}

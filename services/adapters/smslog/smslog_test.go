@@ -113,7 +113,7 @@ func (m memoryRecorder) record(_ context.Context, t contracts.Text) error {
 	return nil
 }
 
-func (m memoryRecorder) recorded(_ context.Context, id string) (bool, error) {
+func (m memoryRecorder) recorded(_ context.Context, _, id string) (bool, error) {
 	_, ok := m[id]
 	return ok, nil
 }
@@ -143,7 +143,7 @@ func TestAFailedLookupSendsNothing(t *testing.T) {
 	t.Parallel()
 	down := errors.New("store unavailable")
 	rec := memoryRecorder{}
-	s, path := open(t, smslog.Options{Record: rec.record, Recorded: func(context.Context, string) (bool, error) { return false, down }})
+	s, path := open(t, smslog.Options{Record: rec.record, Recorded: func(context.Context, string, string) (bool, error) { return false, down }})
 	err := s.Send(context.Background(), notifier.SMS{ID: "ev-1", OrderID: "o1", Text: "hi"})
 	if !errors.Is(err, down) {
 		t.Fatalf("Send = %v, want the lookup's error", err)

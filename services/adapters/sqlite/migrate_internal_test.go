@@ -162,3 +162,50 @@ func TestMigrationKeepsWaitingMessagesAndStartsCursorsAtTheEndOfTheLog(t *testin
 		t.Errorf("Log after the cursors = %+v, %v; want nothing", entries, err)
 	}
 }
+
+func TestMigrationKeepsTheTextsOfEachOrder(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open(driver(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range migrations[:7] {
+		if _, err := raw.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	for _, s := range []string{
+		"PRAGMA user_version = 7",
+		`INSERT INTO texts (id, order_id, recipient, body, sent_at) VALUES
+			('e2', 'o1', '+31629408162', 'completed', 20), ('e1', 'o1', '+31629408162', 'created', 10),
+			('e3', 'o2', '', 'failed', 15)`,
+	} {
+		if _, err := raw.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("Open of a version 7 file: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	got, err := db.Texts(ctx, "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []contracts.Text{
+		{ID: "e1", OrderID: "o1", To: "+31629408162", Text: "created", SentAt: time.Unix(0, 10).UTC()},
+		{ID: "e2", OrderID: "o1", To: "+31629408162", Text: "completed", SentAt: time.Unix(0, 20).UTC()},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("texts of o1 after the migration (-want +got):\n%s", diff)
+	}
+	if ok, err := db.TextRecorded(ctx, "o2", "e3"); err != nil || !ok {
+		t.Errorf("TextRecorded(o2, e3) = %v, %v; want true", ok, err)
+	}
+}

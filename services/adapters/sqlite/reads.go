@@ -35,10 +35,9 @@ func (s *readStmts) list() []stmtSpec {
 		{&s.product, `SELECT name, price, available FROM products WHERE id = ?`},
 		{&s.products, `SELECT id, name, price, available FROM products ORDER BY id`},
 		{&s.seen, `SELECT EXISTS (SELECT 1 FROM processed WHERE consumer = ? AND event_id = ? AND processed_at > ?)`},
-		// rowid breaks ties in insertion order, and is in texts_by_order's keys, so no sort is needed.
 		{&s.texts, `SELECT id, order_id, recipient, body, sent_at FROM texts WHERE order_id = ?
-			ORDER BY sent_at, rowid`},
-		{&s.textRecorded, `SELECT EXISTS (SELECT 1 FROM texts WHERE id = ?)`},
+			ORDER BY sent_at, id`},
+		{&s.textRecorded, `SELECT EXISTS (SELECT 1 FROM texts WHERE order_id = ? AND id = ?)`},
 	}
 }
 

@@ -168,6 +168,23 @@ CREATE TABLE cursors (
 	seq    INTEGER NOT NULL
 ) WITHOUT ROWID;
 `,
+	// Texts are kept in one tree, by order: their ids (random, one per event) made the primary key's
+	// index take a page write for nearly every text, a quarter of all page writes when the pipeline is
+	// busy; with the order first, the texts of orders placed at about the same time share pages.
+	`
+CREATE TABLE texts_v8 (
+	order_id  TEXT NOT NULL,
+	id        TEXT NOT NULL,
+	recipient TEXT NOT NULL,
+	body      TEXT NOT NULL,
+	sent_at   INTEGER NOT NULL,
+	PRIMARY KEY (order_id, id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO texts_v8 (order_id, id, recipient, body, sent_at)
+	SELECT order_id, id, recipient, body, sent_at FROM texts ORDER BY rowid;
+DROP TABLE texts;
+ALTER TABLE texts_v8 RENAME TO texts;
+`,
 }
 
 // afterMigration holds the work of a migration that SQL alone cannot do, run in the same transaction

@@ -9,8 +9,8 @@ import (
 	"github.com/orderflow/orderflow/services/fault"
 )
 
-// RecordText durably stores a text sent about an order. A text whose id is already stored (sent
-// again on a redelivery) changes nothing: the first one is kept. A text without an id is a
+// RecordText durably stores a text sent about an order. A text whose id is already stored about the
+// order (sent again on a redelivery) changes nothing: the first one is kept. A text without an id is a
 // fault.Invalid error; a failed write is returned wrapped.
 func (db *DB) RecordText(ctx context.Context, t contracts.Text) error {
 	if t.ID == "" {
@@ -26,18 +26,17 @@ func (db *DB) RecordText(ctx context.Context, t contracts.Text) error {
 	return nil
 }
 
-// TextRecorded reports whether a text with the id is stored (RecordText), or returns an error when the
-// read fails.
-func (db *DB) TextRecorded(ctx context.Context, id string) (bool, error) {
+// TextRecorded reports whether the text with the id about the order is stored (RecordText), or returns
+// an error when the read fails.
+func (db *DB) TextRecorded(ctx context.Context, orderID, id string) (bool, error) {
 	var ok bool
-	if err := db.rs.textRecorded.QueryRowContext(ctx, id).Scan(&ok); err != nil {
+	if err := db.rs.textRecorded.QueryRowContext(ctx, orderID, id).Scan(&ok); err != nil {
 		return false, fmt.Errorf("look up text %s: %w", id, err)
 	}
 	return ok, nil
 }
 
-// Texts returns the texts sent about the order, oldest first (in the order they were recorded when
-// sent at the same time). An order without texts, known or not, has an empty list: it is not an
+// Texts returns the texts sent about the order, oldest first (by id when sent at the same time). An order without texts, known or not, has an empty list: it is not an
 // error. It returns an error when the read fails.
 func (db *DB) Texts(ctx context.Context, orderID string) ([]contracts.Text, error) {
 	rows, err := db.rs.texts.QueryContext(ctx, orderID)

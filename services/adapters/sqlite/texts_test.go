@@ -126,7 +126,7 @@ func TestTextRecordedSaysWhetherATextIsStored(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		got, err := db.TextRecorded(ctx, text.ID)
+		got, err := db.TextRecorded(ctx, text.OrderID, text.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +134,10 @@ func TestTextRecordedSaysWhetherATextIsStored(t *testing.T) {
 			t.Errorf("TextRecorded after recording=%v = %v, want %v", step.record, got, step.want)
 		}
 	}
-	if got, err := db.TextRecorded(ctx, "ev-other"); err != nil || got {
+	if got, err := db.TextRecorded(ctx, text.OrderID, "ev-other"); err != nil || got {
 		t.Errorf("TextRecorded(another id) = %v, %v; want false", got, err)
+	}
+	if got, err := db.TextRecorded(ctx, "0195f000-0000-7000-8000-000000000002", text.ID); err != nil || got {
+		t.Errorf("TextRecorded(another order) = %v, %v; want false", got, err)
 	}
 }
