@@ -131,6 +131,9 @@ type benchFigures struct {
 	PacedRate  int     `json:"pacedRate,omitempty"`
 	PacedP50Ms float64 `json:"pacedP50Ms,omitempty"`
 	PacedP99Ms float64 `json:"pacedP99Ms,omitempty"`
+	// CPUPerOrderUs is the server's CPU time (user and system) over the round, per order it took in,
+	// in microseconds: steadier than the rates on a shared machine (0: not measured).
+	CPUPerOrderUs float64 `json:"cpuPerOrderUs,omitempty"`
 	// Filled are the figures after the fill, in a saved file.
 	Filled *benchFigures `json:"filled,omitempty"`
 }
@@ -147,6 +150,13 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	noopSrv := exec.CommandContext(ctx, self, "noop", "--addr", noopAddr)
 	noopSrv.Stderr = stderr
 	var f benchFigures
+	orders := 0 // taken in by the server this round
+	cpuPerOrder := func() {
+		if cpu, ok := processCPU(server.Process); ok && orders > 0 {
+			f.CPUPerOrderUs = float64(cpu.Microseconds()) / float64(orders)
+			fmt.Fprintf(stdout, "  server CPU              %9.0f µs per order (user and system, %d orders)\n", f.CPUPerOrderUs, orders)
+		}
+	}
 	for _, c := range []*exec.Cmd{server, noopSrv} {
 		if err := c.Start(); err != nil {
 			return f, fmt.Errorf("start %s: %w", c.Args[1], err)
@@ -175,6 +185,7 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	fmt.Fprintf(stdout, "  POST /orders (durable)  %9.0f orders/s  p50 %7s  p99 %7s  (%d accepted, %d errors; %d not yet ended)\n",
 		ordersRes.rate(), ordersRes.pct(50), ordersRes.pct(99), len(ordersRes.lat), ordersRes.errors, f.Backlog)
 
+	orders = len(ordersRes.lat)
 	e2e, err := endToEnd(ctx, client, base, key, prefix, o.conc, len(ordersRes.lat), o.drain)
 	if err != nil {
 		return f, err
@@ -183,11 +194,13 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	fmt.Fprintf(stdout, "  end to end → COMPLETED  %9.0f orders/s  p50 %7s  p99 %7s  (%d completed, %d other; latency includes the backlog of the saturating phase)\n",
 		e2e.rate, e2e.pct(50), e2e.pct(99), e2e.completed, e2e.other)
 	if o.paced <= 0 {
+		cpuPerOrder()
 		return f, nil
 	}
 	pacedStart := time.Now()
 	sent, failed := drivePaced(ctx, client, base+"/orders", key, prefix+"-paced", o.paced, o.duration)
 	offered := float64(sent) / time.Since(pacedStart).Seconds()
+	orders += sent - failed
 	// Only the accepted orders can finish.
 	p, err := endToEnd(ctx, client, base, key, prefix+"-paced", pacedCustomers, len(ordersRes.lat)+sent-failed, o.drain)
 	if err != nil {
@@ -199,6 +212,7 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	if offered < 0.9*float64(o.paced) {
 		fmt.Fprintf(stdout, "  (the paced phase offered only %.0f of the %d orders/s asked for: the client could not keep the pace on this machine, so its latency is of a lighter load)\n", offered, o.paced)
 	}
+	cpuPerOrder()
 	return f, nil
 }
 
@@ -265,6 +279,7 @@ func printBenchSummary(w io.Writer, rounds []benchFigures, prev *benchFigures) {
 	row("POST /orders p99 (ms)", func(f benchFigures) float64 { return f.IngestP99Ms }, false, "%.1f")
 	row("end to end → COMPLETED (orders/s)", func(f benchFigures) float64 { return f.EndToEnd }, true, "%.0f")
 	row("backlog when ingest stopped (orders)", func(f benchFigures) float64 { return float64(f.Backlog) }, false, "%.0f")
+	row("server CPU per order (µs)", func(f benchFigures) float64 { return f.CPUPerOrderUs }, false, "%.0f")
 	row("paced create→COMPLETED p50 (ms)", func(f benchFigures) float64 { return f.PacedP50Ms }, false, "%.1f")
 	row("paced create→COMPLETED p99 (ms)", func(f benchFigures) float64 { return f.PacedP99Ms }, false, "%.1f")
 	_ = tw.Flush()
@@ -322,6 +337,36 @@ func drivePaced(ctx context.Context, c *http.Client, url, key, prefix string, ra
 }
 
 func numCPU() int { return runtime.NumCPU() }
+
+// processCPU is the CPU time (user and system) p has used so far, read from /proc; false where there is
+// no /proc or p has ended.
+func processCPU(p *os.Process) (time.Duration, bool) {
+	if p == nil {
+		return 0, false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command (field 2) is in parentheses and may hold spaces: count the fields after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 13 {
+		return 0, false
+	}
+	var utime, stime int64
+	if _, err := fmt.Sscan(fields[11], &utime); err != nil {
+		return 0, false
+	}
+	if _, err := fmt.Sscan(fields[12], &stime); err != nil {
+		return 0, false
+	}
+	const ticksPerSecond = 100 // USER_HZ, 100 on every Linux build Go supports
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond, true
+}
 
 func freeAddr() string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -3,6 +3,7 @@ package localbus
 import (
 	"context"
 	"encoding/json"
+	"sync"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
@@ -11,14 +12,36 @@ import (
 
 // EventHandler adapts an event handler to the engine: the message body is an event in the EventBridge
 // envelope. A body that is not an event is dead-lettered, not retried.
+//
+// The targets of one event of the log share its decoding, so h must not change the bytes of the
+// event's Detail (decoding them, as pipeline.Decode does, is reading).
 func EventHandler(h pipeline.Handler) MessageHandler {
 	return func(ctx context.Context, m Message) error {
 		var e contracts.Event
-		if err := json.Unmarshal(m.Body, &e); err != nil {
+		var err error
+		if m.event != nil {
+			e, err = m.event.get()
+		} else {
+			err = json.Unmarshal(m.Body, &e)
+		}
+		if err != nil {
 			return fault.Wrap(fault.Invalid, err, "message body is not an event")
 		}
 		return h(ctx, e)
 	}
+}
+
+// sharedEvent is the body of a log entry decoded once, by the first of its targets' handlers to need it.
+type sharedEvent struct {
+	once sync.Once
+	body []byte
+	e    contracts.Event
+	err  error
+}
+
+func (s *sharedEvent) get() (contracts.Event, error) {
+	s.once.Do(func() { s.err = json.Unmarshal(s.body, &s.e) })
+	return s.e, s.err
 }
 
 // QueueHandler adapts an ingest-queue consumer to the engine: the message body is an OrderMessage.

@@ -348,6 +348,10 @@ func (e *Engine) feedOnce(ctx, workCtx context.Context, read bool) bool {
 // pending, so the event is delivered again after the next start.
 func (e *Engine) dispatch(ctx context.Context, en Entry) bool {
 	var msgs []Message
+	var shared *sharedEvent
+	if len(en.Targets) > 1 {
+		shared = &sharedEvent{body: en.Body}
+	}
 	e.mu.Lock()
 	for _, target := range en.Targets {
 		tl := e.log.targets[target]
@@ -362,7 +366,7 @@ func (e *Engine) dispatch(ctx context.Context, en Entry) bool {
 			continue
 		}
 		tl.pending = append(tl.pending, en.Seq)
-		msgs = append(msgs, Message{Target: target, Body: en.Body, Seq: en.Seq})
+		msgs = append(msgs, Message{Target: target, Body: en.Body, Seq: en.Seq, event: shared})
 	}
 	e.log.head = en.Seq
 	e.mu.Unlock()
