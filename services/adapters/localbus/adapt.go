@@ -19,8 +19,8 @@ func EventHandler(h pipeline.Handler) MessageHandler {
 	return func(ctx context.Context, m Message) error {
 		var e contracts.Event
 		var err error
-		if m.event != nil {
-			e, err = m.event.get()
+		if shared, ok := ctx.Value(sharedEventKey{}).(*sharedEvent); ok {
+			e, err = shared.get()
 		} else {
 			err = json.Unmarshal(m.Body, &e)
 		}
@@ -30,6 +30,17 @@ func EventHandler(h pipeline.Handler) MessageHandler {
 		return h(ctx, e)
 	}
 }
+
+// delivery is a message on its way to a worker, with the decoding its body shares with the deliveries of
+// the same event to other targets (nil: none).
+type delivery struct {
+	m     Message
+	event *sharedEvent
+}
+
+// sharedEventKey is the context key under which the engine gives a handler the shared decoding of the
+// event it delivers (EventHandler).
+type sharedEventKey struct{}
 
 // sharedEvent is the body of a log entry decoded once, by the first of its targets' handlers to need it.
 type sharedEvent struct {

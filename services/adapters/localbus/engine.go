@@ -55,7 +55,7 @@ type Engine struct {
 	handlers map[string]MessageHandler
 	// subscribed are the targets that read the log (Subscribe), in registration order.
 	subscribed []string
-	queue      chan Message
+	queue      chan delivery
 	// logWake (capacity 1) tells the feeder that OfferLog buffered entries.
 	logWake chan struct{}
 	// quit is closed when Run stops, to end the re-queues of log deliveries waiting for room.
@@ -142,7 +142,7 @@ func NewEngine(mb Mailbox, opts Options) *Engine {
 	}
 	return &Engine{
 		mb: mb, opts: opts, handlers: map[string]MessageHandler{},
-		queue:    make(chan Message, 16384),
+		queue:    make(chan delivery, 16384),
 		logWake:  make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 		inflight: map[int64]bool{}, timers: map[*time.Timer]struct{}{}, finished: NewRecentIDs(1 << 16),
@@ -196,7 +196,7 @@ func (e *Engine) Offer(msgs []Message) {
 			continue
 		}
 		select {
-		case e.queue <- m:
+		case e.queue <- delivery{m: m}:
 			e.inflight[m.ID] = true
 		default:
 			return
@@ -222,8 +222,12 @@ func (e *Engine) Run(ctx context.Context) error {
 				select {
 				case <-ctx.Done():
 					return
-				case m := <-e.queue:
-					e.deliver(workCtx, m)
+				case d := <-e.queue:
+					ctx := workCtx
+					if d.event != nil {
+						ctx = context.WithValue(ctx, sharedEventKey{}, d.event)
+					}
+					e.deliver(ctx, d.m)
 				}
 			}
 		}()
@@ -347,7 +351,7 @@ func (e *Engine) feedOnce(ctx, workCtx context.Context, read bool) bool {
 // pass them. It returns false when ctx ended before every delivery was queued; the ones left out stay
 // pending, so the event is delivered again after the next start.
 func (e *Engine) dispatch(ctx context.Context, en Entry) bool {
-	var msgs []Message
+	var msgs []delivery
 	var shared *sharedEvent
 	if len(en.Targets) > 1 {
 		shared = &sharedEvent{body: en.Body}
@@ -366,13 +370,13 @@ func (e *Engine) dispatch(ctx context.Context, en Entry) bool {
 			continue
 		}
 		tl.pending = append(tl.pending, en.Seq)
-		msgs = append(msgs, Message{Target: target, Body: en.Body, Seq: en.Seq, event: shared})
+		msgs = append(msgs, delivery{m: Message{Target: target, Body: en.Body, Seq: en.Seq}, event: shared})
 	}
 	e.log.head = en.Seq
 	e.mu.Unlock()
-	for _, m := range msgs {
+	for _, d := range msgs {
 		select {
-		case e.queue <- m:
+		case e.queue <- d:
 		case <-ctx.Done():
 			return false
 		}
@@ -552,13 +556,13 @@ func (e *Engine) later(m Message, wait time.Duration) {
 		e.mu.Unlock()
 		if m.ID == 0 {
 			select {
-			case e.queue <- m:
+			case e.queue <- delivery{m: m}:
 			case <-e.quit: // stopping: it stays pending, so it is delivered after the next start
 			}
 			return
 		}
 		select {
-		case e.queue <- m:
+		case e.queue <- delivery{m: m}:
 		default: // buffer full: forget it here, the next scan finds it due
 			e.mu.Lock()
 			delete(e.inflight, m.ID)

@@ -18,8 +18,6 @@ type Message struct {
 	LastError string
 	// Seq is the event's position in the log when the message was read from it (ID is then 0).
 	Seq int64
-	// event decodes Body once for all the targets of a log entry (EventHandler); nil: not shared.
-	event *sharedEvent
 }
 
 // Entry is one event of the log: its position, its body and the targets the router names for it (none

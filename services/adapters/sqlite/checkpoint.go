@@ -7,28 +7,34 @@ import (
 	"time"
 )
 
-// checkpointInterval is the least time between two checkpoints. A page written many times in that time
-// is copied into the database file once.
-const checkpointInterval = 100 * time.Millisecond
-
-// tailFrames is how few frames a checkpoint of the checkpointer must leave for the writer to copy the
-// rest (maxPasses after the first checkpoint of a round, it copies the rest anyway).
+// Checkpointing, measured with make bench on a 2-core VM's disk:
+//
+//   - checkpointInterval is the least time between two checkpoints. Each checkpoint ends with an
+//     fsync of the database file, and the writer's commits (an fsync of the WAL each) wait behind that
+//     flush on the same disk: copying a second's worth at once held commits for up to 300 ms, so the
+//     checkpointer copies little and often, and a commit waits a few milliseconds at worst. A page
+//     written many times within the interval is still copied once.
+//   - restartFrames is how long the WAL may grow (in frames of a page) before the writer copies the
+//     last frames itself so that the WAL starts over (below): about 16 MB.
+//   - tailFrames is how few frames the checkpointer must leave for that copy; it tries maxPasses times
+//     in a row to get there, and then asks for the copy anyway.
 const (
-	tailFrames = 512
-	maxPasses  = 4
+	checkpointInterval = 20 * time.Millisecond
+	restartFrames      = 4096
+	tailFrames         = 512
+	maxPasses          = 4
 )
 
-// The writer does not checkpoint the whole WAL any more: copying it into the database file (and
-// fsyncing that) inside a commit held every caller of the commit, up to tens of milliseconds under
-// load. A checkpointer goroutine, on a connection of its own, copies the bulk of the WAL with PASSIVE
-// checkpoints, which neither wait for nor block the writer or the readers, until at most tailFrames
-// are left. The writer then copies that tail between two transactions (DB.copyTail), when nothing
-// else writes, so that the WAL is in the database file whole and the writer's next transaction starts
-// it over from its beginning. The checkpointer alone could not get there: beside a busy writer a
-// PASSIVE checkpoint always finds new frames, and a RESTART one waits for a pause in the writes that
-// never comes, so the WAL would grow by everything written, each read searching more of it.
-//
-// journal_size_limit trims the file back after a burst.
+// The writer does not checkpoint the WAL: copying it into the database file (and fsyncing that) inside
+// a commit held every caller of the commit, tens of milliseconds under load. A checkpointer goroutine,
+// on a connection of its own, copies the WAL with PASSIVE checkpoints, which neither wait for nor block
+// the writer or the readers. Copied frames are not reused by themselves, though: the WAL starts over
+// from its beginning only at a transaction that finds it copied whole, and beside a busy writer a
+// PASSIVE checkpoint always finds new frames (a RESTART one waits for a pause in the writes that never
+// comes), so the WAL would grow by everything written, each read searching more of it. So once the WAL
+// holds restartFrames, the checkpointer copies until at most tailFrames are left, and the writer copies
+// those between two transactions (DB.copyTail), when nothing else writes; its next transaction starts
+// the WAL over. journal_size_limit trims the file back after a burst.
 
 // openCheckpointer opens the checkpointer's connection; checkpointLoop runs it.
 func (db *DB) openCheckpointer(path, params string) (err error) {
@@ -64,9 +70,12 @@ func (db *DB) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
 		case <-db.walGrew:
 		}
 		for pass := 1; ; pass++ {
-			pending, err := db.Checkpoint(context.Background())
+			frames, pending, err := checkpoint(context.Background(), db.ckdb)
 			if err != nil {
 				db.log.Warn("checkpoint the sqlite WAL", "err", err)
+				break
+			}
+			if frames < restartFrames {
 				break
 			}
 			if pending <= tailFrames || pass == maxPasses {
@@ -86,7 +95,8 @@ func (db *DB) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
 // writer or readers, and returns how many frames the WAL holds that are not copied yet (0 when the
 // whole WAL is in the database file).
 func (db *DB) Checkpoint(ctx context.Context) (pending int, err error) {
-	return checkpoint(ctx, db.ckdb)
+	_, pending, err = checkpoint(ctx, db.ckdb)
+	return pending, err
 }
 
 // copyTail copies what the checkpointer left of the WAL, in the writer between two transactions, when
@@ -95,7 +105,7 @@ func (db *DB) copyTail() {
 	if !db.tailWanted.Swap(false) {
 		return
 	}
-	if _, err := checkpoint(context.Background(), db.wconn); err != nil {
+	if _, _, err := checkpoint(context.Background(), db.wconn); err != nil {
 		db.log.Warn("checkpoint the sqlite WAL", "err", err)
 	}
 }
@@ -104,10 +114,12 @@ type queryRower interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func checkpoint(ctx context.Context, c queryRower) (pending int, err error) {
-	var busy, logFrames, copied int
-	if err := c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &copied); err != nil {
-		return 0, fmt.Errorf("checkpoint: %w", err)
+// checkpoint runs a PASSIVE checkpoint on c and returns how many frames the WAL holds and how many of
+// them are not copied yet.
+func checkpoint(ctx context.Context, c queryRower) (frames, pending int, err error) {
+	var busy, copied int
+	if err := c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+		return 0, 0, fmt.Errorf("checkpoint: %w", err)
 	}
-	return max(logFrames-copied, 0), nil
+	return frames, max(frames-copied, 0), nil
 }
