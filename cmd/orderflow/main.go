@@ -149,7 +149,7 @@ func serveFlagSet(stderr io.Writer) (*flag.FlagSet, *serveFlags, error) {
 	fs.DurationVar(&f.idempotencyRetention, "idempotency-retention", idem, "how long an Idempotency-Key is honoured; expired keys are pruned (ORDERFLOW_IDEMPOTENCY_RETENTION)")
 	processed, err := time.ParseDuration(env("ORDERFLOW_PROCESSED_RETENTION", sqlite.DefaultProcessedRetention.String()))
 	errs = append(errs, named("ORDERFLOW_PROCESSED_RETENTION", err))
-	fs.DurationVar(&f.processedRetention, "processed-retention", processed, "how long a consumer remembers an event it handled, against redeliveries; then pruned (ORDERFLOW_PROCESSED_RETENTION)")
+	fs.DurationVar(&f.processedRetention, "processed-retention", processed, "how long a record of a handled event is kept, then pruned; locally only data directories of earlier versions hold such records (ORDERFLOW_PROCESSED_RETENTION)")
 	fs.StringVar(&f.opsPhone, "operations-phone", env("ORDERFLOW_OPERATIONS_PHONE", "+31629408162"), "number texted about orders placed without a phone (ORDERFLOW_OPERATIONS_PHONE)")
 	fs.StringVar(&f.logLevel, "log-level", env("ORDERFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (ORDERFLOW_LOG_LEVEL)")
 	fs.StringVar(&f.modelID, "bedrock-model-id", env("BEDROCK_MODEL_ID", ""), "Bedrock `model` for the chatbot, e.g. anthropic.claude-3-haiku-20240307-v1:0; none: the offline responder (BEDROCK_MODEL_ID; AWS credentials and region from the usual AWS environment)")

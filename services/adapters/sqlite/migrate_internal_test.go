@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -114,18 +115,8 @@ func TestMigrationGivesOldOrdersUniqueReferences(t *testing.T) {
 // they are not delivered a second time from the log.
 func TestMigrationKeepsWaitingMessagesAndStartsCursorsAtTheEndOfTheLog(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open(driver(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range migrations[:6] {
-		if _, err := raw.Exec(m); err != nil {
-			t.Fatalf("migration %d: %v", i+1, err)
-		}
-	}
+	path, raw := fileAtVersion(t, 6)
 	stmts := []string{
-		"PRAGMA user_version = 6",
 		`INSERT INTO events (seq, id, order_id, detail_type, body) VALUES
 			(1, 'e1', 'o1', 'OrderCreated', '{"id":"e1"}'), (2, 'e2', 'o1', 'OrderValidated', '{"id":"e2"}')`,
 		// e1 was delivered to validation (its message acked), e2 is still waiting for inventory.
@@ -165,18 +156,8 @@ func TestMigrationKeepsWaitingMessagesAndStartsCursorsAtTheEndOfTheLog(t *testin
 
 func TestMigrationKeepsTheTextsOfEachOrder(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open(driver(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range migrations[:7] {
-		if _, err := raw.Exec(m); err != nil {
-			t.Fatalf("migration %d: %v", i+1, err)
-		}
-	}
+	path, raw := fileAtVersion(t, 7)
 	for _, s := range []string{
-		"PRAGMA user_version = 7",
 		`INSERT INTO texts (id, order_id, recipient, body, sent_at) VALUES
 			('e2', 'o1', '+31629408162', 'completed', 20), ('e1', 'o1', '+31629408162', 'created', 10),
 			('e3', 'o2', '', 'failed', 15)`,
@@ -208,4 +189,24 @@ func TestMigrationKeepsTheTextsOfEachOrder(t *testing.T) {
 	if ok, err := db.TextRecorded(ctx, "o2", "e3"); err != nil || !ok {
 		t.Errorf("TextRecorded(o2, e3) = %v, %v; want true", ok, err)
 	}
+}
+
+// fileAtVersion makes a database file with the schema of the given version, as a build of that version
+// left it, and returns its path and a raw connection to it (to be closed before Open).
+func fileAtVersion(t *testing.T, version int) (string, *sql.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open(driver(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range migrations[:version] {
+		if _, err := raw.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	if _, err := raw.Exec(fmt.Sprintf("PRAGMA user_version = %d", version)); err != nil {
+		t.Fatal(err)
+	}
+	return path, raw
 }

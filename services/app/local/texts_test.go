@@ -16,17 +16,23 @@ import (
 	"github.com/orderflow/orderflow/services/routing"
 )
 
-func TestTheTextsOfACompletedOrderAreStored(t *testing.T) {
-	t.Parallel()
+// startForTexts starts the local runtime on dir, stopped when the test ends.
+func startForTexts(t *testing.T, dir string) (*Local, apitest.Client) {
+	t.Helper()
 	l, err := Start(context.Background(), Config{
-		Addr: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RateLimit: 100000, RateBurst: 100000,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Shutdown(context.Background())
-	c := apitest.Client{T: t, URL: l.URL, ClientKey: l.ClientKey, AdminKey: l.AdminKey}
+	t.Cleanup(func() { l.Shutdown(context.Background()) })
+	return l, apitest.Client{T: t, URL: l.URL, ClientKey: l.ClientKey, AdminKey: l.AdminKey}
+}
+
+func TestTheTextsOfACompletedOrderAreStored(t *testing.T) {
+	t.Parallel()
+	l, c := startForTexts(t, t.TempDir())
 	o := c.Await(c.Create(apitest.OrderBody("c-texts", apitest.WithPhone("+31629408162"))).OrderID)
 	if o.Status != "COMPLETED" {
 		t.Fatalf("status %s, failure %+v", o.Status, o.Failure)
@@ -34,6 +40,7 @@ func TestTheTextsOfACompletedOrderAreStored(t *testing.T) {
 	// The completed text is sent after the order is COMPLETED, by the notifier's own delivery.
 	var texts []contracts.Text
 	apitest.WaitFor(t, func() bool {
+		var err error
 		if texts, err = l.DB.Texts(context.Background(), o.OrderID); err != nil {
 			t.Fatal(err)
 		}
@@ -59,15 +66,7 @@ func TestTheTextsOfACompletedOrderAreStored(t *testing.T) {
 func TestARedeliveredEventIsTextedOnce(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	l, err := Start(context.Background(), Config{
-		Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		RateLimit: 100000, RateBurst: 100000,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Shutdown(context.Background())
-	c := apitest.Client{T: t, URL: l.URL, ClientKey: l.ClientKey, AdminKey: l.AdminKey}
+	l, c := startForTexts(t, dir)
 	o := c.Await(c.Create(apitest.OrderBody("c-redelivered", apitest.WithPhone("+31629408162"))).OrderID)
 	apitest.WaitFor(t, func() bool {
 		texts, err := l.DB.Texts(context.Background(), o.OrderID)
