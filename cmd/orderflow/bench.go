@@ -150,10 +150,11 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	noopSrv := exec.CommandContext(ctx, self, "noop", "--addr", noopAddr)
 	noopSrv.Stderr = stderr
 	var f benchFigures
-	orders := 0 // taken in by the server this round
+	orders := 0                 // taken in by the server this round
+	var cpuBefore time.Duration // the server's CPU before its first order (start-up, migrations)
 	cpuPerOrder := func() {
 		if cpu, ok := processCPU(server.Process); ok && orders > 0 {
-			f.CPUPerOrderUs = float64(cpu.Microseconds()) / float64(orders)
+			f.CPUPerOrderUs = float64((cpu - cpuBefore).Microseconds()) / float64(orders)
 			fmt.Fprintf(stdout, "  server CPU              %9.0f µs per order (user and system, %d orders)\n", f.CPUPerOrderUs, orders)
 		}
 	}
@@ -176,6 +177,7 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	fmt.Fprintf(stdout, "  no-op JSON handler      %9.0f req/s     p50 %7s  p99 %7s  (%d requests, %d errors)\n",
 		noopRes.rate(), noopRes.pct(50), noopRes.pct(99), len(noopRes.lat), noopRes.errors)
 
+	cpuBefore, _ = processCPU(server.Process)
 	ordersRes := drive(ctx, client, base+"/orders", key, prefix, o.conc, o.duration, true)
 	ended, err := terminalCount(ctx, client, base, key)
 	if err != nil {
@@ -298,6 +300,7 @@ func drivePaced(ctx context.Context, c *http.Client, url, key, prefix string, ra
 	start := time.Now()
 	stop := time.After(d)
 	sem := make(chan struct{}, 512)
+	slot := 0 // the orders the rate has asked for so far, sent or let go
 	for {
 		select {
 		case <-ctx.Done():
@@ -310,7 +313,13 @@ func drivePaced(ctx context.Context, c *http.Client, url, key, prefix string, ra
 		}
 		// Send what the rate asks for by now: a tick that came late (the ticker drops the ticks it
 		// could not deliver) is made up for, so the load offered is the rate, not what the client kept up.
-		for due := int(time.Since(start).Seconds() * float64(rate)); sent < due; {
+		// At most 10 ms' worth at once: after a longer stall of the client the rest is let go (and the
+		// rate offered falls short), rather than sent in one burst that would measure the burst.
+		due := int(time.Since(start).Seconds() * float64(rate))
+		if most := max(rate/100, 1); due-slot > most {
+			slot = due - most
+		}
+		for ; slot < due; slot++ {
 			sem <- struct{}{}
 			wg.Add(1)
 			body := []byte(strings.Replace(benchOrder, "customer123", fmt.Sprintf("%s-%03d", prefix, sent%pacedCustomers), 1))

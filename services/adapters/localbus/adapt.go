@@ -19,7 +19,7 @@ func EventHandler(h pipeline.Handler) MessageHandler {
 	return func(ctx context.Context, m Message) error {
 		var e contracts.Event
 		var err error
-		if shared, ok := ctx.Value(sharedEventKey{}).(*sharedEvent); ok {
+		if shared, ok := ctx.Value(sharedEventKey{}).(*sharedEvent); ok && shared.seq == m.Seq && m.ID == 0 {
 			e, err = shared.get()
 		} else {
 			err = json.Unmarshal(m.Body, &e)
@@ -45,6 +45,7 @@ type sharedEventKey struct{}
 // sharedEvent is the body of a log entry decoded once, by the first of its targets' handlers to need it.
 type sharedEvent struct {
 	once sync.Once
+	seq  int64 // the entry's position: only a delivery of that entry uses it
 	body []byte
 	e    contracts.Event
 	err  error

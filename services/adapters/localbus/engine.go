@@ -354,7 +354,7 @@ func (e *Engine) dispatch(ctx context.Context, en Entry) bool {
 	var msgs []delivery
 	var shared *sharedEvent
 	if len(en.Targets) > 1 {
-		shared = &sharedEvent{body: en.Body}
+		shared = &sharedEvent{seq: en.Seq, body: en.Body}
 	}
 	e.mu.Lock()
 	for _, target := range en.Targets {

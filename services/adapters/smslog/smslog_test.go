@@ -103,18 +103,18 @@ func TestWithoutARecorderTextsGoToTheFileOnly(t *testing.T) {
 	}
 }
 
-// memoryRecorder records texts by id, as the store does.
-type memoryRecorder map[string]contracts.Text
+// memoryRecorder records texts by order and id, as the store does.
+type memoryRecorder map[[2]string]contracts.Text
 
 func (m memoryRecorder) record(_ context.Context, t contracts.Text) error {
-	if _, ok := m[t.ID]; !ok {
-		m[t.ID] = t
+	if _, ok := m[[2]string{t.OrderID, t.ID}]; !ok {
+		m[[2]string{t.OrderID, t.ID}] = t
 	}
 	return nil
 }
 
-func (m memoryRecorder) recorded(_ context.Context, _, id string) (bool, error) {
-	_, ok := m[id]
+func (m memoryRecorder) recorded(_ context.Context, orderID, id string) (bool, error) {
+	_, ok := m[[2]string{orderID, id}]
 	return ok, nil
 }
 

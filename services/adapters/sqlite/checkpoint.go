@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -63,6 +64,7 @@ func (db *DB) committedSomething() {
 // checkpointLoop checkpoints after commits, at most once per checkpointInterval, until stop closes.
 func (db *DB) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
+	var lastWarn time.Time
 	for {
 		select {
 		case <-stop:
@@ -71,8 +73,15 @@ func (db *DB) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
 		}
 		for pass := 1; ; pass++ {
 			frames, pending, err := checkpoint(context.Background(), db.ckdb)
+			if errors.Is(err, ErrCheckpointBusy) {
+				break // the writer is copying the tail: nothing to do till the next commit
+			}
 			if err != nil {
-				db.log.Warn("checkpoint the sqlite WAL", "err", err)
+				// Logged once a minute at most: a failure that lasts would otherwise log every 20 ms.
+				if now := time.Now(); now.Sub(lastWarn) >= time.Minute {
+					lastWarn = now
+					db.log.Warn("checkpoint the sqlite WAL; the WAL grows until a checkpoint succeeds", "err", err)
+				}
 				break
 			}
 			if frames < restartFrames {
@@ -93,7 +102,8 @@ func (db *DB) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
 
 // Checkpoint copies what it can of the WAL into the database file now, without waiting for the
 // writer or readers, and returns how many frames the WAL holds that are not copied yet (0 when the
-// whole WAL is in the database file).
+// whole WAL is in the database file). It returns an error wrapping ErrCheckpointBusy when another
+// checkpoint (the writer's, or another process's) held the WAL.
 func (db *DB) Checkpoint(ctx context.Context) (pending int, err error) {
 	_, pending, err = checkpoint(ctx, db.ckdb)
 	return pending, err
@@ -105,7 +115,7 @@ func (db *DB) copyTail() {
 	if !db.tailWanted.Swap(false) {
 		return
 	}
-	if _, _, err := checkpoint(context.Background(), db.wconn); err != nil {
+	if _, _, err := checkpoint(context.Background(), db.wconn); err != nil && !errors.Is(err, ErrCheckpointBusy) {
 		db.log.Warn("checkpoint the sqlite WAL", "err", err)
 	}
 }
@@ -114,12 +124,18 @@ type queryRower interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// ErrCheckpointBusy is returned by Checkpoint when another checkpoint was under way: it copied nothing.
+var ErrCheckpointBusy = errors.New("another checkpoint holds the WAL")
+
 // checkpoint runs a PASSIVE checkpoint on c and returns how many frames the WAL holds and how many of
-// them are not copied yet.
+// them are not copied yet, or ErrCheckpointBusy.
 func checkpoint(ctx context.Context, c queryRower) (frames, pending int, err error) {
 	var busy, copied int
 	if err := c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
 		return 0, 0, fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 || frames < 0 {
+		return 0, 0, fmt.Errorf("checkpoint: %w", ErrCheckpointBusy)
 	}
 	return frames, max(frames-copied, 0), nil
 }

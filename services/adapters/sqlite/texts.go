@@ -36,8 +36,9 @@ func (db *DB) TextRecorded(ctx context.Context, orderID, id string) (bool, error
 	return ok, nil
 }
 
-// Texts returns the texts sent about the order, oldest first (by id when sent at the same time). An order without texts, known or not, has an empty list: it is not an
-// error. It returns an error when the read fails.
+// Texts returns the texts sent about the order, oldest first (by id when sent at the same time). An
+// order without texts, known or not, has an empty list: it is not an error. It returns an error when
+// the read fails.
 func (db *DB) Texts(ctx context.Context, orderID string) ([]contracts.Text, error) {
 	rows, err := db.rs.texts.QueryContext(ctx, orderID)
 	if err != nil {
