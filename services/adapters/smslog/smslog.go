@@ -20,7 +20,8 @@ import (
 
 // Sink writes messages to a JSON-lines file and a logger.
 type Sink struct {
-	mu       sync.Mutex
+	mu       sync.Mutex          // guards the file and sending
+	sending  map[string]struct{} // ids of the messages being sent (with Recorded)
 	f        *os.File
 	log      *slog.Logger
 	record   func(context.Context, contracts.Text) error
@@ -65,7 +66,7 @@ func Open(path string, log *slog.Logger, opts Options) (*Sink, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Sink{f: f, log: log, record: opts.Record, now: now}
+	s := &Sink{f: f, log: log, record: opts.Record, now: now, sending: map[string]struct{}{}}
 	if opts.Record != nil {
 		s.recorded = opts.Recorded
 	}
@@ -73,9 +74,14 @@ func Open(path string, log *slog.Logger, opts Options) (*Sink, error) {
 }
 
 // Send implements notifier.Sender. It returns an error when the text cannot be written to the file or
-// recorded, or when Options.Recorded fails. A message whose id is recorded already sends nothing.
+// recorded, or when Options.Recorded fails. A message whose id is recorded already sends nothing, nor
+// does one whose id another Send is sending at the same moment (that one is retried if it fails).
 func (s *Sink) Send(ctx context.Context, m notifier.SMS) error {
 	if s.recorded != nil {
+		if !s.claim(m.ID) {
+			return nil
+		}
+		defer s.release(m.ID)
 		done, err := s.recorded(ctx, m.OrderID, m.ID)
 		if err != nil {
 			return fmt.Errorf("look up sms %s: %w", m.ID, err)
@@ -101,6 +107,23 @@ func (s *Sink) Send(ctx context.Context, m notifier.SMS) error {
 		}
 	}
 	return nil
+}
+
+// claim marks id as being sent, unless it is already.
+func (s *Sink) claim(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, busy := s.sending[id]; busy {
+		return false
+	}
+	s.sending[id] = struct{}{}
+	return true
+}
+
+func (s *Sink) release(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sending, id)
 }
 
 func (s *Sink) write(id string, line []byte) error {

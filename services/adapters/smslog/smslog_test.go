@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,5 +151,52 @@ func TestAFailedLookupSendsNothing(t *testing.T) {
 	}
 	if got := len(lines(t, path)); got != 0 || len(rec) != 0 {
 		t.Errorf("file has %d lines and %d texts are recorded, want none: the retry sends it", got, len(rec))
+	}
+}
+
+func TestTwoSendsOfOneMessageAtOnceSendItOnce(t *testing.T) {
+	t.Parallel()
+	rec := memoryRecorder{}
+	var mu sync.Mutex
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	record := func(ctx context.Context, text contracts.Text) error {
+		once.Do(func() { close(entered) }) // the first Send is between writing the file and recording
+		<-release
+		mu.Lock()
+		defer mu.Unlock()
+		return rec.record(ctx, text)
+	}
+	recorded := func(ctx context.Context, orderID, id string) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return rec.recorded(ctx, orderID, id)
+	}
+	s, path := open(t, smslog.Options{Record: record, Recorded: recorded})
+	m := notifier.SMS{ID: "ev-1", OrderID: "o1", To: "+31629408162", Text: "hi"}
+	first := make(chan error, 1)
+	go func() { first <- s.Send(context.Background(), m) }()
+	<-entered
+	second := make(chan error, 1)
+	go func() { second <- s.Send(context.Background(), m) }()
+	select {
+	case err := <-second:
+		if err != nil {
+			t.Fatalf("second Send: %v", err)
+		}
+	case <-time.After(time.Second):
+		// It is waiting to record: it wrote the text to the file again.
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("first Send: %v", err)
+	}
+	if len(second) == 1 {
+		if err := <-second; err != nil {
+			t.Fatalf("second Send: %v", err)
+		}
+	}
+	if got := len(lines(t, path)); got != 1 {
+		t.Errorf("file has %d lines, want 1", got)
 	}
 }
