@@ -35,10 +35,13 @@ func newSnapshotCache() *snapshotCache {
 	return &snapshotCache{m: make(map[string]cachedOrder, snapshotCacheSize)}
 }
 
-// put caches s (whose Version must be the committed one) unless a newer version is cached already. The
-// cache keeps its own copy.
+// own returns a copy of s for put. Callers make it before their write, outside the writer, which then
+// only has to store it.
+func own(s order.Snapshot) order.Snapshot { return order.FromSnapshot(s).Snapshot() }
+
+// put caches s (whose Version must be the committed one, and which nobody else may hold: see own)
+// unless a newer version is cached already.
 func (c *snapshotCache) put(s order.Snapshot) {
-	s = order.FromSnapshot(s).Snapshot()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.m[s.ID]; ok && old.s.Version >= s.Version {

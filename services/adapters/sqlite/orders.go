@@ -70,6 +70,7 @@ func (db *DB) create(ctx context.Context, o *order.Order, rec *ingest.Idempotenc
 	if rec != nil {
 		recAt = rec.CreatedAt.UnixNano()
 	}
+	cached := own(s)
 	err = db.write(ctx, func(w *writer) error {
 		if rec != nil {
 			now := w.now.UnixNano()
@@ -100,7 +101,7 @@ func (db *DB) create(ctx context.Context, o *order.Order, rec *ingest.Idempotenc
 		if n == 0 {
 			return fault.Conflictf("order already exists")
 		}
-		w.afterCommit(func() { db.snaps.put(s) })
+		w.afterCommit(func() { db.snaps.put(cached) })
 		if queued != nil {
 			return w.enqueue(routing.Dispatcher, queued)
 		}
@@ -246,6 +247,7 @@ func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]
 		}
 		var freshVersion int64
 		var fresh []byte
+		owned := own(s)
 		err = db.write(ctx, func(w *writer) error {
 			n, err := w.changes(w.st.updateOrder, string(s.Status), s.Version, string(body), id, version)
 			if err != nil {
@@ -267,7 +269,7 @@ func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]
 					return err
 				}
 			}
-			w.afterCommit(func() { db.snaps.put(s) })
+			w.afterCommit(func() { db.snaps.put(owned) })
 			return nil
 		})
 		switch {
