@@ -112,10 +112,7 @@ func (db *DB) Ack(_ context.Context, ids ...int64) error {
 	db.ackQueue = append(db.ackQueue, ids...)
 	db.ackMu.Unlock()
 	// Never blocks: a wake-up already pending, or a batch already running, takes these acks too.
-	select {
-	case db.ackWake <- struct{}{}:
-	default:
-	}
+	wake(db.ackWake)
 	return nil
 }
 
@@ -220,10 +217,7 @@ func (db *DB) Advance(_ context.Context, cursors ...localbus.Cursor) error {
 			db.ackMu.Lock()
 			db.cursorFlushArmed = false
 			db.ackMu.Unlock()
-			select {
-			case db.ackWake <- struct{}{}:
-			default:
-			}
+			wake(db.ackWake)
 		})
 	}
 	return nil

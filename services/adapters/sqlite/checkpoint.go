@@ -54,12 +54,7 @@ func (db *DB) openCheckpointer(path, params string) (err error) {
 
 // committedSomething tells the checkpointer that the WAL grew. The writer calls it after each commit;
 // it never blocks.
-func (db *DB) committedSomething() {
-	select {
-	case db.walGrew <- struct{}{}:
-	default:
-	}
-}
+func (db *DB) committedSomething() { wake(db.walGrew) }
 
 // checkpointLoop checkpoints after commits, at most once per checkpointInterval, until stop closes.
 func (db *DB) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {

@@ -531,6 +531,14 @@ func (db *DB) finish(batch []*op, errs []error, batchErr error) {
 	}
 }
 
+// wake signals ch (capacity 1) without blocking: a signal already waiting stands for this one too.
+func wake(ch chan<- struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
 // takeAcks returns the acks and the cursor moves waiting for the writer.
 func (db *DB) takeAcks() ([]int64, map[string]int64) {
 	db.ackMu.Lock()
@@ -550,10 +558,7 @@ func (db *DB) requeueCursors(cursors map[string]int64) {
 		db.queueCursor(target, seq)
 	}
 	db.ackMu.Unlock()
-	select {
-	case db.ackWake <- struct{}{}:
-	default:
-	}
+	wake(db.ackWake)
 }
 
 // queueCursor records a cursor move for the writer, keeping the highest per target. The caller holds

@@ -309,7 +309,7 @@ func (db *DB) GetByReference(ctx context.Context, customerID, reference string) 
 // on the last page. Pass "" as cursor for the first page. A limit outside 1 to MaxListLimit or a cursor
 // that List did not return is a fault.Invalid error.
 func (db *DB) List(ctx context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error) {
-	after, err := checkPage(limit, cursor)
+	after, err := checkPage(limit, MaxListLimit, cursor)
 	if err != nil {
 		return nil, "", fmt.Errorf("list orders: %w", err)
 	}
@@ -336,10 +336,7 @@ func (db *DB) List(ctx context.Context, customerID string, limit int, cursor str
 // on status (it would move an entry on every status change of every order), so a search by status alone
 // reads the orders newest first until it has a page, which takes longer the rarer the status.
 func (db *DB) Search(ctx context.Context, q order.Search) ([]*order.Order, string, error) {
-	if q.Limit > MaxSearchLimit {
-		return nil, "", fault.Invalidf("search orders: limit %d must be from 1 to %d", q.Limit, MaxSearchLimit)
-	}
-	after, err := checkPage(q.Limit, q.Cursor)
+	after, err := checkPage(q.Limit, MaxSearchLimit, q.Cursor)
 	if err != nil {
 		return nil, "", fmt.Errorf("search orders: %w", err)
 	}
@@ -368,11 +365,11 @@ func (db *DB) Search(ctx context.Context, q order.Search) ([]*order.Order, strin
 	return orders, next, nil
 }
 
-// checkPage checks a page size and decodes a cursor of readPage into the id the page starts after ("" for
-// the first page).
-func checkPage(limit int, cursor string) (after string, err error) {
-	if limit < 1 || limit > MaxListLimit {
-		return "", fault.Invalidf("limit %d must be from 1 to %d", limit, MaxListLimit)
+// checkPage checks a page size (1 to most) and decodes a cursor of readPage into the id the page starts
+// after ("" for the first page).
+func checkPage(limit, most int, cursor string) (after string, err error) {
+	if limit < 1 || limit > most {
+		return "", fault.Invalidf("limit %d must be from 1 to %d", limit, most)
 	}
 	if cursor == "" {
 		return "", nil
