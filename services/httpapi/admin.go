@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -129,22 +131,14 @@ func (s *server) searchOrders(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var sh shape
 	search := order.Search{Status: order.Status(q.Get("status")), CustomerID: q.Get("customerId"), Cursor: q.Get("cursor")}
-	if search.Status != "" && !knownStatus(search.Status) {
+	if search.Status != "" && !slices.Contains(order.Statuses, search.Status) {
 		sh.bad("status", fmt.Sprintf("must be one of %v", order.Statuses))
 	}
 	if n := utf8.RuneCountInString(search.CustomerID); n > contracts.MaxCustomerIDLength {
-		sh.bad("customerId", fmt.Sprintf("must be at most %d characters (has %d)", contracts.MaxCustomerIDLength, n))
+		sh.bad("customerId", customerTooLong(n))
 	}
 	search.Limit = queryLimit(&sh, q.Get("limit"), defaultListLimit, maxListLimit)
-	if q.Has("reference") {
-		var err error
-		if search.Reference, err = order.ParseReference(q.Get("reference")); err != nil {
-			sh.bad("reference", "must be an order reference: 8 letters and digits as in 7K3M-Q9TX (any case, the dash optional)")
-		}
-		if search.Cursor != "" {
-			sh.bad("cursor", "cannot be combined with reference")
-		}
-	}
+	search.Reference = queryReference(&sh, q)
 	if err := sh.err(); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -157,13 +151,26 @@ func (s *server) searchOrders(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, pageOf(orders, next))
 }
 
-func knownStatus(st order.Status) bool {
-	for _, s := range order.Statuses {
-		if s == st {
-			return true
-		}
+// queryReference reads the reference query parameter, as a person writes it (any case, the dash
+// optional), in its canonical form: "" when absent, an issue when it is not a reference or comes with a
+// cursor (a reference names one order: there is no next page).
+func queryReference(sh *shape, q url.Values) string {
+	if !q.Has("reference") {
+		return ""
 	}
-	return false
+	ref, err := order.ParseReference(q.Get("reference"))
+	if err != nil {
+		sh.bad("reference", "must be an order reference: 8 letters and digits as in 7K3M-Q9TX (any case, the dash optional)")
+	}
+	if q.Get("cursor") != "" {
+		sh.bad("cursor", "cannot be combined with reference")
+	}
+	return ref
+}
+
+// customerTooLong is the issue of a customerId of n characters, past contracts.MaxCustomerIDLength.
+func customerTooLong(n int) string {
+	return fmt.Sprintf("must be at most %d characters (has %d)", contracts.MaxCustomerIDLength, n)
 }
 
 // queryLimit reads a limit query parameter: def when absent, an issue unless it is an integer from 1 to

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"unicode/utf8"
@@ -9,7 +8,6 @@ import (
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/ingest"
-	"github.com/orderflow/orderflow/services/order"
 )
 
 // createOrder serves POST /orders: 201 with the order and its Location, also when an Idempotency-Key
@@ -71,19 +69,10 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
 	case blank(customer):
 		sh.bad("customerId", "is required")
 	case n > contracts.MaxCustomerIDLength:
-		sh.bad("customerId", fmt.Sprintf("must be at most %d characters (has %d)", contracts.MaxCustomerIDLength, n))
+		sh.bad("customerId", customerTooLong(n))
 	}
 	limit := queryLimit(&sh, q.Get("limit"), defaultListLimit, maxListLimit)
-	var reference string
-	if q.Has("reference") {
-		var err error
-		if reference, err = order.ParseReference(q.Get("reference")); err != nil {
-			sh.bad("reference", "must be an order reference: 8 letters and digits as in 7K3M-Q9TX (any case, the dash optional)")
-		}
-		if q.Get("cursor") != "" {
-			sh.bad("cursor", "cannot be combined with reference")
-		}
-	}
+	reference := queryReference(&sh, q)
 	if err := sh.err(); err != nil {
 		s.writeError(w, r, err)
 		return

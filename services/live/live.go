@@ -186,10 +186,14 @@ func (b *Board) Published(events ...contracts.Event) {
 // Event is the feed entry of an event.
 func Event(e contracts.Event) contracts.LiveEvent {
 	le := contracts.LiveEvent{ID: e.ID, DetailType: e.DetailType, Source: e.Source, Time: e.Time}
-	if len(e.Resources) > 0 {
+	// One decoding gives both: the order is the first resource, as pipeline.EventOrderID reads it, or
+	// else the detail's.
+	var meta contracts.DetailMeta
+	_ = json.Unmarshal(e.Detail, &meta) // a detail that is not one leaves both empty
+	le.OrderID, le.Reference = meta.OrderID, meta.Reference
+	if len(e.Resources) > 0 && e.Resources[0] != "" {
 		le.OrderID = e.Resources[0]
 	}
-	le.Reference = referenceOf(e.Detail)
 	return le
 }
 
@@ -302,15 +306,4 @@ func percentiles(samples []float64) (p50, p99 float64) {
 		return s[min(max(i, 0), len(s)-1)]
 	}
 	return rank(0.50), rank(0.99)
-}
-
-// referenceOf reads the order reference every event detail carries since contract version 1.2.
-func referenceOf(detail json.RawMessage) string {
-	var d struct {
-		Reference string `json:"reference"`
-	}
-	if json.Unmarshal(detail, &d) != nil {
-		return ""
-	}
-	return d.Reference
 }

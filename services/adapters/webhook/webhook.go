@@ -158,12 +158,15 @@ func deliver(ctx context.Context, client *http.Client, s Subscription, e contrac
 		return 0, "", fault.Wrap(fault.Unavailable, err, "webhook "+s.Name)
 	}
 	defer resp.Body.Close()
-	// The start of a refusal often says why; the rest is read only so that the connection can be reused.
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// Read only so that the connection can be reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return resp.StatusCode, "", nil
+	}
+	// The start of a refusal often says why.
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorLength))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return resp.StatusCode, "", nil
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
 		return resp.StatusCode, string(head), fault.Unavailablef("webhook %s answered %s", s.Name, resp.Status)
 	}

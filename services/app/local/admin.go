@@ -8,6 +8,7 @@ import (
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/localbus"
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
+	"github.com/orderflow/orderflow/services/pipeline"
 	"github.com/orderflow/orderflow/services/routing"
 )
 
@@ -54,10 +55,7 @@ func DeadLetterView(l localbus.DeadLetter) contracts.DeadLetter {
 	}
 	var e contracts.Event
 	if json.Unmarshal(l.Body, &e) == nil {
-		v.DetailType = e.DetailType
-		if len(e.Resources) > 0 {
-			v.OrderID = e.Resources[0]
-		}
+		v.DetailType, v.OrderID = e.DetailType, pipeline.EventOrderID(e)
 	}
 	return v
 }
