@@ -46,6 +46,10 @@ type second struct {
 	created, completed, failed int
 	latencies                  []float64 // milliseconds, at most maxSamples
 	seen                       int       // latencies observed, for the reservoir
+	// p50 and p99 of latencies, computed by the first Snapshot after the last sample (stale: to do), so
+	// that a second is sorted once, not once per stream and per snapshot while it is in the window.
+	p50, p99 float64
+	stale    bool
 }
 
 // Board aggregates the pipeline's state. It is safe for concurrent use.
@@ -151,6 +155,7 @@ func (b *Board) Changed(from order.Status, o *order.Order) {
 // sample adds a latency to the second's reservoir. The caller holds b.mu.
 func (b *Board) sample(s *second, ms float64) {
 	s.seen++
+	s.stale = true
 	if len(s.latencies) < maxSamples {
 		s.latencies = append(s.latencies, ms)
 		return
@@ -269,7 +274,11 @@ func (b *Board) Snapshot(ctx context.Context) (contracts.LiveSnapshot, error) {
 		if s := &b.series[int(u%n)]; s.unix == u {
 			ls.Created, ls.Completed, ls.Failed = s.created, s.completed, s.failed
 			if len(s.latencies) > 0 {
-				p50, p99 := percentiles(s.latencies)
+				if s.stale {
+					s.p50, s.p99 = percentiles(s.latencies)
+					s.stale = false
+				}
+				p50, p99 := s.p50, s.p99
 				ls.LatencyP50Ms, ls.LatencyP99Ms = &p50, &p99
 			}
 		}

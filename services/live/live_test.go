@@ -237,3 +237,40 @@ func TestDeadLettersAreCountedAtMostOncePerSecond(t *testing.T) {
 		t.Error("a failed count gave no error")
 	}
 }
+
+func TestASecondsPercentilesFollowCompletionsAfterASnapshot(t *testing.T) {
+	now := t0
+	b := live.New(nil, live.Options{Now: func() time.Time { return now }})
+	complete := func(latency time.Duration) {
+		o := newOrder(t, "o", t0.Add(-latency))
+		for _, fn := range []func(*order.Order) error{
+			func(o *order.Order) error { return o.StartValidation(t0) },
+			func(o *order.Order) error { return o.PassValidation(t0) },
+			func(o *order.Order) error { return o.ReserveInventory(t0) },
+			func(o *order.Order) error { return o.AuthorizePayment("a", t0) },
+			func(o *order.Order) error { return o.Complete(contracts.Shipment{Carrier: "UPS"}, t0) },
+		} {
+			step(t, b, o, fn)
+		}
+	}
+	p99 := func() float64 {
+		snap, err := b.Snapshot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := snap.Series[len(snap.Series)-1]
+		if s.LatencyP99Ms == nil {
+			t.Fatalf("second %+v has no latency", s)
+		}
+		return *s.LatencyP99Ms
+	}
+	complete(10 * time.Millisecond)
+	if got := p99(); got != 10 {
+		t.Fatalf("p99 %.0f ms, want 10", got)
+	}
+	// The same second, snapshotted already, gets a slower completion: the next snapshot shows it.
+	complete(80 * time.Millisecond)
+	if got := p99(); got != 80 {
+		t.Errorf("p99 %.0f ms after a slower completion, want 80", got)
+	}
+}
