@@ -146,7 +146,7 @@ func (m *memInventory) PutProductIf(_ context.Context, p inventory.Product, etag
 	cur, ok := m.products[p.ID]
 	if etag == inventory.Absent {
 		ok = !ok
-	} else if ok {
+	} else if ok && etag != inventory.Present {
 		ok = cur.ETag() == etag
 	}
 	if !ok {

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -109,19 +108,7 @@ func (s *server) putInventory(w http.ResponseWriter, r *http.Request) {
 	case ifNoneMatch == "*":
 		err = s.deps.Inventory.PutProductIf(r.Context(), p, inventory.Absent)
 	case ifMatch == "*":
-		// Any current version: the product must exist. Its ETag now makes the write conditional on it;
-		// an order reserving stock in between changes the ETag but not the answer, so read again.
-		for attempt := 1; ; attempt++ {
-			var cur inventory.Product
-			if cur, err = s.deps.Inventory.Product(r.Context(), p.ID); fault.Is(err, fault.NotFound) {
-				err = inventory.ErrChanged
-			} else if err == nil {
-				err = s.deps.Inventory.PutProductIf(r.Context(), p, cur.ETag())
-			}
-			if !errors.Is(err, inventory.ErrChanged) || attempt == maxIfMatchAnyAttempts {
-				break
-			}
-		}
+		err = s.deps.Inventory.PutProductIf(r.Context(), p, inventory.Present)
 	case ifMatch != "":
 		err = s.deps.Inventory.PutProductIf(r.Context(), p, ifMatch)
 	default:
@@ -134,10 +121,6 @@ func (s *server) putInventory(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", p.ETag())
 	s.writeJSON(w, r, http.StatusOK, itemOf(p))
 }
-
-// maxIfMatchAnyAttempts bounds the reads and writes of a PUT with If-Match: * while orders keep
-// changing the product's stock.
-const maxIfMatchAnyAttempts = 5
 
 // checkAmount parses a money amount exactly, reporting a missing, negative or over-precise one.
 func checkAmount(sh *shape, field string, n interface{ String() string }) contracts.Amount {

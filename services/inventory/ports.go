@@ -46,13 +46,17 @@ var (
 	ErrReleased = fault.New(fault.Conflict, "RESERVATION_RELEASED", "reservation already released")
 	// ErrChanged (kind fault.Conflict, code PRECONDITION_FAILED) is returned by PutProductIf when the
 	// product is missing or no longer has the ETag the caller read, or, with the etag Absent, when it
-	// exists.
+	// exists (with Present, when it is missing).
 	ErrChanged = fault.New(fault.Conflict, contracts.CodePreconditionFailed, "product changed since it was read")
 )
 
 // Absent is the etag of PutProductIf that creates a product only if there is none with its id: a new
 // product never overwrites one someone else created meanwhile.
 const Absent = "*"
+
+// Present is the etag of PutProductIf that replaces a product whatever its ETag, but only if it exists
+// (HTTP's If-Match: *). Unquoted, it is never a product's ETag.
+const Present = "present"
 
 // MergeLines checks the lines of a reservation and adds up those of the same product, sorted by product
 // id (a fixed order keeps a store's parts and its error, which product is short, deterministic). An
@@ -83,7 +87,8 @@ type Store interface {
 	PutProduct(ctx context.Context, p Product) error
 	// PutProductIf replaces a product on condition that it exists and its ETag is etag, checked and
 	// written atomically; otherwise it writes nothing and returns ErrChanged (wrapped). With the etag
-	// Absent it creates the product on condition that it does not exist (HTTP's If-None-Match: *).
+	// Absent it creates the product on condition that it does not exist (HTTP's If-None-Match: *), with
+	// Present it replaces the product on condition that it exists.
 	PutProductIf(ctx context.Context, p Product, etag string) error
 	// Products returns every product ordered by id.
 	Products(ctx context.Context) ([]Product, error)

@@ -80,17 +80,22 @@ func (inv *Inventory) PutProduct(ctx context.Context, p inventory.Product) error
 }
 
 // PutProductIf replaces a product if its current ETag is etag, and returns inventory.ErrChanged
-// (wrapped) otherwise; with inventory.Absent it creates the product if there is none. The ETag is a hash of the product's id, name, price and stock, so the write is
+// (wrapped) otherwise; with inventory.Absent it creates the product if there is none, with
+// inventory.Present it replaces the product if there is one. The ETag is a hash of the product's id, name, price and stock, so the write is
 // conditional on exactly the name, price and stock that gave the caller's ETag: a reservation or edit
 // between the read and the write fails the condition.
 func (inv *Inventory) PutProductIf(ctx context.Context, p inventory.Product, etag string) error {
 	if err := validProduct(p); err != nil {
 		return err
 	}
-	if etag == inventory.Absent {
+	if etag == inventory.Absent || etag == inventory.Present {
+		cond := "attribute_not_exists(#pk)"
+		if etag == inventory.Present {
+			cond = "attribute_exists(#pk)"
+		}
 		_, err := inv.api.PutItem(ctx, &awsdynamodb.PutItemInput{
 			TableName: aws.String(inv.table), Item: productItem(p),
-			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+			ConditionExpression: aws.String(cond), ExpressionAttributeNames: map[string]string{"#pk": attrPK},
 		})
 		if conditionalCheckFailed(err) {
 			return fmt.Errorf("put product %s: %w", p.ID, inventory.ErrChanged)

@@ -62,7 +62,7 @@ func (db *DB) putProduct(ctx context.Context, p inventory.Product, etag string) 
 					return inventory.ErrChanged
 				}
 			}
-			if errors.Is(err, sql.ErrNoRows) || (err == nil && cur.ETag() != etag) {
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && etag != inventory.Present && cur.ETag() != etag) {
 				return inventory.ErrChanged
 			}
 			if err != nil {

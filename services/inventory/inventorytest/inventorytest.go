@@ -168,6 +168,23 @@ func testCatalog(t *testing.T, open func(t *testing.T) inventory.Store) {
 			t.Errorf("created product reads back as %+v", got)
 		}
 	})
+	t.Run("a write on condition of existence writes only over a product", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		seed(t, s, map[string]int{"A": 5})
+		if err := s.PutProductIf(t.Context(), inventory.Product{ID: "NEW", Name: "New", Price: 1, Available: 1}, inventory.Present); !errors.Is(err, inventory.ErrChanged) {
+			t.Fatalf("PutProductIf(Present) of a missing product = %v, want ErrChanged", err)
+		}
+		if _, err := s.Product(t.Context(), "NEW"); !fault.Is(err, fault.NotFound) {
+			t.Errorf("the refused write created the product: %v", err)
+		}
+		if err := s.PutProductIf(t.Context(), inventory.Product{ID: "A", Name: "Renamed", Price: 300, Available: 9}, inventory.Present); err != nil {
+			t.Fatalf("PutProductIf(Present) of an existing product: %v", err)
+		}
+		if got := mustProduct(t, s, "A"); got.Name != "Renamed" || got.Price != 300 || got.Available != 9 {
+			t.Errorf("replaced product reads back as %+v", got)
+		}
+	})
 	t.Run("negative stock is refused", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
