@@ -9,7 +9,6 @@ import (
 	"github.com/invopop/jsonschema"
 
 	"github.com/orderflow/orderflow/contracts"
-	"github.com/orderflow/orderflow/services/order"
 	"github.com/orderflow/orderflow/services/registry"
 )
 
@@ -230,7 +229,7 @@ func (g *generator) openAPIDocument() (*openAPI, error) {
 			"get": {OperationID: "searchOrders", Tags: []string{"admin"}, Summary: "Find orders of any customer, newest first (admin)",
 				Description: "status and customerId combine; reference finds that one order, whoever's it is. A search by status alone scans the orders newest first.",
 				Parameters: []parameter{
-					{Name: "status", In: "query", Description: "Only orders in this status.", Schema: &jsonschema.Schema{Type: "string", Enum: statusEnum()}},
+					{Name: "status", In: "query", Description: "Only orders in this status.", Schema: &jsonschema.Schema{Type: "string", Enum: toAny(enumRules()["Order.status"])}},
 					{Name: "customerId", In: "query", Description: "Only this customer's orders.", Schema: strMax(contracts.MaxCustomerIDLength)},
 					{Name: "reference", In: "query", Description: "The order with this reference, e.g. 7K3M-Q9TX (any case, the dash optional). Not combined with cursor.",
 						Schema: &jsonschema.Schema{Type: "string", Pattern: "^[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}$"}},
@@ -303,15 +302,6 @@ func (g *generator) openAPIDocument() (*openAPI, error) {
 			"apiKey": {Type: "apiKey", In: "header", Name: "X-API-Key", Description: "The API key; the inventory endpoints need an admin key."},
 		}},
 	}, nil
-}
-
-// statusEnum lists the order statuses.
-func statusEnum() []any {
-	out := make([]any, len(order.Statuses))
-	for i, s := range order.Statuses {
-		out[i] = string(s)
-	}
-	return out
 }
 
 // errorDescriptions says which error codes come with each status.
