@@ -223,8 +223,15 @@ func validate(query, customerID, sessionID string) error {
 }
 
 // callTool runs a tool for the customer and counts it, and records it into calls unless calls is nil.
-func (c *Chatbot) callTool(ctx context.Context, calls *toolCalls, customerID, name string, input []byte) (any, []orderName, error) {
-	out, ids, err := c.tools.run(ctx, customerID, name, input)
+// The result comes encoded, once, for the model, the offline responder and the trace alike.
+func (c *Chatbot) callTool(ctx context.Context, calls *toolCalls, customerID, name string, input []byte) (json.RawMessage, []orderName, error) {
+	res, ids, err := c.tools.run(ctx, customerID, name, input)
+	var out json.RawMessage
+	if err == nil {
+		if out, err = json.Marshal(res); err != nil {
+			err = fmt.Errorf("encode the result of tool %s: %w", name, err)
+		}
+	}
 	outcome := "ok"
 	if err != nil {
 		outcome = strings.ReplaceAll(fault.KindOf(err).String(), " ", "_")
@@ -242,18 +249,11 @@ type toolCalls struct {
 
 // record adds one call. The input is kept as given; one that is not JSON (a malformed tool use of the
 // model) is kept as a JSON string, so that the trace can still be encoded.
-func (t *toolCalls) record(name string, input []byte, out any, err error) {
+func (t *toolCalls) record(name string, input []byte, out json.RawMessage, err error) {
 	if t == nil {
 		return
 	}
-	call := contracts.ToolCall{Name: name, Input: rawJSON(input)}
-	if err == nil {
-		b, mErr := json.Marshal(out)
-		if mErr != nil {
-			err = fmt.Errorf("encode the result of tool %s: %w", name, mErr)
-		}
-		call.Output = b
-	}
+	call := contracts.ToolCall{Name: name, Input: rawJSON(input), Output: out}
 	if err != nil {
 		call.Output, call.Error = nil, err.Error()
 	}

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -107,11 +106,7 @@ func (c *Chatbot) runToolUse(ctx context.Context, calls *toolCalls, customerID s
 	if err != nil {
 		return ToolResult{ToolUseID: u.ID, Text: toolErrorText(err), IsError: true}, nil
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return ToolResult{ToolUseID: u.ID, Text: "the tool's result could not be encoded", IsError: true}, nil
-	}
-	return ToolResult{ToolUseID: u.ID, Text: string(b)}, ids
+	return ToolResult{ToolUseID: u.ID, Text: string(out)}, ids
 }
 
 // toolErrorText says what went wrong in words the model can pass on; internal failures are not

@@ -248,16 +248,12 @@ func (r *offline) call(name string, input any, out any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s input: %w", name, err)
 	}
-	res, ids, err := r.c.callTool(r.ctx, r.calls, r.customerID, name, b)
+	raw, ids, err := r.c.callTool(r.ctx, r.calls, r.customerID, name, b)
 	if err != nil {
 		return err
 	}
-	// The tools return their own types; copying through JSON keeps the responder honest about using
-	// exactly what the model would see.
-	raw, err := json.Marshal(res)
-	if err != nil {
-		return fmt.Errorf("encode %s result: %w", name, err)
-	}
+	// The tools return their own types; reading their encoded result keeps the responder honest about
+	// using exactly what the model would see.
 	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("decode %s result: %w", name, err)
 	}
