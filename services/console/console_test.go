@@ -5,10 +5,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/orderflow/orderflow/services/console"
+	"github.com/orderflow/orderflow/services/order"
 )
 
 // apiStub stands for the REST API: it answers every request it gets with 299 and its method and path.
@@ -175,6 +180,46 @@ func TestBundleHasNoExternalURLs(t *testing.T) {
 			if i := strings.Index(s, scheme); i >= 0 {
 				t.Errorf("%s has an external URL: %q", name, s[i:min(len(s), i+60)])
 			}
+		}
+	}
+}
+
+// The console's lists of statuses are hand-written in TypeScript: they must say what the Go order does.
+func TestTheConsolesStatusesAreTheOrdersStatuses(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile(filepath.Join("web", "src", "types.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quoted := regexp.MustCompile(`"([A-Z_]+)"`)
+	list := func(name string) []string {
+		t.Helper()
+		decl := regexp.MustCompile(`(?s)export const ` + name + `\b[^=]*=(.*?);`).FindSubmatch(src)
+		if decl == nil {
+			t.Fatalf("types.ts declares no %s", name)
+		}
+		var out []string
+		for _, m := range quoted.FindAllSubmatch(decl[1], -1) {
+			out = append(out, string(m[1]))
+		}
+		return out
+	}
+	var all, cancellable, final []string
+	for _, s := range order.Statuses {
+		all = append(all, string(s))
+		if order.CanTransition(s, order.Cancelled) {
+			cancellable = append(cancellable, string(s))
+		}
+		if s.Terminal() {
+			final = append(final, string(s))
+		}
+	}
+	for _, c := range []struct {
+		name string
+		want []string
+	}{{"STATUSES", all}, {"CANCELLABLE", cancellable}, {"FINAL", final}} {
+		if diff := cmp.Diff(c.want, list(c.name)); diff != "" {
+			t.Errorf("%s in types.ts (-Go's +types.ts):\n%s", c.name, diff)
 		}
 	}
 }
