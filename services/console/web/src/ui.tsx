@@ -3,9 +3,19 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { message, storedKey } from "./api";
-import { age, json, localTime, statusClass } from "./format";
+import { age, json, localTime, shortId, statusClass } from "./format";
+import { href } from "./router";
 
 /** A status as a badge; the text is the status itself, so colour is never the only cue. */
+/** OrderLink links to an order's page, naming it by the end of its id (the whole id in its title). */
+export function OrderLink({ id }: { id: string }) {
+  return (
+    <a href={href("orders", id)} title={id} aria-label={`Order ${id}`}>
+      <code>{shortId(id)}</code>
+    </a>
+  );
+}
+
 export function StatusBadge({ status }: { status: string }) {
   return <span class={statusClass(status)}>{status}</span>;
 }

@@ -1,9 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { message, request } from "../api";
-import { shortId } from "../format";
-import { href } from "../router";
 import type { ChatTrace } from "../types";
-import { ErrorMessage, Json, Page } from "../ui";
+import { ErrorMessage, Json, OrderLink, Page } from "../ui";
 
 interface Turn {
   customerId: string;
@@ -93,9 +91,7 @@ export function Chatbot() {
                   {t.trace.orderIds.map((id, j) => (
                     <span key={id}>
                       {j > 0 && ", "}
-                      <a href={href("orders", id)} title={id} aria-label={`Order ${id}`}>
-                        <code>{shortId(id)}</code>
-                      </a>
+                      <OrderLink id={id} />
                     </span>
                   ))}
                 </p>

@@ -1,10 +1,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { get, message, request } from "../api";
-import { num, shortId } from "../format";
-import { href } from "../router";
+import { num } from "../format";
 import { listen } from "../stream";
 import type { DeadLetterList } from "../types";
-import { Age, announce, ErrorMessage, Page, TableScroll, useAsync } from "../ui";
+import { Age, announce, ErrorMessage, OrderLink, Page, TableScroll, useAsync } from "../ui";
 
 const LIMIT = 200;
 
@@ -96,9 +95,7 @@ export function DeadLetters() {
                         <code>{d.target}</code>
                       </td>
                       <td>{d.detailType}</td>
-                      <td>{d.orderId ? <a href={href("orders", d.orderId)} title={d.orderId} aria-label={`Order ${d.orderId}`}>
-                            <code>{shortId(d.orderId)}</code>
-                          </a> : <span class="muted">none</span>}</td>
+                      <td>{d.orderId ? <OrderLink id={d.orderId} /> : <span class="muted">none</span>}</td>
                       <td class="wrap">{d.error}</td>
                       <td class="num">{d.attempts}</td>
                       <td>

@@ -1,8 +1,7 @@
 import { get } from "../api";
-import { duration, num, shortId } from "../format";
-import { href } from "../router";
+import { duration, num } from "../format";
 import type { SchemaDescription, SchemaSummary, Subscription } from "../types";
-import { Age, ErrorMessage, Json, Page, TableScroll, useAsync } from "../ui";
+import { Age, ErrorMessage, Json, OrderLink, Page, TableScroll, useAsync } from "../ui";
 
 interface EventType {
   summary: SchemaSummary;
@@ -143,9 +142,7 @@ function SubscriptionView({ s }: { s: Subscription }) {
                     <Age at={d.at} />
                   </th>
                   <td>{d.detailType}</td>
-                  <td>{d.orderId ? <a href={href("orders", d.orderId)} title={d.orderId} aria-label={`Order ${d.orderId}`}>
-                        <code>{shortId(d.orderId)}</code>
-                      </a> : <span class="muted">none</span>}</td>
+                  <td>{d.orderId ? <OrderLink id={d.orderId} /> : <span class="muted">none</span>}</td>
                   <td>
                     <span class={d.ok ? "result ok" : "result bad"}>
                       {d.ok ? "delivered" : "failed"} {d.statusCode > 0 ? d.statusCode : ""}
