@@ -148,16 +148,7 @@ func TestLatencyPercentilesOfManyOrders(t *testing.T) {
 	now := t0
 	b := live.New(nil, live.Options{Now: func() time.Time { return now }})
 	for i := 1; i <= 1000; i++ { // latencies 1..1000 ms, more than the reservoir holds
-		o := newOrder(t, "o", t0.Add(-time.Duration(i)*time.Millisecond))
-		for _, fn := range []func(*order.Order) error{
-			func(o *order.Order) error { return o.StartValidation(t0) },
-			func(o *order.Order) error { return o.PassValidation(t0) },
-			func(o *order.Order) error { return o.ReserveInventory(t0) },
-			func(o *order.Order) error { return o.AuthorizePayment("a", t0) },
-			func(o *order.Order) error { return o.Complete(contracts.Shipment{Carrier: "UPS"}, t0) },
-		} {
-			step(t, b, o, fn)
-		}
+		completeAt(t, b, time.Duration(i)*time.Millisecond)
 	}
 	snap, err := b.Snapshot(context.Background())
 	if err != nil {
@@ -241,18 +232,6 @@ func TestDeadLettersAreCountedAtMostOncePerSecond(t *testing.T) {
 func TestASecondsPercentilesFollowCompletionsAfterASnapshot(t *testing.T) {
 	now := t0
 	b := live.New(nil, live.Options{Now: func() time.Time { return now }})
-	complete := func(latency time.Duration) {
-		o := newOrder(t, "o", t0.Add(-latency))
-		for _, fn := range []func(*order.Order) error{
-			func(o *order.Order) error { return o.StartValidation(t0) },
-			func(o *order.Order) error { return o.PassValidation(t0) },
-			func(o *order.Order) error { return o.ReserveInventory(t0) },
-			func(o *order.Order) error { return o.AuthorizePayment("a", t0) },
-			func(o *order.Order) error { return o.Complete(contracts.Shipment{Carrier: "UPS"}, t0) },
-		} {
-			step(t, b, o, fn)
-		}
-	}
 	p99 := func() float64 {
 		snap, err := b.Snapshot(context.Background())
 		if err != nil {
@@ -264,13 +243,28 @@ func TestASecondsPercentilesFollowCompletionsAfterASnapshot(t *testing.T) {
 		}
 		return *s.LatencyP99Ms
 	}
-	complete(10 * time.Millisecond)
+	completeAt(t, b, 10*time.Millisecond)
 	if got := p99(); got != 10 {
 		t.Fatalf("p99 %.0f ms, want 10", got)
 	}
 	// The same second, snapshotted already, gets a slower completion: the next snapshot shows it.
-	complete(80 * time.Millisecond)
+	completeAt(t, b, 80*time.Millisecond)
 	if got := p99(); got != 80 {
 		t.Errorf("p99 %.0f ms after a slower completion, want 80", got)
+	}
+}
+
+// completeAt takes an order placed latency before t0 through the pipeline to COMPLETED at t0.
+func completeAt(t *testing.T, b *live.Board, latency time.Duration) {
+	t.Helper()
+	o := newOrder(t, "o", t0.Add(-latency))
+	for _, fn := range []func(*order.Order) error{
+		func(o *order.Order) error { return o.StartValidation(t0) },
+		func(o *order.Order) error { return o.PassValidation(t0) },
+		func(o *order.Order) error { return o.ReserveInventory(t0) },
+		func(o *order.Order) error { return o.AuthorizePayment("a", t0) },
+		func(o *order.Order) error { return o.Complete(contracts.Shipment{Carrier: "UPS"}, t0) },
+	} {
+		step(t, b, o, fn)
 	}
 }
