@@ -2,8 +2,9 @@ package localbus
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
+
+	json "github.com/goccy/go-json"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
