@@ -6,6 +6,9 @@ package routing
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/orderflow/orderflow/contracts"
 )
@@ -73,7 +76,18 @@ var Table = []Route{
 type Router struct {
 	routes   []Route
 	patterns []Pattern
+	// byHead, when no pattern looks beyond an event's source and detail type, remembers the targets of
+	// each pair seen (up to maxHeads of them): routing is then a function of the two, and every event
+	// the store publishes is routed on the hot path.
+	byHead *sync.Map // headKey → []string
+	heads  atomic.Int32
 }
+
+type headKey struct{ source, detailType string }
+
+// maxHeads bounds the source and detail-type pairs a Router remembers; events of further pairs are
+// matched against every pattern.
+const maxHeads = 1024
 
 // NewRouter compiles the patterns of routes. It fails on a pattern that is not valid JSON or uses a
 // matcher this package does not implement.
@@ -86,18 +100,44 @@ func NewRouter(routes []Route) (*Router, error) {
 		}
 		r.patterns = append(r.patterns, p)
 	}
+	if !slices.ContainsFunc(r.patterns, func(p Pattern) bool { return p.needsDetail }) {
+		r.byHead = &sync.Map{}
+	}
 	return r, nil
 }
 
 // Targets returns the targets of every route that matches e, each once, in table order.
 func (r *Router) Targets(e contracts.Event) []string {
+	if r.byHead == nil {
+		return r.match(e)
+	}
+	k := headKey{e.Source, e.DetailType}
+	if out, ok := r.byHead.Load(k); ok {
+		return slices.Clone(out.([]string))
+	}
+	out := r.match(e)
+	if r.heads.Load() < maxHeads {
+		if _, loaded := r.byHead.LoadOrStore(k, slices.Clip(out)); !loaded {
+			r.heads.Add(1)
+		}
+	}
+	return slices.Clone(out)
+}
+
+// match matches e against every pattern.
+func (r *Router) match(e contracts.Event) []string {
+	head := map[string]any{"source": e.Source, "detail-type": e.DetailType}
 	var view map[string]any // decoded lazily: most patterns look only at source and detail-type
 	var out []string
 	for i, p := range r.patterns {
 		if p.needsDetail && view == nil {
 			view = eventView(e)
 		}
-		if p.match(e, view) && !contains(out, r.routes[i].Target) {
+		v := view
+		if v == nil {
+			v = head
+		}
+		if p.match(e, v) && !contains(out, r.routes[i].Target) {
 			out = append(out, r.routes[i].Target)
 		}
 	}

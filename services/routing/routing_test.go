@@ -84,3 +84,44 @@ func TestPatternErrors(t *testing.T) {
 		}
 	}
 }
+
+// A router remembers the targets of each source and detail type; what a caller does with the targets it
+// was given must not change what the next event is routed to, and a table with a pattern on the detail
+// must still route by the detail.
+func TestRouterRoutesAlikeEveryTime(t *testing.T) {
+	t.Parallel()
+	r, err := routing.NewRouter(routing.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := ev(contracts.SourceOrders, contracts.DetailOrderCreated, `{}`)
+	want := []string{routing.Validation, routing.Notifier, routing.Metrics}
+	for range 3 {
+		got := r.Targets(created)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("targets (-want +got):\n%s", diff)
+		}
+		got[0] = "changed by the caller"
+		_ = append(got[:1], "appended by the caller")
+	}
+
+	byDetail, err := routing.NewRouter([]routing.Route{
+		{Name: "euro", Target: "euro-orders", Pattern: `{"source":["orderflow.orders"],"detail":{"currency":["EUR"]}}`},
+		{Name: "all", Target: "all-orders", Pattern: `{"source":["orderflow.orders"]}`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		detail string
+		want   []string
+	}{
+		{`{"currency":"EUR"}`, []string{"euro-orders", "all-orders"}},
+		{`{"currency":"USD"}`, []string{"all-orders"}},
+		{`{"currency":"EUR"}`, []string{"euro-orders", "all-orders"}},
+	} {
+		if diff := cmp.Diff(tt.want, byDetail.Targets(ev(contracts.SourceOrders, contracts.DetailOrderCreated, tt.detail))); diff != "" {
+			t.Errorf("targets of %s (-want +got):\n%s", tt.detail, diff)
+		}
+	}
+}
