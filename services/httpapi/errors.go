@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	json "github.com/goccy/go-json"
+	gojson "github.com/goccy/go-json"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
@@ -100,7 +100,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // writeJSON writes v as the JSON response body with the given status.
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := gojson.Marshal(v)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "encode response", "path", r.URL.Path, "error", err)
 		status = http.StatusInternalServerError

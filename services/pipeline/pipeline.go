@@ -6,11 +6,12 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	json "github.com/goccy/go-json"
+	gojson "github.com/goccy/go-json"
 	"github.com/google/uuid"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -64,7 +65,7 @@ func EventID(orderID, detailType string) string {
 
 // Event wraps detail in the envelope. The detail's DetailMeta is filled in from o.
 func (env Envelope) Event(o *order.Order, source, detailType string, detail any, at time.Time) (contracts.Event, error) {
-	b, err := json.Marshal(detail)
+	b, err := gojson.Marshal(detail)
 	if err != nil {
 		return contracts.Event{}, fmt.Errorf("encode %s detail for order %s: %w", detailType, o.ID(), err)
 	}

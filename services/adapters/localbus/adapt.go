@@ -2,9 +2,8 @@ package localbus
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
-
-	json "github.com/goccy/go-json"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
@@ -43,17 +42,25 @@ type delivery struct {
 // event it delivers (EventHandler).
 type sharedEventKey struct{}
 
-// sharedEvent is the body of a log entry decoded once, by the first of its targets' handlers to need it.
+// sharedEvent is the body of a log entry decoded once, by the first of its targets' handlers to need it,
+// or not at all when the entry came with the event it encodes (Entry.Event).
 type sharedEvent struct {
-	once sync.Once
-	seq  int64 // the entry's position: only a delivery of that entry uses it
-	body []byte
-	e    contracts.Event
-	err  error
+	once  sync.Once
+	seq   int64 // the entry's position: only a delivery of that entry uses it
+	body  []byte
+	event *contracts.Event
+	e     contracts.Event
+	err   error
 }
 
 func (s *sharedEvent) get() (contracts.Event, error) {
-	s.once.Do(func() { s.err = json.Unmarshal(s.body, &s.e) })
+	s.once.Do(func() {
+		if s.event != nil {
+			s.e = *s.event
+			return
+		}
+		s.err = json.Unmarshal(s.body, &s.e)
+	})
 	return s.e, s.err
 }
 

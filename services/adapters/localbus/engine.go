@@ -353,8 +353,8 @@ func (e *Engine) feedOnce(ctx, workCtx context.Context, read bool) bool {
 func (e *Engine) dispatch(ctx context.Context, en Entry) bool {
 	var msgs []delivery
 	var shared *sharedEvent
-	if len(en.Targets) > 1 {
-		shared = &sharedEvent{seq: en.Seq, body: en.Body}
+	if len(en.Targets) > 1 || en.Event != nil {
+		shared = &sharedEvent{seq: en.Seq, body: en.Body, event: en.Event}
 	}
 	e.mu.Lock()
 	for _, target := range en.Targets {

@@ -550,3 +550,41 @@ func TestACrashBeforeTheCursorIsStoredRedelivers(t *testing.T) {
 		t.Errorf("deliveries after the crash (-want +got):\n%s", diff)
 	}
 }
+
+// An event handed over in process with its commit reaches every target as the event itself: its body is
+// not decoded again (here it could not be), and the deliveries to its targets get the same event.
+func TestAnEventHandedOverInProcessIsNotDecodedAgain(t *testing.T) {
+	t.Parallel()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "test.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e := localbus.NewEngine(db, localbus.Options{PollInterval: 20 * time.Millisecond})
+	var mu sync.Mutex
+	got := map[string]contracts.Event{}
+	for _, target := range []string{"a", "b"} {
+		e.Subscribe(target, localbus.EventHandler(func(_ context.Context, ev contracts.Event) error {
+			mu.Lock()
+			got[target] = ev
+			mu.Unlock()
+			return nil
+		}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	want := testEvent("e1", "Fanout")
+	e.OfferLog([]localbus.Entry{{Seq: 1, Body: []byte("not the event's JSON"), Targets: []string{"a", "b"}, Event: &want}})
+	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 }, "both deliveries")
+	for _, target := range []string{"a", "b"} {
+		if diff := cmp.Diff(want, got[target]); diff != "" {
+			t.Errorf("event delivered to %s (-want +got):\n%s", target, diff)
+		}
+	}
+	if n, err := db.CountDeadLetters(ctx); err != nil || n != 0 {
+		t.Errorf("dead letters = %d, %v; want none", n, err)
+	}
+}

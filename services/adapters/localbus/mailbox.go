@@ -3,6 +3,8 @@ package localbus
 import (
 	"context"
 	"time"
+
+	"github.com/orderflow/orderflow/contracts"
 )
 
 // Message is one delivery to one target: a message waiting in the mailbox (an order on the ingest queue
@@ -26,6 +28,9 @@ type Entry struct {
 	Seq     int64
 	Body    []byte
 	Targets []string
+	// Event is the event Body encodes, when the entry is handed over in process right after its commit:
+	// its deliveries then read it instead of decoding Body. Nil for entries read back from the log.
+	Event *contracts.Event
 }
 
 // Cursor is how far a target has read the log: every event up to and including Seq has been handled

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	json "github.com/goccy/go-json"
+	gojson "github.com/goccy/go-json"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/notifier"
@@ -92,7 +92,7 @@ func (s *Sink) Send(ctx context.Context, m notifier.SMS) error {
 		}
 	}
 	sentAt := s.now().UTC()
-	b, err := json.Marshal(Line{ID: m.ID, To: m.To, Text: m.Text, SentAt: sentAt})
+	b, err := gojson.Marshal(Line{ID: m.ID, To: m.To, Text: m.Text, SentAt: sentAt})
 	if err != nil {
 		return fmt.Errorf("encode sms %s: %w", m.ID, err)
 	}

@@ -3,11 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	json "github.com/goccy/go-json"
+	gojson "github.com/goccy/go-json"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/localbus"
@@ -45,7 +46,7 @@ func (db *DB) Publish(ctx context.Context, events ...contracts.Event) error {
 // Send puts an order on the ingest queue: one durable message for routing.Dispatcher. It returns an
 // error when the write fails.
 func (db *DB) Send(ctx context.Context, m contracts.OrderMessage) error {
-	body, err := json.Marshal(m)
+	body, err := gojson.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("queue order %s: encode: %w", m.OrderID, err)
 	}
@@ -157,7 +158,7 @@ func (db *DB) Log(ctx context.Context, after int64, limit int) ([]localbus.Entry
 // not listed and gives each listed target without one a cursor at the end of the log as it was when the
 // DB was opened. It returns an error when the write fails.
 func (db *DB) Cursors(ctx context.Context, targets []string) (map[string]int64, error) {
-	list, err := json.Marshal(append([]string{}, targets...))
+	list, err := gojson.Marshal(append([]string{}, targets...))
 	if err != nil {
 		return nil, fmt.Errorf("cursors: %w", err)
 	}

@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	json "github.com/goccy/go-json"
+	gojson "github.com/goccy/go-json"
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -609,7 +609,7 @@ func idList(ids []int64) string {
 // cursorList encodes cursors as a JSON object of target to position, which the advanceCursors statement
 // reads with json_each.
 func cursorList(cursors map[string]int64) string {
-	b, _ := json.Marshal(cursors) // a map of strings to integers always encodes
+	b, _ := gojson.Marshal(cursors) // a map of strings to integers always encodes
 	return string(b)
 }
 

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/localbus"
@@ -168,13 +170,24 @@ func TestHandOffGivesWhatEachCommitStored(t *testing.T) {
 	if diff := cmp.Diff(wantTargets, slices.Sorted(slices.Values(got[0].Targets))); diff != "" {
 		t.Errorf("targets after Update (-want +got):\n%s", diff)
 	}
-	// What was handed over is exactly what is stored, positions included.
+	// What was handed over is exactly what is stored, positions included, with the event itself besides,
+	// which is what its body decodes to.
 	stored, err := db.Log(ctx, 0, 100)
 	if err != nil {
 		t.Fatalf("Log: %v", err)
 	}
-	if diff := cmp.Diff(stored, got); diff != "" {
+	if diff := cmp.Diff(stored, got, cmpopts.IgnoreFields(localbus.Entry{}, "Event")); diff != "" {
 		t.Errorf("handed-over entries differ from the stored ones (-stored +handed over):\n%s", diff)
+	}
+	var decoded contracts.Event
+	if err := json.Unmarshal(got[0].Body, &decoded); err != nil {
+		t.Fatalf("decode the handed-over body: %v", err)
+	}
+	if got[0].Event == nil {
+		t.Fatal("the handed-over entry carries no event")
+	}
+	if diff := cmp.Diff(decoded, *got[0].Event); diff != "" {
+		t.Errorf("handed-over event differs from its body (-body +event):\n%s", diff)
 	}
 	if due, err := db.Due(ctx, now, 100, nil); err != nil || len(due) != 1 {
 		t.Errorf("Due = %d messages, %v; want only the dispatcher's: events are not copied to the mailbox", len(due), err)
@@ -414,5 +427,23 @@ func TestGetReturnsTheCreatedSnapshotAtVersionOne(t *testing.T) {
 	want.Version = 1
 	if diff := cmp.Diff(want, got.Snapshot()); diff != "" {
 		t.Errorf("snapshot (-want +got):\n%s", diff)
+	}
+}
+
+// An event whose detail is not JSON is refused, and the log stays as it was: its deliveries could only
+// be dead-lettered.
+func TestPublishRefusesADetailThatIsNotJSON(t *testing.T) {
+	t.Parallel()
+	db := open(t, sqlite.Options{Router: router(t)})
+	ctx := t.Context()
+	for _, detail := range []string{`{"orderId":01}`, `{"orderId":"o1"`, `{"orderId":"o1"}x`} {
+		e := contracts.Event{Version: "0", ID: "e1", DetailType: contracts.DetailOrderCreated, Source: contracts.SourceOrders,
+			Resources: []string{"o1"}, Detail: json.RawMessage(detail)}
+		if err := db.Publish(ctx, e); err == nil {
+			t.Errorf("Publish with detail %s: no error", detail)
+		}
+	}
+	if entries, err := db.Log(ctx, 0, 10); err != nil || len(entries) != 0 {
+		t.Errorf("Log = %d entries, %v; want none", len(entries), err)
 	}
 }

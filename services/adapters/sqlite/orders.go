@@ -4,12 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	json "github.com/goccy/go-json"
+	gojson "github.com/goccy/go-json"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
@@ -52,7 +53,7 @@ func (db *DB) Create(ctx context.Context, o *order.Order, rec *ingest.Idempotenc
 // CreateQueued is Create and Send in one atomic write: the order, its idempotency record and its
 // message on the ingest queue are durable together, or not at all (ingest.QueueingStore).
 func (db *DB) CreateQueued(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord, m contracts.OrderMessage) error {
-	body, err := json.Marshal(m)
+	body, err := gojson.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("create order %s: encode queue message: %w", o.ID(), err)
 	}
@@ -63,7 +64,7 @@ func (db *DB) CreateQueued(ctx context.Context, o *order.Order, rec *ingest.Idem
 func (db *DB) create(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord, queued []byte) error {
 	s := o.Snapshot()
 	s.Version = 1
-	snap, err := json.Marshal(s)
+	snap, err := gojson.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("create order %s: encode: %w", s.ID, err)
 	}
@@ -238,7 +239,7 @@ func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]
 		}
 		s := o.Snapshot()
 		s.Version = version + 1
-		body, err := json.Marshal(s)
+		body, err := gojson.Marshal(s)
 		if err != nil {
 			return nil, fmt.Errorf("update order %s: encode: %w", id, err)
 		}

@@ -3,11 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	json "github.com/goccy/go-json"
+	gojson "github.com/goccy/go-json"
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -209,6 +210,7 @@ type encodedEvent struct {
 	id, orderID, detailType string
 	body                    []byte
 	targets                 []string
+	event                   *contracts.Event // a copy of the event, for the hand-off (OnLog)
 }
 
 // encodeEvents prepares events for publishing. It returns an error for an event without an id or that
@@ -219,7 +221,12 @@ func (db *DB) encodeEvents(events []contracts.Event) ([]encodedEvent, error) {
 		if e.ID == "" {
 			return nil, fmt.Errorf("encode %s event: event has no id", e.DetailType)
 		}
-		body, err := json.Marshal(e)
+		// The encoder passes a json.RawMessage through as it is: the check keeps a malformed detail out of
+		// the log, as encoding/json's Marshal would.
+		if !json.Valid(e.Detail) {
+			return nil, fmt.Errorf("encode event %s: its detail is not valid JSON", e.ID)
+		}
+		body, err := gojson.Marshal(e)
 		if err != nil {
 			return nil, fmt.Errorf("encode event %s: %w", e.ID, err)
 		}
@@ -227,6 +234,7 @@ func (db *DB) encodeEvents(events []contracts.Event) ([]encodedEvent, error) {
 		// Only the hand-off needs the targets now; Log routes what it reads.
 		if db.opts.Router != nil && db.opts.OnLog != nil {
 			out[i].targets = db.opts.Router(e)
+			out[i].event = &e // e is the loop's own copy
 		}
 	}
 	return out, nil
@@ -254,7 +262,7 @@ func (w *writer) publish(e *encodedEvent) error {
 	if w.db.opts.OnLog == nil {
 		return nil // nobody listens
 	}
-	w.cur.entries = append(w.cur.entries, localbus.Entry{Seq: seq, Body: e.body, Targets: e.targets})
+	w.cur.entries = append(w.cur.entries, localbus.Entry{Seq: seq, Body: e.body, Targets: e.targets, Event: e.event})
 	return nil
 }
 
