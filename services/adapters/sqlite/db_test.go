@@ -7,6 +7,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -431,19 +432,53 @@ func TestGetReturnsTheCreatedSnapshotAtVersionOne(t *testing.T) {
 }
 
 // An event whose detail is not JSON is refused, and the log stays as it was: its deliveries could only
-// be dead-lettered.
+// be dead-lettered. An event without a detail is stored, with a null one.
 func TestPublishRefusesADetailThatIsNotJSON(t *testing.T) {
 	t.Parallel()
 	db := open(t, sqlite.Options{Router: router(t)})
 	ctx := t.Context()
-	for _, detail := range []string{`{"orderId":01}`, `{"orderId":"o1"`, `{"orderId":"o1"}x`} {
-		e := contracts.Event{Version: "0", ID: "e1", DetailType: contracts.DetailOrderCreated, Source: contracts.SourceOrders,
+	event := func(id, detail string) contracts.Event {
+		return contracts.Event{Version: "0", ID: id, DetailType: contracts.DetailOrderCreated, Source: contracts.SourceOrders,
 			Resources: []string{"o1"}, Detail: json.RawMessage(detail)}
-		if err := db.Publish(ctx, e); err == nil {
+	}
+	for _, detail := range []string{`{"orderId":01}`, `{"orderId":"o1"`, `{"orderId":"o1"}x`} {
+		if err := db.Publish(ctx, event("e1", detail)); err == nil {
 			t.Errorf("Publish with detail %s: no error", detail)
 		}
 	}
 	if entries, err := db.Log(ctx, 0, 10); err != nil || len(entries) != 0 {
 		t.Errorf("Log = %d entries, %v; want none", len(entries), err)
+	}
+	none := event("e2", "")
+	none.Detail = nil
+	if err := db.Publish(ctx, none); err != nil {
+		t.Fatalf("Publish without a detail: %v", err)
+	}
+	if entries, err := db.Log(ctx, 0, 10); err != nil || len(entries) != 1 || !strings.Contains(string(entries[0].Body), `"detail":null`) {
+		t.Errorf("Log = %v, %v; want the event with a null detail", entries, err)
+	}
+}
+
+// The event handed over with its commit is the event as published, whatever its publisher does next with
+// the bytes it published: the handlers read it later, on other goroutines.
+func TestTheHandedOverEventIsTheOnePublished(t *testing.T) {
+	t.Parallel()
+	lc := newLogCollector()
+	db := open(t, sqlite.Options{Router: router(t), OnLog: lc.onLog})
+	e := contracts.Event{Version: "0", ID: "e1", DetailType: contracts.DetailOrderCreated, Source: contracts.SourceOrders,
+		Resources: []string{"o1"}, Detail: json.RawMessage(`{"orderId":"o1"}`)}
+	want := e
+	want.Detail, want.Resources = slices.Clone(e.Detail), slices.Clone(e.Resources)
+	if err := db.Publish(t.Context(), e); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	copy(e.Detail, `{"orderId":"XX"}`)
+	e.Resources[0] = "changed"
+	got := lc.wait(t, 1)
+	if got[0].Event == nil {
+		t.Fatal("the handed-over entry carries no event")
+	}
+	if diff := cmp.Diff(want, *got[0].Event); diff != "" {
+		t.Errorf("handed-over event (-published +handed over):\n%s", diff)
 	}
 }

@@ -1,11 +1,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -210,7 +211,7 @@ type encodedEvent struct {
 	id, orderID, detailType string
 	body                    []byte
 	targets                 []string
-	event                   *contracts.Event // a copy of the event, for the hand-off (OnLog)
+	event                   *contracts.Event // a deep copy of the event, for the hand-off (OnLog)
 }
 
 // encodeEvents prepares events for publishing. It returns an error for an event without an id or that
@@ -221,12 +222,7 @@ func (db *DB) encodeEvents(events []contracts.Event) ([]encodedEvent, error) {
 		if e.ID == "" {
 			return nil, fmt.Errorf("encode %s event: event has no id", e.DetailType)
 		}
-		// The encoder passes a json.RawMessage through as it is: the check keeps a malformed detail out of
-		// the log, as encoding/json's Marshal would.
-		if !json.Valid(e.Detail) {
-			return nil, fmt.Errorf("encode event %s: its detail is not valid JSON", e.ID)
-		}
-		body, err := gojson.Marshal(e)
+		body, err := gojson.Marshal(e) // refuses a detail that is not JSON, as encoding/json does
 		if err != nil {
 			return nil, fmt.Errorf("encode event %s: %w", e.ID, err)
 		}
@@ -234,7 +230,11 @@ func (db *DB) encodeEvents(events []contracts.Event) ([]encodedEvent, error) {
 		// Only the hand-off needs the targets now; Log routes what it reads.
 		if db.opts.Router != nil && db.opts.OnLog != nil {
 			out[i].targets = db.opts.Router(e)
-			out[i].event = &e // e is the loop's own copy
+			// The handlers read it after Publish returned: they must not see what its caller does next
+			// with the bytes it published.
+			ev := e
+			ev.Detail, ev.Resources = bytes.Clone(e.Detail), slices.Clone(e.Resources)
+			out[i].event = &ev
 		}
 	}
 	return out, nil
