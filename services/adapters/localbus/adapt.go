@@ -13,8 +13,9 @@ import (
 // EventHandler adapts an event handler to the engine: the message body is an event in the EventBridge
 // envelope. A body that is not an event is dead-lettered, not retried.
 //
-// The targets of one event of the log share its decoding, so h must not change the bytes of the
-// event's Detail (decoding them, as pipeline.Decode does, is reading).
+// The targets of one event of the log share one copy of it (its decoding, or the event handed over with
+// its commit), so h must not change the bytes of the event's Detail or its Resources (decoding them, as
+// pipeline.Decode does, is reading).
 func EventHandler(h pipeline.Handler) MessageHandler {
 	return func(ctx context.Context, m Message) error {
 		var e contracts.Event
