@@ -21,7 +21,7 @@ const snapshotCacheSize = 1 << 15
 // before it, which is a read that came first. Put never replaces a newer version with an older one.
 type snapshotCache struct {
 	mu   sync.Mutex
-	m    map[string]cachedOrder
+	m    map[string]*cachedOrder   // pointers: a snapshot is a few hundred bytes to copy out of the map
 	ring [snapshotCacheSize]string // ids in the order they were put; the oldest is evicted first
 	pos  int64                     // how many puts so far
 }
@@ -32,7 +32,7 @@ type cachedOrder struct {
 }
 
 func newSnapshotCache() *snapshotCache {
-	return &snapshotCache{m: make(map[string]cachedOrder, snapshotCacheSize)}
+	return &snapshotCache{m: make(map[string]*cachedOrder, snapshotCacheSize)}
 }
 
 // own returns a copy of s for put. Callers make it before their write, outside the writer, which then
@@ -54,7 +54,7 @@ func (c *snapshotCache) put(s order.Snapshot) {
 		}
 	}
 	c.ring[slot] = s.ID
-	c.m[s.ID] = cachedOrder{s: s, pos: c.pos}
+	c.m[s.ID] = &cachedOrder{s: s, pos: c.pos}
 	c.pos++
 }
 
