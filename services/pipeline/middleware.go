@@ -25,6 +25,23 @@ func CorrelationID(ctx context.Context) string {
 	return id
 }
 
+type firstDeliveryKey struct{}
+
+// WithFirstDelivery returns a context that says its event reaches the handler for the first time: the
+// runtime delivering it knows that no earlier delivery of the event reached this handler (locally, an
+// event handed over in process right after the commit that stored it). A handler's adapters may then
+// skip what only a redelivery needs, such as looking up whether the event's effect is recorded already.
+func WithFirstDelivery(ctx context.Context) context.Context {
+	return context.WithValue(ctx, firstDeliveryKey{}, true)
+}
+
+// FirstDelivery reports whether ctx carries a first delivery (WithFirstDelivery). False is always safe:
+// it only means the handler cannot rule out a redelivery.
+func FirstDelivery(ctx context.Context) bool {
+	first, _ := ctx.Value(firstDeliveryKey{}).(bool)
+	return first
+}
+
 // Middleware wraps an event handler with a cross-cutting concern.
 type Middleware func(Handler) Handler
 

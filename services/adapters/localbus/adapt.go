@@ -22,6 +22,11 @@ func EventHandler(h pipeline.Handler) MessageHandler {
 		var err error
 		if shared, ok := ctx.Value(sharedEventKey{}).(*sharedEvent); ok && shared.seq == m.Seq && m.ID == 0 {
 			e, err = shared.get()
+			if shared.event != nil {
+				// Handed over with its commit in this process, and each event of the log is dispatched once
+				// per target: nothing delivered it to this target before.
+				ctx = pipeline.WithFirstDelivery(ctx)
+			}
 		} else {
 			err = json.Unmarshal(m.Body, &e)
 		}

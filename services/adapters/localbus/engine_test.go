@@ -19,6 +19,7 @@ import (
 	"github.com/orderflow/orderflow/services/adapters/localbus"
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
 	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/pipeline"
 )
 
 // harness runs an engine over a real embedded database in a temp dir.
@@ -552,7 +553,8 @@ func TestACrashBeforeTheCursorIsStoredRedelivers(t *testing.T) {
 }
 
 // An event handed over in process with its commit reaches every target as the event itself: its body is
-// not decoded again (here it could not be), and the deliveries to its targets get the same event.
+// not decoded again (here it could not be), the deliveries to its targets get the same event, and they
+// are marked as first deliveries. An event read back from the log is decoded, and not so marked.
 func TestAnEventHandedOverInProcessIsNotDecodedAgain(t *testing.T) {
 	t.Parallel()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "test.db"), sqlite.Options{})
@@ -561,12 +563,16 @@ func TestAnEventHandedOverInProcessIsNotDecodedAgain(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	e := localbus.NewEngine(db, localbus.Options{PollInterval: 20 * time.Millisecond})
+	type delivered struct {
+		event contracts.Event
+		first bool
+	}
 	var mu sync.Mutex
-	got := map[string]contracts.Event{}
+	got := map[string]delivered{}
 	for _, target := range []string{"a", "b"} {
-		e.Subscribe(target, localbus.EventHandler(func(_ context.Context, ev contracts.Event) error {
+		e.Subscribe(target, localbus.EventHandler(func(ctx context.Context, ev contracts.Event) error {
 			mu.Lock()
-			got[target] = ev
+			got[target+" "+ev.ID] = delivered{ev, pipeline.FirstDelivery(ctx)}
 			mu.Unlock()
 			return nil
 		}))
@@ -576,13 +582,19 @@ func TestAnEventHandedOverInProcessIsNotDecodedAgain(t *testing.T) {
 	go func() { done <- e.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	want := testEvent("e1", "Fanout")
-	e.OfferLog([]localbus.Entry{{Seq: 1, Body: []byte("not the event's JSON"), Targets: []string{"a", "b"}, Event: &want}})
-	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 }, "both deliveries")
-	for _, target := range []string{"a", "b"} {
-		if diff := cmp.Diff(want, got[target]); diff != "" {
-			t.Errorf("event delivered to %s (-want +got):\n%s", target, diff)
-		}
+	handed, read := testEvent("e1", "Fanout"), testEvent("e2", "Plain")
+	body, err := json.Marshal(read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.OfferLog([]localbus.Entry{
+		{Seq: 1, Body: []byte("not the event's JSON"), Targets: []string{"a", "b"}, Event: &handed},
+		{Seq: 2, Body: body, Targets: []string{"a"}}, // as the log returns it
+	})
+	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 3 }, "every delivery")
+	want := map[string]delivered{"a e1": {handed, true}, "b e1": {handed, true}, "a e2": {read, false}}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(delivered{})); diff != "" {
+		t.Errorf("deliveries (-want +got):\n%s", diff)
 	}
 	if n, err := db.CountDeadLetters(ctx); err != nil || n != 0 {
 		t.Errorf("dead letters = %d, %v; want none", n, err)

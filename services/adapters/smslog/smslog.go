@@ -17,6 +17,7 @@ import (
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/notifier"
+	"github.com/orderflow/orderflow/services/pipeline"
 )
 
 // Sink writes messages to a JSON-lines file and a logger.
@@ -48,9 +49,10 @@ type Options struct {
 	// recorder must keep one copy of a text recorded twice with the same id.
 	Record func(ctx context.Context, t contracts.Text) error
 	// Recorded, when set with Record, reports whether Record holds the text with this id about the order. Send then
-	// sends nothing for a message whose id is recorded, so that a redelivered event is texted once. A
-	// crash between writing a text and recording it still sends that text again, as a notifier recording
-	// its events after sending does (see package notifier).
+	// sends nothing for a message whose id is recorded, so that a redelivered event is texted once; it
+	// does not ask on an event's first delivery (pipeline.FirstDelivery), as a message id is derived from
+	// its event's. A crash between writing a text and recording it still sends that text again, as a
+	// notifier recording its events after sending does (see package notifier).
 	Recorded func(ctx context.Context, orderID, id string) (bool, error)
 	// Now is the clock (time.Now).
 	Now func() time.Time
@@ -83,12 +85,15 @@ func (s *Sink) Send(ctx context.Context, m notifier.SMS) error {
 			return nil
 		}
 		defer s.release(m.ID)
-		done, err := s.recorded(ctx, m.OrderID, m.ID)
-		if err != nil {
-			return fmt.Errorf("look up sms %s: %w", m.ID, err)
-		}
-		if done {
-			return nil
+		// On an event's first delivery nothing can have texted it yet.
+		if !pipeline.FirstDelivery(ctx) {
+			done, err := s.recorded(ctx, m.OrderID, m.ID)
+			if err != nil {
+				return fmt.Errorf("look up sms %s: %w", m.ID, err)
+			}
+			if done {
+				return nil
+			}
 		}
 	}
 	sentAt := s.now().UTC()

@@ -17,6 +17,7 @@ import (
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/smslog"
 	"github.com/orderflow/orderflow/services/notifier"
+	"github.com/orderflow/orderflow/services/pipeline"
 )
 
 var sentAt = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -198,5 +199,34 @@ func TestTwoSendsOfOneMessageAtOnceSendItOnce(t *testing.T) {
 	}
 	if got := len(lines(t, path)); got != 1 {
 		t.Errorf("file has %d lines, want 1", got)
+	}
+}
+
+// On an event's first delivery the sink does not look its text up (nothing can have sent it yet); on any
+// other delivery it does.
+func TestAFirstDeliveryIsNotLookedUp(t *testing.T) {
+	t.Parallel()
+	rec := memoryRecorder{}
+	lookups := 0
+	s, path := open(t, smslog.Options{Record: rec.record, Recorded: func(ctx context.Context, orderID, id string) (bool, error) {
+		lookups++
+		return rec.recorded(ctx, orderID, id)
+	}})
+	first := pipeline.WithFirstDelivery(context.Background())
+	if err := s.Send(first, notifier.SMS{ID: "ev-1", OrderID: "o1", To: "+31629408162", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if lookups != 0 {
+		t.Errorf("%d lookups on a first delivery, want none", lookups)
+	}
+	// A redelivery of the same event is looked up, and finds the text sent.
+	if err := s.Send(context.Background(), notifier.SMS{ID: "ev-1", OrderID: "o1", To: "+31629408162", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if lookups != 1 {
+		t.Errorf("%d lookups on a redelivery, want 1", lookups)
+	}
+	if got := len(lines(t, path)); got != 1 || len(rec) != 1 {
+		t.Errorf("file has %d lines and %d texts are recorded, want 1 each", got, len(rec))
 	}
 }
