@@ -589,10 +589,10 @@ func TestAnEventHandedOverInProcessIsNotDecodedAgain(t *testing.T) {
 	}
 	e.OfferLog([]localbus.Entry{
 		{Seq: 1, Body: []byte("not the event's JSON"), Targets: []string{"a", "b"}, Event: &handed},
-		{Seq: 2, Body: body, Targets: []string{"a"}}, // as the log returns it
+		{Seq: 2, Body: body, Targets: []string{"a", "b"}}, // as the log returns it
 	})
-	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 3 }, "every delivery")
-	want := map[string]delivered{"a e1": {handed, true}, "b e1": {handed, true}, "a e2": {read, false}}
+	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 4 }, "every delivery")
+	want := map[string]delivered{"a e1": {handed, true}, "b e1": {handed, true}, "a e2": {read, false}, "b e2": {read, false}}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(delivered{})); diff != "" {
 		t.Errorf("deliveries (-want +got):\n%s", diff)
 	}

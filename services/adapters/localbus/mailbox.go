@@ -28,8 +28,10 @@ type Entry struct {
 	Seq     int64
 	Body    []byte
 	Targets []string
-	// Event is the event Body encodes, when the entry is handed over in process right after its commit:
-	// its deliveries then read it instead of decoding Body. Nil for entries read back from the log.
+	// Event is the event Body encodes, when the entry is handed over in process right after the commit
+	// that stored its event id for the first time (the log never holds an id twice): its deliveries then
+	// read it instead of decoding Body, and are first deliveries (pipeline.WithFirstDelivery). Nil for
+	// entries read back from the log.
 	Event *contracts.Event
 }
 

@@ -51,7 +51,7 @@ type Options struct {
 	// Recorded, when set with Record, reports whether Record holds the text with this id about the order. Send then
 	// sends nothing for a message whose id is recorded, so that a redelivered event is texted once; it
 	// does not ask on an event's first delivery (pipeline.FirstDelivery), as a message id is derived from
-	// its event's. A crash between writing a text and recording it still sends that text again, as a
+	// its event's, and the notifier sends one message per event. A crash between writing a text and recording it still sends that text again, as a
 	// notifier recording its events after sending does (see package notifier).
 	Recorded func(ctx context.Context, orderID, id string) (bool, error)
 	// Now is the clock (time.Now).
