@@ -147,47 +147,51 @@ func (m *Metrics) Handle(ctx context.Context, e contracts.Event) error {
 }
 
 // record records one event. Whatever can fail (decoding, reading the order) happens before any sample
-// is taken, so a failed attempt records nothing and its retry records everything once.
+// is taken, so a failed attempt records nothing and its retry records everything once. Each detail is
+// decoded once.
 func (m *Metrics) record(ctx context.Context, e contracts.Event) error {
-	switch e.DetailType {
-	case contracts.DetailOrderCompleted, contracts.DetailOrderFailed:
-		var meta contracts.DetailMeta
-		if err := pipeline.Decode(e, &meta); err != nil {
-			return err
-		}
-		o, err := m.endedOrder(ctx, meta.OrderID)
-		if err != nil {
-			return err
-		}
-		defer m.timeStages(o)
-	}
-	m.events.WithLabelValues(e.DetailType).Inc()
+	var ended string // the order an OrderCompleted or OrderFailed is about, for its stage timings
+	var count func()
 	switch e.DetailType {
 	case contracts.DetailOrderCreated:
 		var d contracts.OrderCreatedDetail
 		if err := pipeline.Decode(e, &d); err != nil {
 			return err
 		}
-		m.created.WithLabelValues(d.Currency).Inc()
-		m.value.WithLabelValues(d.Currency).Observe(float64(d.TotalAmount) / 100)
+		count = func() {
+			m.created.WithLabelValues(d.Currency).Inc()
+			m.value.WithLabelValues(d.Currency).Observe(float64(d.TotalAmount) / 100)
+		}
 	case contracts.DetailOrderCompleted:
 		var d contracts.OrderCompletedDetail
 		if err := pipeline.Decode(e, &d); err != nil {
 			return err
 		}
-		m.completed.WithLabelValues(d.Currency).Inc()
+		ended, count = d.OrderID, func() { m.completed.WithLabelValues(d.Currency).Inc() }
 	case contracts.DetailOrderFailed:
 		var d contracts.OrderFailedDetail
 		if err := pipeline.Decode(e, &d); err != nil {
 			return err
 		}
-		m.failed.WithLabelValues(d.Failure.Stage, d.Failure.Code).Inc()
+		ended, count = d.OrderID, func() { m.failed.WithLabelValues(d.Failure.Stage, d.Failure.Code).Inc() }
 	case contracts.DetailOrderCancelled:
 		var d contracts.OrderCancelledDetail
 		if err := pipeline.Decode(e, &d); err != nil {
 			return err
 		}
-		m.cancelled.WithLabelValues(d.PreviousStatus).Inc()
+		count = func() { m.cancelled.WithLabelValues(d.PreviousStatus).Inc() }
+	}
+	switch e.DetailType {
+	case contracts.DetailOrderCompleted, contracts.DetailOrderFailed:
+		o, err := m.endedOrder(ctx, ended)
+		if err != nil {
+			return err
+		}
+		defer m.timeStages(o)
+	}
+	m.events.WithLabelValues(e.DetailType).Inc()
+	if count != nil {
+		count()
 	}
 	return nil
 }
