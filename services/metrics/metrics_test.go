@@ -190,3 +190,20 @@ func TestAFailedEventIsRecordedOnceByItsRetry(t *testing.T) {
 		}
 	}
 }
+
+// An event whose detail does not decode records nothing at all, not even the count of events.
+func TestAnEventWhoseDetailDoesNotDecodeRecordsNothing(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(oneOrder{})
+	for i, detailType := range []string{contracts.DetailOrderCreated, contracts.DetailOrderCompleted, contracts.DetailOrderFailed, contracts.DetailOrderCancelled} {
+		// Valid JSON with a meta that decodes, but a currency (or stage) of the wrong type.
+		e := contracts.Event{ID: fmt.Sprintf("e%d", i), DetailType: detailType,
+			Detail: json.RawMessage(`{"orderId":"o1","currency":5,"failure":{"stage":5},"previousStatus":5}`)}
+		if err := m.Handle(context.Background(), e); err == nil {
+			t.Errorf("%s with a malformed detail: no error", detailType)
+		}
+	}
+	if out := scrape(t, m); strings.Contains(out, "orderflow_events_total{") {
+		t.Errorf("events with malformed details were counted:\n%s", out)
+	}
+}
