@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"github.com/google/uuid"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -289,7 +290,7 @@ func replay(rec IdempotencyRecord, hash string) (contracts.Order, bool, error) {
 		}
 	}
 	var v contracts.Order
-	if err := json.Unmarshal(rec.Response, &v); err != nil {
+	if err := jsonv1.Unmarshal(rec.Response, &v); err != nil {
 		return contracts.Order{}, false, fmt.Errorf("replay order %s: decode stored response: %w", rec.OrderID, err)
 	}
 	return v, true, nil

@@ -7,10 +7,11 @@ package live
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 	"sync"
 	"time"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/order"
@@ -194,7 +195,7 @@ func Event(e contracts.Event) contracts.LiveEvent {
 	// One decoding gives both: the order is the first resource, as pipeline.EventOrderID reads it, or
 	// else the detail's.
 	var meta contracts.DetailMeta
-	_ = json.Unmarshal(e.Detail, &meta) // a detail that is not one leaves both empty
+	_ = jsonv1.Unmarshal(e.Detail, &meta) // a detail that is not one leaves both empty
 	le.OrderID, le.Reference = meta.OrderID, meta.Reference
 	if len(e.Resources) > 0 && e.Resources[0] != "" {
 		le.OrderID = e.Resources[0]

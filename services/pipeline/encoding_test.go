@@ -14,8 +14,9 @@ import (
 )
 
 // The stored orders and events, the event details and the API's responses are encoded with goccy/go-json
-// for speed, and decoded with encoding/json (and on AWS by other teams' code). These tests hold the
-// encoder to encoding/json's bytes for every type we encode, with the values that tell encoders apart:
+// for speed, and decoded with go-json-experiment/json/v1 (decoding_test.go), by the API's clients and on
+// AWS by other teams' code. These tests hold the encoder to encoding/json's bytes for every type we
+// encode, with the values that tell encoders apart:
 // HTML characters, U+2028/U+2029, invalid UTF-8, control characters, zones and monotonic readings,
 // omitempty, nil and empty slices, json.RawMessage as it comes (spaces, escapes, invalid UTF-8), map key
 // order. If they fail after an upgrade of goccy/go-json, do not upgrade.

@@ -2,10 +2,11 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/orderflow/orderflow/contracts"
 )
@@ -80,7 +81,7 @@ func Logged(log *slog.Logger, target string) Middleware {
 				return next(ctx, e)
 			}
 			var meta contracts.DetailMeta
-			_ = json.Unmarshal(e.Detail, &meta) // best effort: a malformed detail is the handler's to report
+			_ = jsonv1.Unmarshal(e.Detail, &meta) // best effort: a malformed detail is the handler's to report
 			ctx = WithCorrelationID(ctx, meta.CorrelationID)
 			start := time.Now()
 			err := next(ctx, e)

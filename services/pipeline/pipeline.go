@@ -6,11 +6,11 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	gojson "github.com/goccy/go-json"
 	"github.com/google/uuid"
 
@@ -101,7 +101,7 @@ func EventOrderID(e contracts.Event) string {
 		return e.Resources[0]
 	}
 	var meta contracts.DetailMeta
-	if json.Unmarshal(e.Detail, &meta) == nil {
+	if jsonv1.Unmarshal(e.Detail, &meta) == nil {
 		return meta.OrderID
 	}
 	return ""
@@ -125,7 +125,7 @@ func LineItems(o *order.Order) []contracts.LineItem {
 // Decode reads an event's detail into v, classifying a malformed detail as fault.Invalid so it is
 // dead-lettered rather than retried forever.
 func Decode(e contracts.Event, v any) error {
-	if err := json.Unmarshal(e.Detail, v); err != nil {
+	if err := jsonv1.Unmarshal(e.Detail, v); err != nil {
 		return invalidEvent(e, err.Error())
 	}
 	return nil

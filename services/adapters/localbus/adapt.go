@@ -2,8 +2,9 @@ package localbus
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
@@ -28,7 +29,7 @@ func EventHandler(h pipeline.Handler) MessageHandler {
 				ctx = pipeline.WithFirstDelivery(ctx)
 			}
 		} else {
-			err = json.Unmarshal(m.Body, &e)
+			err = jsonv1.Unmarshal(m.Body, &e)
 		}
 		if err != nil {
 			return fault.Wrap(fault.Invalid, err, "message body is not an event")
@@ -65,7 +66,7 @@ func (s *sharedEvent) get() (contracts.Event, error) {
 			s.e = *s.event
 			return
 		}
-		s.err = json.Unmarshal(s.body, &s.e)
+		s.err = jsonv1.Unmarshal(s.body, &s.e)
 	})
 	return s.e, s.err
 }
@@ -74,7 +75,7 @@ func (s *sharedEvent) get() (contracts.Event, error) {
 func QueueHandler(h func(ctx context.Context, m contracts.OrderMessage) error) MessageHandler {
 	return func(ctx context.Context, m Message) error {
 		var om contracts.OrderMessage
-		if err := json.Unmarshal(m.Body, &om); err != nil || om.OrderID == "" {
+		if err := jsonv1.Unmarshal(m.Body, &om); err != nil || om.OrderID == "" {
 			return fault.Invalidf("message body is not an order message: %q", m.Body)
 		}
 		return h(ctx, om)

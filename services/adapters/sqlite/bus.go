@@ -3,11 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	gojson "github.com/goccy/go-json"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -139,7 +139,7 @@ func (db *DB) Log(ctx context.Context, after int64, limit int) ([]localbus.Entry
 		}
 		if db.opts.Router != nil {
 			var e contracts.Event
-			if err := json.Unmarshal(en.Body, &e); err != nil {
+			if err := jsonv1.Unmarshal(en.Body, &e); err != nil {
 				// Publish stored what it encoded, so this is damage: say so rather than stop the log.
 				db.log.Error("event in the log is not an event; it is routed nowhere", "seq", en.Seq, "error", err)
 			} else {

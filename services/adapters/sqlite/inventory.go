@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 
+	jsonv1 "github.com/go-json-experiment/json/v1"
+
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/inventory"
@@ -182,7 +184,7 @@ func (db *DB) Release(ctx context.Context, orderID string) ([]inventory.Line, bo
 			return fmt.Errorf("read reservation: %w", err)
 		}
 		var stored []storedLine
-		if err := json.Unmarshal([]byte(body), &stored); err != nil {
+		if err := jsonv1.Unmarshal([]byte(body), &stored); err != nil {
 			return fmt.Errorf("decode reservation: %w", err)
 		}
 		for _, l := range stored {

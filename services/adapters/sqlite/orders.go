@@ -4,12 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	gojson "github.com/goccy/go-json"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -194,7 +194,7 @@ func (db *DB) loadOrder(ctx context.Context, id string) (int64, []byte, error) {
 // the truth that conditional updates check.
 func decodeOrder(version int64, snap []byte) (*order.Order, error) {
 	var s order.Snapshot
-	if err := json.Unmarshal(snap, &s); err != nil {
+	if err := jsonv1.Unmarshal(snap, &s); err != nil {
 		return nil, fmt.Errorf("decode stored order: %w", err)
 	}
 	s.Version = version
@@ -456,7 +456,7 @@ func (db *DB) Events(ctx context.Context, orderID string) ([]contracts.Event, er
 			return nil, fmt.Errorf("list events of order %s: %w", orderID, err)
 		}
 		var e contracts.Event
-		if err := json.Unmarshal(body, &e); err != nil {
+		if err := jsonv1.Unmarshal(body, &e); err != nil {
 			return nil, fmt.Errorf("list events of order %s: decode stored event: %w", orderID, err)
 		}
 		events = append(events, e)
