@@ -131,7 +131,7 @@ func New(cfg Config, a Adapters) (*App, error) {
 
 	deps := pipeline.Deps{Orders: orders, Publisher: pub, Envelope: env, Now: now}
 	disp := &dispatcher.Service{Deps: deps}
-	val := &validation.Service{Deps: deps, Catalog: a.Inventory, OrderLimit: cfg.OrderLimit}
+	val := &validation.Service{Deps: deps, Catalog: validation.CatalogOf(a.Inventory), OrderLimit: cfg.OrderLimit}
 	inv := &inventory.Service{Deps: deps, Store: a.Inventory}
 	pay := &payment.Service{Deps: deps, Gateway: a.Gateway}
 	ful := &fulfillment.Service{Deps: deps, Carrier: a.Carrier, Payments: a.Gateway}

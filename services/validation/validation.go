@@ -24,9 +24,32 @@ const (
 // DefaultOrderLimit is the largest order total accepted unless configured otherwise: 50,000.00.
 const DefaultOrderLimit contracts.Amount = 50_000_00
 
-// Catalog answers what a product is and costs.
+// Catalog answers what a product costs.
 type Catalog interface {
-	Product(ctx context.Context, id string) (inventory.Product, error)
+	// Price returns the product's price, or a fault.NotFound error for a product not in the catalog.
+	Price(ctx context.Context, productID string) (contracts.Amount, error)
+}
+
+// Products answers prices from a catalog of whole products, for stores that do not answer prices
+// themselves.
+type Products struct{ inventory.Catalog }
+
+// Price returns the price of the product, or the catalog's fault.NotFound error.
+func (p Products) Price(ctx context.Context, productID string) (contracts.Amount, error) {
+	prod, err := p.Product(ctx, productID)
+	if err != nil {
+		return 0, err
+	}
+	return prod.Price, nil
+}
+
+// CatalogOf is the catalog validation reads from store: store itself when it answers prices (the
+// local store keeps them in memory), else Products over it.
+func CatalogOf(store inventory.Catalog) Catalog {
+	if c, ok := store.(Catalog); ok {
+		return c
+	}
+	return Products{store}
 }
 
 // Service validates orders.
@@ -68,15 +91,15 @@ func (s *Service) check(ctx context.Context, o *order.Order) (code, reason strin
 		limit = DefaultOrderLimit
 	}
 	for _, it := range o.Items() {
-		p, err := s.Catalog.Product(ctx, it.ProductID)
+		price, err := s.Catalog.Price(ctx, it.ProductID)
 		if fault.Is(err, fault.NotFound) {
 			return CodeUnknownProduct, fmt.Sprintf("Product %s is not in our catalog", it.ProductID), nil
 		}
 		if err != nil {
 			return "", "", fmt.Errorf("look up product %s: %w", it.ProductID, err)
 		}
-		if p.Price != it.Price {
-			return CodePriceMismatch, fmt.Sprintf("Price of %s is %s, not %s", it.ProductID, p.Price, it.Price), nil
+		if price != it.Price {
+			return CodePriceMismatch, fmt.Sprintf("Price of %s is %s, not %s", it.ProductID, price, it.Price), nil
 		}
 	}
 	if o.Total() > limit {

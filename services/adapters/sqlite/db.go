@@ -136,6 +136,7 @@ type DB struct {
 
 	notify *handoff
 	snaps  *snapshotCache
+	prices *priceCache
 	// finished is the seq of the last event whose commit the writer has finished: the cache holds the
 	// orders it wrote, and the commit's caller and OnLog may hear of it. Log reads no further, so that
 	// nobody learns of an event from the log before the cache holds its order's new version.
@@ -168,6 +169,7 @@ func Open(path string, opts Options) (*DB, error) {
 		deleted:    localbus.NewRecentIDs(1 << 16),
 		ackWake:    make(chan struct{}, 1),
 		snaps:      newSnapshotCache(),
+		prices:     newPriceCache(),
 		walGrew:    make(chan struct{}, 1),
 	}
 	if db.now == nil {

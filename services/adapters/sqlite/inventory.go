@@ -51,6 +51,7 @@ func (db *DB) putProduct(ctx context.Context, p inventory.Product, etag string) 
 		return fault.Invalidf("put product %s: price %s must not be negative", p.ID, p.Price)
 	}
 	err := db.write(ctx, func(w *writer) error {
+		w.afterCommit(func() { db.prices.forget(p.ID) }) // forgetting a price that did not change is harmless
 		if etag != "" {
 			cur := inventory.Product{ID: p.ID}
 			var price int64
