@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/adapters/paysim"
 	"github.com/orderflow/orderflow/services/ingest"
 	"github.com/orderflow/orderflow/services/order"
 	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
@@ -188,6 +190,62 @@ func TestMigrationKeepsTheTextsOfEachOrder(t *testing.T) {
 	}
 	if ok, err := db.TextRecorded(ctx, "o2", "e3"); err != nil || !ok {
 		t.Errorf("TextRecorded(o2, e3) = %v, %v; want true", ok, err)
+	}
+}
+
+func TestMigrationKeepsReservationsAndPaymentsInTreesOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	path, raw := fileAtVersion(t, 8)
+	for _, s := range []string{
+		`INSERT INTO reservations (order_id, state, lines) VALUES
+			('o1', 'RESERVED', '[{"productId":"A","quantity":2}]'), ('o2', 'RELEASED', '[]')`,
+		`INSERT INTO payments (order_id, state, authorization_id, amount, currency, attempts, decline_code) VALUES
+			('o1', 'AUTHORIZED', 'auth-1', 2598, 'EUR', 1, '')`,
+	} {
+		if _, err := raw.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("Open of a version 8 file: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+
+	lines, released, err := db.Release(ctx, "o1")
+	if err != nil || !released || len(lines) != 1 || lines[0].ProductID != "A" || lines[0].Quantity != 2 {
+		t.Errorf("Release(o1) = %+v, %v, %v; want the reservation of 2 A, released now", lines, released, err)
+	}
+	if _, released, err := db.Release(ctx, "o2"); err != nil || released {
+		t.Errorf("Release(o2) = %v, %v; want it released before the migration", released, err)
+	}
+	var got paysim.Record
+	if err := db.Apply(ctx, "o1", func(r *paysim.Record) error { got = *r; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := paysim.Record{OrderID: "o1", State: "AUTHORIZED", AuthorizationID: "auth-1", Amount: 2598, Currency: "EUR", Attempts: 1}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("payment of o1 after the migration (-want +got):\n%s", diff)
+	}
+
+	for _, table := range []string{"reservations", "payments"} {
+		var ddl string
+		if err := db.read.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = ?`, table).Scan(&ddl); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(ddl, "WITHOUT ROWID") {
+			t.Errorf("%s is not a WITHOUT ROWID table: %s", table, ddl)
+		}
+	}
+	if err := db.write(ctx, func(w *writer) error {
+		_, err := w.db.wconn.ExecContext(ctx, `INSERT INTO reservations (order_id, state, lines) VALUES ('o3', 'LOST', '[]')`)
+		return err
+	}); err == nil {
+		t.Errorf("a reservation in state LOST was stored: the check on its state is gone")
 	}
 }
 
