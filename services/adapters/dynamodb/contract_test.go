@@ -17,6 +17,7 @@ import (
 	"github.com/orderflow/orderflow/services/notifier"
 	"github.com/orderflow/orderflow/services/notifier/notifiertest"
 	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
+	"github.com/orderflow/orderflow/services/validation/catalogtest"
 )
 
 func openOrders(t *testing.T) *dynamodb.Orders {
@@ -37,6 +38,14 @@ func TestIngestContract(t *testing.T) {
 func TestInventoryContract(t *testing.T) {
 	t.Parallel()
 	inventorytest.Run(t, func(t *testing.T) inventory.Store {
+		client, names := table(t, lambdas.InventoryTable)
+		return dynamodb.NewInventory(client, names.Inventory)
+	})
+}
+
+func TestCatalogContract(t *testing.T) {
+	t.Parallel()
+	catalogtest.Run(t, func(t *testing.T) inventory.Store {
 		client, names := table(t, lambdas.InventoryTable)
 		return dynamodb.NewInventory(client, names.Inventory)
 	})

@@ -9,7 +9,11 @@ import (
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/validation"
 )
+
+// The store answers validation's prices itself (validation.CatalogOf finds it by this method).
+var _ validation.Catalog = (*DB)(nil)
 
 // maxPrices bounds the price cache; when it is full it starts over. Catalogs are small, but every
 // unknown product id asked for is remembered too.
@@ -18,7 +22,8 @@ const maxPrices = 10_000
 // priceCache remembers the price of each product asked for (or that it is not in the catalog), for
 // validation, which asks for every line of every order. Only PutProduct and PutProductIf change a
 // price or add a product (stock changes leave prices alone, and products are never deleted), and both
-// forget the product after their commit; this process is the only writer of the data directory.
+// forget the product after their commit; no other process writes products (the data directory is
+// locked by the server, and the dlq command touches only the dead letters).
 //
 // A read that raced such a write cannot leave the old price behind: fill is given the generation taken
 // before the read, and stores nothing if a write was forgotten since; a read that stored the old price

@@ -15,6 +15,7 @@ import (
 	"github.com/orderflow/orderflow/services/notifier"
 	"github.com/orderflow/orderflow/services/notifier/notifiertest"
 	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
+	"github.com/orderflow/orderflow/services/validation/catalogtest"
 )
 
 // open opens a DB in a fresh temporary directory, closed when the test ends.
@@ -35,6 +36,11 @@ func open(t testing.TB, opts sqlite.Options) *sqlite.DB {
 func TestInventoryContract(t *testing.T) {
 	t.Parallel()
 	inventorytest.Run(t, func(t *testing.T) inventory.Store { return open(t, sqlite.Options{}) })
+}
+
+func TestCatalogContract(t *testing.T) {
+	t.Parallel()
+	catalogtest.Run(t, func(t *testing.T) inventory.Store { return open(t, sqlite.Options{}) })
 }
 
 func TestPipelineContract(t *testing.T) {

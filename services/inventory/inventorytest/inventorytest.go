@@ -1,7 +1,6 @@
 // Package inventorytest is the contract test suite of inventory.Store. Every adapter of the port runs
 // it, so that they all keep the promises the inventory service relies on: all-or-nothing reservations,
-// stock that never goes negative under any concurrency, and a release that happens exactly once; and the
-// promise validation relies on: prices that follow every change of the catalog.
+// stock that never goes negative under any concurrency, and a release that happens exactly once.
 package inventorytest
 
 import (
@@ -24,7 +23,6 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 	t.Run("release", func(t *testing.T) { t.Parallel(); testRelease(t, open) })
 	t.Run("concurrency", func(t *testing.T) { t.Parallel(); testConcurrency(t, open) })
 	t.Run("large orders", func(t *testing.T) { t.Parallel(); testLargeOrders(t, open) })
-	t.Run("prices", func(t *testing.T) { t.Parallel(); testPrices(t, open) })
 }
 
 // seed stores products with the given stock, named after their ids and priced 1.00.

@@ -1,4 +1,8 @@
-package inventorytest
+// Package catalogtest is the contract test suite of validation.Catalog, the prices validation reads. It
+// runs against every inventory adapter through validation.CatalogOf, which is what validation is given:
+// a store may answer prices from memory, and they must follow every change of the catalog as soon as the
+// change returns.
+package catalogtest
 
 import (
 	"fmt"
@@ -11,9 +15,9 @@ import (
 	"github.com/orderflow/orderflow/services/validation"
 )
 
-// testPrices checks the prices validation reads from the store (validation.CatalogOf), which a store may
-// answer from memory: they must follow every change of the catalog as soon as the change returns.
-func testPrices(t *testing.T, open func(t *testing.T) inventory.Store) {
+// Run runs the suite on validation.CatalogOf(store). open must return an empty store of its own, cleaned
+// up when the test ends.
+func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 	price := func(t *testing.T, c validation.Catalog, id string) contracts.Amount {
 		t.Helper()
 		p, err := c.Price(t.Context(), id)
@@ -74,7 +78,9 @@ func testPrices(t *testing.T, open func(t *testing.T) inventory.Store) {
 		t.Parallel()
 		s := open(t)
 		c := validation.CatalogOf(s)
-		seed(t, s, map[string]int{"C": 5})
+		if err := s.PutProduct(t.Context(), inventory.Product{ID: "C", Name: "C", Price: 100, Available: 5}); err != nil {
+			t.Fatalf("PutProduct: %v", err)
+		}
 		if err := s.Reserve(t.Context(), "o1", []inventory.Line{{ProductID: "C", Quantity: 5}}); err != nil {
 			t.Fatalf("Reserve: %v", err)
 		}
