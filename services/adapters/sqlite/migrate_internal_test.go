@@ -117,28 +117,13 @@ func TestMigrationGivesOldOrdersUniqueReferences(t *testing.T) {
 // they are not delivered a second time from the log.
 func TestMigrationKeepsWaitingMessagesAndStartsCursorsAtTheEndOfTheLog(t *testing.T) {
 	t.Parallel()
-	path, raw := fileAtVersion(t, 6)
-	stmts := []string{
+	db := openAfterMigration(t, 6, Options{Router: func(contracts.Event) []string { return []string{"validation"} }},
 		`INSERT INTO events (seq, id, order_id, detail_type, body) VALUES
 			(1, 'e1', 'o1', 'OrderCreated', '{"id":"e1"}'), (2, 'e2', 'o1', 'OrderValidated', '{"id":"e2"}')`,
 		// e1 was delivered to validation (its message acked), e2 is still waiting for inventory.
 		`INSERT INTO messages (target, body, event_seq, attempts, next_at, last_error, created_at) VALUES
 			('inventory-reserve', '', 2, 0, 0, '', 0)`,
-	}
-	for _, s := range stmts {
-		if _, err := raw.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	if err := raw.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db, err := Open(path, Options{Router: func(contracts.Event) []string { return []string{"validation"} }})
-	if err != nil {
-		t.Fatalf("Open of a version 6 file: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
+	)
 	ctx := t.Context()
 	due, err := db.Due(ctx, time.Now(), 10, nil)
 	if err != nil || len(due) != 1 || due[0].Target != "inventory-reserve" || string(due[0].Body) != `{"id":"e2"}` {
@@ -158,24 +143,11 @@ func TestMigrationKeepsWaitingMessagesAndStartsCursorsAtTheEndOfTheLog(t *testin
 
 func TestMigrationKeepsTheTextsOfEachOrder(t *testing.T) {
 	t.Parallel()
-	path, raw := fileAtVersion(t, 7)
-	for _, s := range []string{
+	db := openAfterMigration(t, 7, Options{},
 		`INSERT INTO texts (id, order_id, recipient, body, sent_at) VALUES
 			('e2', 'o1', '+31629408162', 'completed', 20), ('e1', 'o1', '+31629408162', 'created', 10),
 			('e3', 'o2', '', 'failed', 15)`,
-	} {
-		if _, err := raw.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	if err := raw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := Open(path, Options{})
-	if err != nil {
-		t.Fatalf("Open of a version 7 file: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
+	)
 	ctx := t.Context()
 	got, err := db.Texts(ctx, "o1")
 	if err != nil {
@@ -195,25 +167,12 @@ func TestMigrationKeepsTheTextsOfEachOrder(t *testing.T) {
 
 func TestMigrationKeepsReservationsAndPaymentsInTreesOfTheirOwn(t *testing.T) {
 	t.Parallel()
-	path, raw := fileAtVersion(t, 8)
-	for _, s := range []string{
+	db := openAfterMigration(t, 8, Options{},
 		`INSERT INTO reservations (order_id, state, lines) VALUES
 			('o1', 'RESERVED', '[{"productId":"A","quantity":2}]'), ('o2', 'RELEASED', '[]')`,
 		`INSERT INTO payments (order_id, state, authorization_id, amount, currency, attempts, decline_code) VALUES
 			('o1', 'AUTHORIZED', 'auth-1', 2598, 'EUR', 1, '')`,
-	} {
-		if _, err := raw.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	if err := raw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := Open(path, Options{})
-	if err != nil {
-		t.Fatalf("Open of a version 8 file: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
+	)
 	ctx := t.Context()
 
 	lines, released, err := db.Release(ctx, "o1")
@@ -247,6 +206,28 @@ func TestMigrationKeepsReservationsAndPaymentsInTreesOfTheirOwn(t *testing.T) {
 	}); err == nil {
 		t.Errorf("a reservation in state LOST was stored: the check on its state is gone")
 	}
+}
+
+// openAfterMigration makes a file with the schema of the given version holding what stmts insert, as a
+// build of that version left it, and opens it with this build, which migrates it; closed when the test
+// ends.
+func openAfterMigration(t *testing.T, version int, opts Options, stmts ...string) *DB {
+	t.Helper()
+	path, raw := fileAtVersion(t, version)
+	for _, s := range stmts {
+		if _, err := raw.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, opts)
+	if err != nil {
+		t.Fatalf("Open of a version %d file: %v", version, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // fileAtVersion makes a database file with the schema of the given version, as a build of that version

@@ -18,6 +18,12 @@ import (
 // Run runs the suite on validation.CatalogOf(store). open must return an empty store of its own, cleaned
 // up when the test ends.
 func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
+	put := func(t *testing.T, s inventory.Store, id string, price contracts.Amount, available int) {
+		t.Helper()
+		if err := s.PutProduct(t.Context(), inventory.Product{ID: id, Name: "Product " + id, Price: price, Available: available}); err != nil {
+			t.Fatalf("PutProduct(%s, %s): %v", id, price, err)
+		}
+	}
 	price := func(t *testing.T, c validation.Catalog, id string) contracts.Amount {
 		t.Helper()
 		p, err := c.Price(t.Context(), id)
@@ -30,9 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 		t.Parallel()
 		s := open(t)
 		c := validation.CatalogOf(s)
-		if err := s.PutProduct(t.Context(), inventory.Product{ID: "A", Name: "A", Price: 1299, Available: 3}); err != nil {
-			t.Fatalf("PutProduct: %v", err)
-		}
+		put(t, s, "A", 1299, 3)
 		for range 2 { // the second time from memory, if the store keeps prices
 			if got := price(t, c, "A"); got != 1299 {
 				t.Errorf("Price(A) = %s, want 12.99", got)
@@ -49,25 +53,21 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 		if _, err := c.Price(t.Context(), "B"); !fault.Is(err, fault.NotFound) {
 			t.Fatalf("Price(B) before it exists = %v, want a NotFound error", err)
 		}
-		if err := s.PutProduct(t.Context(), inventory.Product{ID: "B", Name: "B", Price: 100, Available: 1}); err != nil {
-			t.Fatalf("PutProduct: %v", err)
-		}
+		put(t, s, "B", 100, 1)
 		if got := price(t, c, "B"); got != 100 {
 			t.Fatalf("Price(B) after it was added = %s, want 1.00", got)
 		}
-		if err := s.PutProduct(t.Context(), inventory.Product{ID: "B", Name: "B", Price: 250, Available: 1}); err != nil {
-			t.Fatalf("PutProduct: %v", err)
-		}
+		put(t, s, "B", 250, 1)
 		if got := price(t, c, "B"); got != 250 {
 			t.Errorf("Price(B) after PutProduct = %s, want 2.50", got)
 		}
-		if err := s.PutProductIf(t.Context(), inventory.Product{ID: "B", Name: "B", Price: 375, Available: 1}, inventory.Present); err != nil {
+		if err := s.PutProductIf(t.Context(), inventory.Product{ID: "B", Name: "Product B", Price: 375, Available: 1}, inventory.Present); err != nil {
 			t.Fatalf("PutProductIf: %v", err)
 		}
 		if got := price(t, c, "B"); got != 375 {
 			t.Errorf("Price(B) after PutProductIf = %s, want 3.75", got)
 		}
-		if err := s.PutProductIf(t.Context(), inventory.Product{ID: "B", Name: "B", Price: 999, Available: 1}, "stale-etag"); err == nil {
+		if err := s.PutProductIf(t.Context(), inventory.Product{ID: "B", Name: "Product B", Price: 999, Available: 1}, "stale-etag"); err == nil {
 			t.Fatalf("PutProductIf with a stale etag succeeded")
 		}
 		if got := price(t, c, "B"); got != 375 {
@@ -78,9 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 		t.Parallel()
 		s := open(t)
 		c := validation.CatalogOf(s)
-		if err := s.PutProduct(t.Context(), inventory.Product{ID: "C", Name: "C", Price: 100, Available: 5}); err != nil {
-			t.Fatalf("PutProduct: %v", err)
-		}
+		put(t, s, "C", 100, 5)
 		if err := s.Reserve(t.Context(), "o1", []inventory.Line{{ProductID: "C", Quantity: 5}}); err != nil {
 			t.Fatalf("Reserve: %v", err)
 		}
@@ -98,12 +96,7 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 		t.Parallel()
 		s := open(t)
 		c := validation.CatalogOf(s)
-		put := func(p contracts.Amount) {
-			if err := s.PutProduct(t.Context(), inventory.Product{ID: "D", Name: "D", Price: p, Available: 1}); err != nil {
-				t.Errorf("PutProduct(%s): %v", p, err)
-			}
-		}
-		put(1)
+		put(t, s, "D", 1, 1)
 		var mu sync.Mutex
 		returned := contracts.Amount(1) // the highest price whose PutProduct has returned
 		stop := make(chan struct{})
@@ -132,7 +125,7 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 			})
 		}
 		for p := contracts.Amount(2); p <= 60; p++ {
-			put(p)
+			put(t, s, "D", p, 1)
 			mu.Lock()
 			returned = p
 			mu.Unlock()
