@@ -105,6 +105,7 @@ type DB struct {
 	wdb   *sql.DB   // holds exactly one connection: wconn
 	wconn *sql.Conn // the only connection that writes
 	w     *writer
+	sync  *syncer // makes the writer's commits durable
 
 	mu         sync.RWMutex // guards closed against sends on ops
 	closed     bool
@@ -184,15 +185,24 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	params := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=FULL", busy.Milliseconds())
 
-	if err := db.openWriter(path, params); err != nil {
+	// The writer commits without an fsync; the syncer makes its commits durable (sync.go).
+	if err := db.openWriter(path, strings.Replace(params, "_synchronous=FULL", "_synchronous=NORMAL", 1)); err != nil {
 		return nil, err
 	}
+	var err error
+	if db.sync, err = openSyncer(path); err != nil {
+		db.wconn.Close()
+		db.wdb.Close()
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
 	if err := db.openReaders(path, params, opts.ReadConns); err != nil {
+		db.sync.close()
 		db.wconn.Close()
 		db.wdb.Close()
 		return nil, err
 	}
 	if err := db.openCheckpointer(path, params); err != nil {
+		db.sync.close()
 		db.read.Close()
 		db.wconn.Close()
 		db.wdb.Close()
@@ -334,13 +344,14 @@ func (db *DB) Close() error {
 	close(db.ops)
 	db.mu.Unlock()
 	<-db.writerDone
+	syncErr := db.sync.close()
 	close(db.checkpointStop)
 	<-db.checkpointDone
 	if db.notify != nil {
 		db.notify.close()
 	}
 	// The last connection to close checkpoints the whole WAL and removes it.
-	return errors.Join(db.w.close(), db.ckdb.Close(), db.rs.close(), db.read.Close(), db.wconn.Close(), db.wdb.Close())
+	return errors.Join(syncErr, db.w.close(), db.ckdb.Close(), db.rs.close(), db.read.Close(), db.wconn.Close(), db.wdb.Close())
 }
 
 // op is one write operation: fn runs inside the writer's transaction, in its own savepoint.
@@ -348,6 +359,8 @@ type op struct {
 	ctx  context.Context // nil for asynchronous ops
 	fn   func(w *writer) error
 	done chan error // nil: nobody waits (asynchronous)
+	// commitOnly: done hears of the commit, not of the sync after it (CommitOnly).
+	commitOnly bool
 	// msgs collects the messages fn inserted, for OnMessages, and entries the events it appended to
 	// the log, for OnLog.
 	msgs    []localbus.Message
@@ -359,10 +372,11 @@ type op struct {
 	committed []func()
 }
 
-// write runs fn in the writer and returns once the transaction holding it is durable. fn must do as
-// little as possible: callers encode JSON and compute everything they can before calling write.
+// write runs fn in the writer and returns once the transaction holding it is durable, or only committed
+// under CommitOnly. fn must do as little as possible: callers encode JSON and compute everything they
+// can before calling write.
 func (db *DB) write(ctx context.Context, fn func(w *writer) error) error {
-	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1), commitOnly: commitOnly(ctx)}
 	if err := db.submit(ctx, o); err != nil {
 		return err
 	}
@@ -376,6 +390,9 @@ func (db *DB) submit(ctx context.Context, o *op) error {
 	defer db.mu.RUnlock()
 	if db.closed {
 		return ErrClosed
+	}
+	if err := db.sync.failure(); err != nil {
+		return err
 	}
 	select {
 	case db.ops <- o:
@@ -402,6 +419,7 @@ func (db *DB) writeLoop() {
 			batch = append(batch, o)
 		case <-db.ackWake:
 		}
+		db.sync.await()
 	fill:
 		for len(batch) < maxBatch {
 			select {
@@ -505,10 +523,13 @@ func (db *DB) abort(batch []*op, errs []error, err error) {
 }
 
 // finish releases the callers of a batch and hands its messages to OnMessages. A non-nil batchErr
-// overrides every op's own result: nothing of the batch was stored.
+// overrides every op's own result: nothing of the batch was stored. Otherwise the batch committed, and
+// the callers of its ops that succeeded hear of it once the syncer made it durable, unless they asked
+// only for the commit (CommitOnly).
 func (db *DB) finish(batch []*op, errs []error, batchErr error) {
 	var msgs []localbus.Message
 	var entries []localbus.Entry
+	var durable []chan error
 	for i, o := range batch {
 		err := errs[i]
 		if batchErr != nil {
@@ -525,11 +546,17 @@ func (db *DB) finish(batch []*op, errs []error, batchErr error) {
 				db.finished.Store(o.maxSeq) // only the writer stores it
 			}
 		}
-		if o.done != nil {
+		switch {
+		case o.done != nil && err == nil && !o.commitOnly:
+			durable = append(durable, o.done)
+		case o.done != nil:
 			o.done <- err
-		} else if err != nil {
+		case err != nil:
 			db.log.Error("asynchronous sqlite write failed", "error", err)
 		}
+	}
+	if batchErr == nil {
+		db.sync.commit(durable)
 	}
 	if len(msgs) > 0 || len(entries) > 0 {
 		db.notify.push(msgs, entries)

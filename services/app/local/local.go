@@ -189,18 +189,21 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 		MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBackoff, Logger: log,
 		Observe: a.Metrics.ObserveDelivery,
 	})
-	engine.Handle(routing.Dispatcher, localbus.QueueHandler(a.Dispatch))
+	engine.Handle(routing.Dispatcher, commitOnly(localbus.QueueHandler(a.Dispatch)))
 	for target, h := range a.Handlers {
-		if memoryTargets[target] {
+		switch {
+		case memoryTargets[target]:
 			tap.subscribe(h)
-			continue
+		case tellingTargets[target]:
+			engine.Subscribe(target, afterSync(db, localbus.EventHandler(h)))
+		default:
+			engine.Subscribe(target, commitOnly(localbus.EventHandler(h)))
 		}
-		engine.Subscribe(target, localbus.EventHandler(h))
 	}
 	tap.subscribe(func(_ context.Context, e contracts.Event) error { board.Published(e); return nil })
 	hookClient := &http.Client{Timeout: 15 * time.Second}
 	for _, sub := range cfg.Subscriptions {
-		engine.Subscribe(sub.Target(), localbus.EventHandler(webhook.Handler(hookClient, sub, deliveries)))
+		engine.Subscribe(sub.Target(), afterSync(db, localbus.EventHandler(webhook.Handler(hookClient, sub, deliveries))))
 	}
 	engineRef.Store(engine)
 
@@ -231,6 +234,34 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 		}
 	}()
 	return l, nil
+}
+
+// tellingTargets are the routing targets whose deliveries tell someone outside the process (texts to
+// customers); other teams' webhooks are too.
+var tellingTargets = map[string]bool{routing.Notifier: true}
+
+// commitOnly has h's writes return once committed (sqlite.CommitOnly): the pipeline's next step reads
+// them at once, the store makes them durable a moment later, and after a crash that lost the last of
+// them the engine delivers the events after the durable cursors again, which redoes those steps.
+func commitOnly(h localbus.MessageHandler) localbus.MessageHandler {
+	return func(ctx context.Context, m localbus.Message) error { return h(sqlite.CommitOnly(ctx), m) }
+}
+
+// syncer makes what was committed durable.
+type syncer interface {
+	Sync(ctx context.Context) error
+}
+
+// afterSync runs h once everything committed before the delivery is durable: the event h tells someone
+// about, and the state it describes, can then never be undone by a crash. A failed sync is the
+// delivery's failure, retried like any other.
+func afterSync(s syncer, h localbus.MessageHandler) localbus.MessageHandler {
+	return func(ctx context.Context, m localbus.Message) error {
+		if err := s.Sync(ctx); err != nil {
+			return fmt.Errorf("deliver to %s after the store's sync: %w", m.Target, err)
+		}
+		return h(ctx, m)
+	}
 }
 
 func (l *Local) fail(err error) {

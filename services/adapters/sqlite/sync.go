@@ -1,0 +1,249 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/orderflow/orderflow/services/fault"
+)
+
+// Commits and syncs are two steps. The writer commits with synchronous = NORMAL, which in WAL mode
+// writes the commit's frames to the WAL without an fsync; a syncer goroutine then fsyncs the WAL, once
+// for every commit that happened since its last fsync, and only then answers the callers that wait for
+// durability. The writer goes on with the next batch meanwhile instead of waiting for the disk, and the
+// callers that need no fsync of their own (CommitOnly) are answered at the commit.
+//
+// Why that is as durable as an fsync per commit: the WAL is only ever appended to, so an fsync makes
+// every commit before it durable, and a crash keeps a prefix of the commits (recovery stops at the first
+// frame that is not whole). synchronous = NORMAL never lets a checkpoint copy a frame into the database
+// file before the WAL is synced, and it syncs the database file before the WAL starts over; so a commit
+// whose frames a later commit overwrote after such a restart was in the synced database file already.
+
+// syncer fsyncs the WAL after commits and answers the writes waiting for that.
+type syncer struct {
+	file *os.File
+	// syncFile makes the WAL durable: file.Sync, replaced by tests (with mu held).
+	syncFile func() error
+	wake     chan struct{} // capacity 1: a commit since the last sync
+	stop     chan struct{}
+	done     chan struct{}
+
+	mu sync.Mutex
+	// committed counts the commits the writer finished, started the commits the fsync under way (or
+	// the last one) covers, synced the commits the last finished fsync covered.
+	committed, started, synced uint64
+	// startedSync is signalled (with mu) when an fsync starts, or the syncer stops or fails.
+	startedSync *sync.Cond
+	waiting     []syncWaiter // in commit order
+	// err is the first failed fsync's: after it nothing is known to be durable, so every write waiting
+	// and every later one fails (the store must be reopened).
+	err    error
+	failed atomic.Bool
+	// stopped: the syncer has made its last fsync (close).
+	stopped bool
+}
+
+// syncWaiter is a caller waiting for commit number seq to be durable.
+type syncWaiter struct {
+	seq  uint64
+	done chan<- error
+}
+
+// openSyncer opens the WAL file of the database at path for fsyncs, after syncing the directory once so
+// that the WAL file's own name is durable (SQLite would do that at the WAL's first sync).
+func openSyncer(path string) (*syncer, error) {
+	f, err := os.Open(path + "-wal")
+	if err != nil {
+		return nil, fmt.Errorf("open the WAL for syncing: %w", err)
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err == nil {
+		err = errors.Join(dir.Sync(), dir.Close())
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sync the directory of the WAL: %w", err)
+	}
+	// What the writer committed while opening (migrations) is durable before Open returns.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sync the WAL: %w", err)
+	}
+	s := &syncer{file: f, syncFile: f.Sync, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s.startedSync = sync.NewCond(&s.mu)
+	go s.loop()
+	return s, nil
+}
+
+// failure returns the error of the failed sync that stopped the store's writes, or nil.
+func (s *syncer) failure() error {
+	if !s.failed.Load() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// commit records that the writer finished a commit, with the callers that wait for it to be durable,
+// and wakes the syncer. Only the writer calls it.
+func (s *syncer) commit(waiters []chan error) {
+	s.mu.Lock()
+	s.committed++
+	if s.err != nil {
+		err := s.err
+		s.mu.Unlock()
+		for _, w := range waiters {
+			w <- err
+		}
+		return
+	}
+	for _, w := range waiters {
+		s.waiting = append(s.waiting, syncWaiter{seq: s.committed, done: w})
+	}
+	s.mu.Unlock()
+	wake(s.wake)
+}
+
+// await holds the writer while its last commit waits for an fsync to start: while the disk syncs one
+// commit, the writer may commit once more, and the ops that arrive meanwhile wait to make the commit
+// after that one. So commits are about as few and as large as when each waited for its own fsync, and
+// only the fsync, not the next commit, waits for the disk. Only the writer calls it.
+func (s *syncer) await() {
+	s.mu.Lock()
+	for s.committed > s.started && s.err == nil && !s.stopped {
+		s.startedSync.Wait()
+	}
+	s.mu.Unlock()
+}
+
+// barrier returns a channel that receives nil once every commit finished so far is durable (at once
+// when it is), or the sync's error.
+func (s *syncer) barrier() <-chan error {
+	done := make(chan error, 1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.err != nil:
+		done <- s.err
+	case s.synced >= s.committed:
+		done <- nil
+	default:
+		s.waiting = append(s.waiting, syncWaiter{seq: s.committed, done: done})
+		wake(s.wake)
+	}
+	return done
+}
+
+// loop fsyncs the WAL whenever commits happened since the last fsync, until close; then once more.
+func (s *syncer) loop() {
+	defer close(s.done)
+	for {
+		select {
+		case <-s.wake:
+			s.syncOnce()
+		case <-s.stop:
+			s.syncOnce()
+			s.mu.Lock()
+			s.stopped = true
+			s.startedSync.Broadcast()
+			s.mu.Unlock()
+			return
+		}
+	}
+}
+
+// syncOnce fsyncs the WAL, if anything was committed since the last time, and answers the callers
+// waiting for the commits it covered.
+func (s *syncer) syncOnce() {
+	s.mu.Lock()
+	target := s.committed
+	pending := target > s.synced && s.err == nil
+	if pending {
+		s.started = target
+		s.startedSync.Broadcast()
+	}
+	syncFile := s.syncFile
+	s.mu.Unlock()
+	if !pending {
+		return
+	}
+	err := syncFile()
+	s.mu.Lock()
+	if err != nil && s.err == nil {
+		s.err = fault.Wrap(fault.Unavailable, err, "sync the sqlite WAL: writes since the last sync may not be durable; reopen the store")
+		s.failed.Store(true)
+		s.startedSync.Broadcast()
+	}
+	if s.err == nil {
+		s.synced = target
+	}
+	n := 0
+	for _, w := range s.waiting {
+		switch {
+		case s.err != nil:
+			w.done <- s.err
+		case w.seq <= target:
+			w.done <- nil
+		default:
+			s.waiting[n] = w
+			n++
+		}
+	}
+	clear(s.waiting[n:])
+	s.waiting = s.waiting[:n]
+	s.mu.Unlock()
+}
+
+// close syncs what was committed, answers everyone waiting and closes the WAL file. The writer must
+// have stopped.
+func (s *syncer) close() error {
+	close(s.stop)
+	<-s.done
+	return s.file.Close()
+}
+
+// commitOnlyKey marks a context whose writes need not wait for the sync (CommitOnly).
+type commitOnlyKey struct{}
+
+// CommitOnly returns a context under which the DB's writes return as soon as they are committed, before
+// the WAL is synced: readers in this process see them at once, the syncer makes them durable a moment
+// later, and a crash of the machine in between loses the last of them, in commit order (never a write
+// without the ones committed before it). It is for the pipeline's own steps, which an at-least-once
+// delivery does again after a crash; what leaves the process, an answer to a request, a text or a
+// webhook, must not be told of such a write before Sync returned.
+func CommitOnly(ctx context.Context) context.Context {
+	return context.WithValue(ctx, commitOnlyKey{}, true)
+}
+
+func commitOnly(ctx context.Context) bool {
+	if ctx == nil {
+		return false
+	}
+	v, _ := ctx.Value(commitOnlyKey{}).(bool)
+	return v
+}
+
+// Sync returns once every write committed before the call is durable, at once when it is already. It
+// returns the error of the ctx when it ends first, and a fault.Unavailable error once a sync of the WAL
+// failed (the store must then be reopened).
+func (db *DB) Sync(ctx context.Context) error {
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return ErrClosed
+	}
+	done := db.sync.barrier()
+	db.mu.RUnlock()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the sync of the WAL: %w", ctx.Err())
+	}
+}
