@@ -507,6 +507,7 @@ func (db *DB) runBatch(batch []*op) {
 		}
 		errs[i] = err
 	}
+	db.sync.beginCommit()
 	if err := w.exec(w.st.commit); err != nil {
 		db.abort(batch, errs, fmt.Errorf("commit write transaction: %w", err))
 		return
@@ -524,12 +525,12 @@ func (db *DB) abort(batch []*op, errs []error, err error) {
 
 // finish releases the callers of a batch and hands its messages to OnMessages. A non-nil batchErr
 // overrides every op's own result: nothing of the batch was stored. Otherwise the batch committed, and
-// the callers of its ops that succeeded hear of it once the syncer made it durable, unless they asked
-// only for the commit (CommitOnly).
+// the callers of its ops hear their outcome once the syncer made it durable, unless they asked only
+// for the commit (CommitOnly).
 func (db *DB) finish(batch []*op, errs []error, batchErr error) {
 	var msgs []localbus.Message
 	var entries []localbus.Entry
-	var durable []chan error
+	var durable []answer
 	for i, o := range batch {
 		err := errs[i]
 		if batchErr != nil {
@@ -547,17 +548,17 @@ func (db *DB) finish(batch []*op, errs []error, batchErr error) {
 			}
 		}
 		switch {
-		case o.done != nil && err == nil && !o.commitOnly:
-			durable = append(durable, o.done)
+		case o.done != nil && batchErr == nil && !o.commitOnly:
+			// A failed op is answered after the sync too: its error can tell of what the batch
+			// committed (a key another request of the batch took).
+			durable = append(durable, answer{o.done, err})
 		case o.done != nil:
 			o.done <- err
 		case err != nil:
 			db.log.Error("asynchronous sqlite write failed", "error", err)
 		}
 	}
-	if batchErr == nil {
-		db.sync.commit(durable)
-	}
+	db.sync.commit(durable)
 	if len(msgs) > 0 || len(entries) > 0 {
 		db.notify.push(msgs, entries)
 	}

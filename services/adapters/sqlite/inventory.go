@@ -81,10 +81,11 @@ func (db *DB) putProduct(ctx context.Context, p inventory.Product, etag string) 
 }
 
 // Product returns the product, or a fault.NotFound error.
-func (db *DB) Product(ctx context.Context, id string) (inventory.Product, error) {
+func (db *DB) Product(ctx context.Context, id string) (_ inventory.Product, err error) {
+	defer db.durableRead(ctx, &err)
 	p := inventory.Product{ID: id}
 	var price int64
-	err := db.rs.product.QueryRowContext(ctx, id).Scan(&p.Name, &price, &p.Available)
+	err = db.rs.product.QueryRowContext(ctx, id).Scan(&p.Name, &price, &p.Available)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inventory.Product{}, fault.NotFoundf("product %s not found", id)
 	}
@@ -96,7 +97,8 @@ func (db *DB) Product(ctx context.Context, id string) (inventory.Product, error)
 }
 
 // Products returns every product ordered by id.
-func (db *DB) Products(ctx context.Context) ([]inventory.Product, error) {
+func (db *DB) Products(ctx context.Context) (_ []inventory.Product, err error) {
+	defer db.durableRead(ctx, &err)
 	rows, err := db.rs.products.QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list products: %w", err)

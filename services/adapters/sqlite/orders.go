@@ -117,10 +117,11 @@ func (db *DB) create(ctx context.Context, o *order.Order, rec *ingest.Idempotenc
 
 // Idempotency returns the record stored for key, or a fault.NotFound error, also once it expired
 // (Options.IdempotencyRetention).
-func (db *DB) Idempotency(ctx context.Context, key string) (ingest.IdempotencyRecord, error) {
+func (db *DB) Idempotency(ctx context.Context, key string) (_ ingest.IdempotencyRecord, err error) {
+	defer db.durableRead(ctx, &err)
 	rec := ingest.IdempotencyRecord{Key: key}
 	var at int64
-	err := db.rs.getIdempotency.QueryRowContext(ctx, key, db.now().UnixNano()).Scan(&rec.RequestHash, &rec.OrderID, &rec.Response, &at)
+	err = db.rs.getIdempotency.QueryRowContext(ctx, key, db.now().UnixNano()).Scan(&rec.RequestHash, &rec.OrderID, &rec.Response, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ingest.IdempotencyRecord{}, fault.NotFoundf("idempotency key %q not found", key)
 	}
@@ -157,7 +158,8 @@ func (db *DB) PendingBefore(ctx context.Context, t time.Time, limit int) ([]stri
 }
 
 // Get returns the order, or a fault.NotFound error.
-func (db *DB) Get(ctx context.Context, id string) (*order.Order, error) {
+func (db *DB) Get(ctx context.Context, id string) (_ *order.Order, err error) {
+	defer db.durableRead(ctx, &err)
 	// A cached snapshot is the stored version, for anyone who heard of its write: only the writer puts
 	// snapshots in the cache, right after their commit and before the commit's caller, OnLog or a read
 	// of the log (Log stops at DB.finished) can tell anyone of it; and only this process writes orders.
@@ -290,10 +292,11 @@ func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]
 // GetByReference returns the customer's order with the reference (in its canonical form, as
 // order.ParseReference returns it), or a fault.NotFound error when there is none: an order of another
 // customer is not found either.
-func (db *DB) GetByReference(ctx context.Context, customerID, reference string) (*order.Order, error) {
+func (db *DB) GetByReference(ctx context.Context, customerID, reference string) (_ *order.Order, err error) {
+	defer db.durableRead(ctx, &err)
 	var version int64
 	var snap []byte
-	err := db.rs.byReference.QueryRowContext(ctx, reference, customerID).Scan(&version, &snap)
+	err = db.rs.byReference.QueryRowContext(ctx, reference, customerID).Scan(&version, &snap)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fault.NotFoundf("order %s not found", reference)
 	}
@@ -310,7 +313,8 @@ func (db *DB) GetByReference(ctx context.Context, customerID, reference string) 
 // List returns up to limit orders of the customer, newest first, and the cursor of the next page, ""
 // on the last page. Pass "" as cursor for the first page. A limit outside 1 to MaxListLimit or a cursor
 // that List did not return is a fault.Invalid error.
-func (db *DB) List(ctx context.Context, customerID string, limit int, cursor string) ([]*order.Order, string, error) {
+func (db *DB) List(ctx context.Context, customerID string, limit int, cursor string) (_ []*order.Order, _ string, err error) {
+	defer db.durableRead(ctx, &err)
 	after, err := checkPage(limit, MaxListLimit, cursor)
 	if err != nil {
 		return nil, "", fmt.Errorf("list orders: %w", err)
@@ -337,7 +341,8 @@ func (db *DB) List(ctx context.Context, customerID string, limit int, cursor str
 // Status and customer combine; a customer's orders are read by the customer index, but there is no index
 // on status (it would move an entry on every status change of every order), so a search by status alone
 // reads the orders newest first until it has a page, which takes longer the rarer the status.
-func (db *DB) Search(ctx context.Context, q order.Search) ([]*order.Order, string, error) {
+func (db *DB) Search(ctx context.Context, q order.Search) (_ []*order.Order, _ string, err error) {
+	defer db.durableRead(ctx, &err)
 	after, err := checkPage(q.Limit, MaxSearchLimit, q.Cursor)
 	if err != nil {
 		return nil, "", fmt.Errorf("search orders: %w", err)
@@ -443,7 +448,8 @@ func (db *DB) CountByStatus(ctx context.Context) (map[order.Status]int64, error)
 
 // Events returns every event published about the order, oldest first. It returns a fault.NotFound
 // error when there is neither such an order nor any event about it.
-func (db *DB) Events(ctx context.Context, orderID string) ([]contracts.Event, error) {
+func (db *DB) Events(ctx context.Context, orderID string) (_ []contracts.Event, err error) {
+	defer db.durableRead(ctx, &err)
 	rows, err := db.rs.events.QueryContext(ctx, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list events of order %s: %w", orderID, err)

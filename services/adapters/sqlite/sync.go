@@ -34,9 +34,11 @@ type syncer struct {
 	done     chan struct{}
 
 	mu sync.Mutex
-	// committed counts the commits the writer finished, started the commits the fsync under way (or
-	// the last one) covers, synced the commits the last finished fsync covered.
-	committed, started, synced uint64
+	// begun counts the COMMITs the writer started, committed those it finished (with success or not),
+	// started those the fsync under way (or the last one) covers, synced those the last finished fsync
+	// covered. A reader can see a commit as soon as its COMMIT runs, so a barrier waits for every
+	// commit begun; an fsync covers only the commits finished before it started.
+	begun, committed, started, synced uint64
 	// startedSync is signalled (with mu) when an fsync starts, or the syncer stops or fails.
 	startedSync *sync.Cond
 	waiting     []syncWaiter // in commit order
@@ -48,10 +50,17 @@ type syncer struct {
 	stopped bool
 }
 
-// syncWaiter is a caller waiting for commit number seq to be durable.
+// syncWaiter is a caller waiting for commit number seq to be durable, to hear err then.
 type syncWaiter struct {
 	seq  uint64
 	done chan<- error
+	err  error
+}
+
+// answer is what a waiter hears once the commits it waited for are durable.
+type answer struct {
+	done chan error
+	err  error
 }
 
 // openSyncer opens the WAL file of the database at path for fsyncs, after syncing the directory once so
@@ -90,21 +99,28 @@ func (s *syncer) failure() error {
 	return s.err
 }
 
-// commit records that the writer finished a commit, with the callers that wait for it to be durable,
-// and wakes the syncer. Only the writer calls it.
-func (s *syncer) commit(waiters []chan error) {
+// beginCommit records that the writer is about to run a COMMIT. Only the writer calls it.
+func (s *syncer) beginCommit() {
 	s.mu.Lock()
-	s.committed++
+	s.begun++
+	s.mu.Unlock()
+}
+
+// commit records that the writer's last COMMIT finished, whether it succeeded or not, with the callers
+// that are to hear of it once it is durable, and wakes the syncer. Only the writer calls it.
+func (s *syncer) commit(answers []answer) {
+	s.mu.Lock()
+	s.committed = s.begun
 	if s.err != nil {
 		err := s.err
 		s.mu.Unlock()
-		for _, w := range waiters {
-			w <- err
+		for _, a := range answers {
+			a.done <- err
 		}
 		return
 	}
-	for _, w := range waiters {
-		s.waiting = append(s.waiting, syncWaiter{seq: s.committed, done: w})
+	for _, a := range answers {
+		s.waiting = append(s.waiting, syncWaiter{seq: s.committed, done: a.done, err: a.err})
 	}
 	s.mu.Unlock()
 	wake(s.wake)
@@ -131,10 +147,10 @@ func (s *syncer) barrier() <-chan error {
 	switch {
 	case s.err != nil:
 		done <- s.err
-	case s.synced >= s.committed:
+	case s.synced >= s.begun:
 		done <- nil
 	default:
-		s.waiting = append(s.waiting, syncWaiter{seq: s.committed, done: done})
+		s.waiting = append(s.waiting, syncWaiter{seq: s.begun, done: done})
 		wake(s.wake)
 	}
 	return done
@@ -189,7 +205,7 @@ func (s *syncer) syncOnce() {
 		case s.err != nil:
 			w.done <- s.err
 		case w.seq <= target:
-			w.done <- nil
+			w.done <- w.err
 		default:
 			s.waiting[n] = w
 			n++
@@ -201,11 +217,14 @@ func (s *syncer) syncOnce() {
 }
 
 // close syncs what was committed, answers everyone waiting and closes the WAL file. The writer must
-// have stopped.
+// have stopped. It returns the error of a sync that failed, now or before.
 func (s *syncer) close() error {
 	close(s.stop)
 	<-s.done
-	return s.file.Close()
+	s.mu.Lock()
+	err := s.err
+	s.mu.Unlock()
+	return errors.Join(err, s.file.Close())
 }
 
 // commitOnlyKey marks a context whose writes need not wait for the sync (CommitOnly).
@@ -227,6 +246,17 @@ func commitOnly(ctx context.Context) bool {
 	}
 	v, _ := ctx.Value(commitOnlyKey{}).(bool)
 	return v
+}
+
+// durableRead ends a read that tells its caller what the store holds (deferred, with the read's error):
+// unless ctx is CommitOnly, a read that succeeded waits for the sync of every commit it could have seen
+// (Sync), so that no one outside the process is told of a state a crash could still undo, and fails
+// with Sync's error.
+func (db *DB) durableRead(ctx context.Context, err *error) {
+	if *err != nil || commitOnly(ctx) {
+		return
+	}
+	*err = db.Sync(ctx)
 }
 
 // Sync returns once every write committed before the call is durable, at once when it is already. It

@@ -3,12 +3,14 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/ingest"
 	"github.com/orderflow/orderflow/services/order"
 	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
 )
@@ -91,13 +93,32 @@ func TestAnAnsweredWriteWaitsForTheSyncOfTheWAL(t *testing.T) {
 	done := returned(func() error { return db.Create(t.Context(), o, nil) })
 	waitFor(t, "the fsync after the commit", syncs.started)
 	notWithin(t, done, "Create returned while the fsync of its commit was still under way")
-	// Committed, so readers in the process see it already.
-	if _, err := db.Get(t.Context(), o.ID()); err != nil {
-		t.Fatalf("Get during the fsync: %v", err)
+	// Committed, so the pipeline sees it already.
+	if _, err := db.Get(CommitOnly(t.Context()), o.ID()); err != nil {
+		t.Fatalf("Get under CommitOnly during the fsync: %v", err)
 	}
 	syncs.free()
 	if err := <-done; err != nil {
 		t.Fatalf("Create: %v", err)
+	}
+}
+
+// validate moves o on under ctx, failing the test if that does not return within 10s.
+func validate(t *testing.T, ctx context.Context, db *DB, id string) {
+	t.Helper()
+	done := returned(func() error {
+		_, err := db.Update(ctx, id, func(o *order.Order) ([]contracts.Event, error) {
+			return nil, o.StartValidation(time.Now())
+		})
+		return err
+	})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Update did not return within 10s")
 	}
 }
 
@@ -111,26 +132,47 @@ func TestACommitOnlyWriteReturnsAtItsCommitAndSyncWaitsForTheDisk(t *testing.T) 
 	if err := db.Sync(t.Context()); err != nil {
 		t.Fatalf("Sync with nothing to sync: %v", err)
 	}
-	_, err := db.Update(CommitOnly(t.Context()), o.ID(), func(o *order.Order) ([]contracts.Event, error) {
-		return nil, o.StartValidation(time.Now())
-	})
-	if err != nil {
-		t.Fatalf("Update under CommitOnly while fsyncs are held: %v", err)
-	}
-	got, err := db.Get(t.Context(), o.ID())
-	if err != nil || got.Status() != order.Validating {
-		t.Fatalf("Get after the commit: %v, %v; want VALIDATING", got, err)
-	}
-	waitFor(t, "the fsync of the commit", syncs.started)
-	short, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	if err := db.Sync(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Sync while the fsync is held = %v, want the context's deadline", err)
-	}
+	validate(t, CommitOnly(t.Context()), db, o.ID())
+	// Right after the write returned, before anything else: a Sync must cover it.
 	synced := returned(func() error { return db.Sync(t.Context()) })
+	notWithin(t, synced, "Sync returned while the fsync of a write that returned before it was held")
+	// The pipeline reads it at once; anyone else only once it is durable.
+	got, err := db.Get(CommitOnly(t.Context()), o.ID())
+	if err != nil || got.Status() != order.Validating {
+		t.Fatalf("Get under CommitOnly after the commit: %v, %v; want VALIDATING", got, err)
+	}
+	read := returned(func() error { _, err := db.Get(t.Context(), o.ID()); return err })
+	notWithin(t, read, "Get for someone outside returned a state whose fsync was held")
 	syncs.free()
-	if err := <-synced; err != nil {
-		t.Fatalf("Sync: %v", err)
+	for _, ch := range []<-chan error{synced, read} {
+		if err := <-ch; err != nil {
+			t.Fatalf("after the fsync: %v", err)
+		}
+	}
+}
+
+func TestAReplayedIdempotencyKeyWaitsForTheSyncOfItsOrder(t *testing.T) {
+	db := openForSync(t)
+	syncs := holdSyncs(t, db, nil)
+	o := pipelinetest.NewOrder(t, "c1", time.Now())
+	rec := &ingest.IdempotencyRecord{Key: "key-1", RequestHash: "h", OrderID: o.ID(), Response: []byte(`{}`), CreatedAt: time.Now()}
+	created := returned(func() error { return db.Create(t.Context(), o, rec) })
+	waitFor(t, "the fsync of the order", syncs.started)
+	replayed := returned(func() error { _, err := db.Idempotency(t.Context(), "key-1"); return err })
+	notWithin(t, replayed, "the idempotency record of an order whose fsync was held was read")
+	// A second request with the key, in a batch of its own, hears that the key is taken only once the
+	// order holding it is durable.
+	again := returned(func() error { return db.Create(t.Context(), pipelinetest.NewOrder(t, "c1", time.Now()), rec) })
+	notWithin(t, again, "a request was told the key is taken before the order holding it was durable")
+	syncs.free()
+	if err := <-created; err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if err := <-replayed; err != nil {
+		t.Fatalf("Idempotency: %v", err)
+	}
+	if err := <-again; !errors.Is(err, ingest.ErrIdempotencyKeyTaken) {
+		t.Fatalf("second Create with the key = %v, want ErrIdempotencyKeyTaken", err)
 	}
 }
 
@@ -144,46 +186,84 @@ func TestAFailedSyncFailsTheWriteAndStopsTheStore(t *testing.T) {
 	if err := db.Create(t.Context(), pipelinetest.NewOrder(t, "c1", time.Now()), nil); fault.KindOf(err) != fault.Unavailable {
 		t.Fatalf("Create after a failed fsync = %v, want a fault.Unavailable error", err)
 	}
-	_, err := db.Update(CommitOnly(t.Context()), first.ID(), func(o *order.Order) ([]contracts.Event, error) {
-		return nil, o.StartValidation(time.Now())
+	done := returned(func() error {
+		_, err := db.Update(CommitOnly(t.Context()), first.ID(), func(o *order.Order) ([]contracts.Event, error) {
+			return nil, o.StartValidation(time.Now())
+		})
+		return err
 	})
-	if fault.KindOf(err) != fault.Unavailable {
-		t.Fatalf("Update under CommitOnly after a failed fsync = %v, want a fault.Unavailable error", err)
+	select {
+	case err := <-done:
+		if fault.KindOf(err) != fault.Unavailable {
+			t.Fatalf("Update under CommitOnly after a failed fsync = %v, want a fault.Unavailable error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Update under CommitOnly after a failed fsync did not return within 10s")
 	}
 	if err := db.Sync(t.Context()); fault.KindOf(err) != fault.Unavailable {
 		t.Fatalf("Sync after a failed fsync = %v, want a fault.Unavailable error", err)
 	}
+	if err := db.Close(); fault.KindOf(err) != fault.Unavailable {
+		t.Fatalf("Close after a failed fsync = %v, want the fsync's error", err)
+	}
 }
 
-func TestCloseSyncsTheCommitsNobodyWaitedFor(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "orderflow.db")
-	db, err := Open(path, Options{PruneInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+func TestCloseAnswersTheWritesWaitingForTheSync(t *testing.T) {
+	db := openForSync(t)
 	o := pipelinetest.NewOrder(t, "c1", time.Now())
 	if err := db.Create(t.Context(), o, nil); err != nil {
 		t.Fatal(err)
 	}
 	syncs := holdSyncs(t, db, nil)
-	if _, err := db.Update(CommitOnly(t.Context()), o.ID(), func(o *order.Order) ([]contracts.Event, error) {
-		return nil, o.StartValidation(time.Now())
-	}); err != nil {
-		t.Fatal(err)
-	}
+	validate(t, CommitOnly(t.Context()), db, o.ID())
+	waitFor(t, "the fsync of the first commit", syncs.started)
+	// A second commit while the first one's fsync is held, whose caller waits for the next fsync.
+	created := returned(func() error { return db.Create(t.Context(), pipelinetest.NewOrder(t, "c1", time.Now()), nil) })
+	notWithin(t, created, "Create returned before any fsync covered it")
 	closed := returned(db.Close)
-	waitFor(t, "an fsync", syncs.started)
-	notWithin(t, closed, "Close returned before the fsync of the last commit")
 	syncs.free()
-	if err := <-closed; err != nil {
-		t.Fatalf("Close: %v", err)
+	for what, ch := range map[string]<-chan error{"Create": created, "Close": closed} {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s did not return within 10s of the fsyncs going through", what)
+		}
 	}
-	db, err = Open(path, Options{PruneInterval: -1})
+	db.sync.mu.Lock()
+	defer db.sync.mu.Unlock()
+	if db.sync.synced != db.sync.committed {
+		t.Errorf("after Close %d of %d commits were synced", db.sync.synced, db.sync.committed)
+	}
+}
+
+func TestTheSyncerSyncsTheWALFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "orderflow.db")
+	db, err := Open(path, Options{PruneInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if got, err := db.Get(t.Context(), o.ID()); err != nil || got.Status() != order.Validating {
-		t.Fatalf("after reopening: %v, %v; want VALIDATING", got, err)
+	// Through a restart of the WAL too: copy it whole, and write again.
+	for i := range 2 {
+		if err := db.Create(t.Context(), pipelinetest.NewOrder(t, "c1", time.Now()), nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Checkpoint(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		synced, err := db.sync.file.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wal, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !os.SameFile(synced, wal) {
+			t.Fatalf("round %d: the syncer's file is not the WAL", i)
+		}
 	}
 }

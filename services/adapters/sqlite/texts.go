@@ -39,7 +39,8 @@ func (db *DB) TextRecorded(ctx context.Context, orderID, id string) (bool, error
 // Texts returns the texts sent about the order, oldest first (by id when sent at the same time). An
 // order without texts, known or not, has an empty list: it is not an error. It returns an error when
 // the read fails.
-func (db *DB) Texts(ctx context.Context, orderID string) ([]contracts.Text, error) {
+func (db *DB) Texts(ctx context.Context, orderID string) (_ []contracts.Text, err error) {
+	defer db.durableRead(ctx, &err)
 	rows, err := db.rs.texts.QueryContext(ctx, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list texts of order %s: %w", orderID, err)

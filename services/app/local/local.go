@@ -194,10 +194,10 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 		switch {
 		case memoryTargets[target]:
 			tap.subscribe(h)
-		case tellingTargets[target]:
-			engine.Subscribe(target, afterSync(db, localbus.EventHandler(h)))
-		default:
+		case pipelineTargets[target]:
 			engine.Subscribe(target, commitOnly(localbus.EventHandler(h)))
+		default:
+			engine.Subscribe(target, afterSync(db, localbus.EventHandler(h)))
 		}
 	}
 	tap.subscribe(func(_ context.Context, e contracts.Event) error { board.Published(e); return nil })
@@ -236,9 +236,14 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	return l, nil
 }
 
-// tellingTargets are the routing targets whose deliveries tell someone outside the process (texts to
-// customers); other teams' webhooks are too.
-var tellingTargets = map[string]bool{routing.Notifier: true}
+// pipelineTargets are the routing targets whose deliveries only move orders on in the store, telling
+// no one outside the process: their writes need only be committed (commitOnly). Every other delivery
+// (the notifier's texts, other teams' webhooks, and whatever target comes next) waits for the sync
+// first (afterSync).
+var pipelineTargets = map[string]bool{
+	routing.Validation: true, routing.InventoryReserve: true, routing.InventoryRelease: true,
+	routing.PaymentAuthorize: true, routing.PaymentVoid: true, routing.Fulfillment: true,
+}
 
 // commitOnly has h's writes return once committed (sqlite.CommitOnly): the pipeline's next step reads
 // them at once, the store makes them durable a moment later, and after a crash that lost the last of

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/orderflow/orderflow/services/adapters/localbus"
+	"github.com/orderflow/orderflow/services/routing"
 )
 
 // countingSyncer is a syncer that records its calls and fails with err.
@@ -35,5 +36,20 @@ func TestADeliveryThatTellsTheWorldWaitsForTheSync(t *testing.T) {
 	h = afterSync(s, func(context.Context, localbus.Message) error { called = true; return nil })
 	if err := h(t.Context(), localbus.Message{Target: "notifier"}); !errors.Is(err, s.err) || called {
 		t.Fatalf("after a failed sync: err %v, handler called %v; want the sync's error and no delivery", err, called)
+	}
+}
+
+func TestOnlyThePipelineStagesSkipTheSync(t *testing.T) {
+	routed := map[string]bool{}
+	for _, r := range routing.Table {
+		routed[r.Target] = true
+	}
+	for target := range pipelineTargets {
+		if !routed[target] {
+			t.Errorf("%s skips the sync but is no routing target", target)
+		}
+	}
+	if pipelineTargets[routing.Notifier] {
+		t.Errorf("the notifier, which texts customers, skips the sync")
 	}
 }
