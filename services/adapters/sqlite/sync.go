@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/orderflow/orderflow/services/fault"
 )
@@ -39,8 +40,8 @@ type syncer struct {
 	// covered. A reader can see a commit as soon as its COMMIT runs, so a barrier waits for every
 	// commit begun; an fsync covers only the commits finished before it started.
 	begun, committed, started, synced uint64
-	// startedSync is signalled (with mu) when an fsync starts, or the syncer stops or fails.
-	startedSync *sync.Cond
+	// startedSync is closed, and replaced, when an fsync starts or the syncer stops or fails.
+	startedSync chan struct{}
 	waiting     []syncWaiter // in commit order
 	// err is the first failed fsync's: after it nothing is known to be durable, so every write waiting
 	// and every later one fails (the store must be reopened).
@@ -84,7 +85,7 @@ func openSyncer(path string) (*syncer, error) {
 		return nil, fmt.Errorf("sync the WAL: %w", err)
 	}
 	s := &syncer{file: f, syncFile: f.Sync, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	s.startedSync = sync.NewCond(&s.mu)
+	s.startedSync = make(chan struct{})
 	go s.loop()
 	return s, nil
 }
@@ -126,16 +127,34 @@ func (s *syncer) commit(answers []answer) {
 	wake(s.wake)
 }
 
-// await holds the writer while its last commit waits for an fsync to start: while the disk syncs one
-// commit, the writer may commit once more, and the ops that arrive meanwhile wait to make the commit
-// after that one. So commits are about as few and as large as when each waited for its own fsync, and
-// only the fsync, not the next commit, waits for the disk. Only the writer calls it.
+// await holds the writer while its last commit waits for an fsync to start, for maxAwait at most:
+// while the disk syncs one commit, the writer may commit once more, and the ops that arrive meanwhile
+// wait to make the commit after that one. So commits are about as few and as large as when each waited
+// for its own fsync, and only the fsync, not the next commit, waits for the disk; when the disk stalls,
+// the writer still commits every maxAwait. Only the writer calls it.
 func (s *syncer) await() {
 	s.mu.Lock()
-	for s.committed > s.started && s.err == nil && !s.stopped {
-		s.startedSync.Wait()
+	if s.committed <= s.started || s.err != nil || s.stopped {
+		s.mu.Unlock()
+		return
 	}
+	started := s.startedSync
 	s.mu.Unlock()
+	t := time.NewTimer(maxAwait)
+	defer t.Stop()
+	select {
+	case <-started:
+	case <-t.C:
+	}
+}
+
+// maxAwait bounds how long the writer waits for an fsync to start (await).
+const maxAwait = 2 * time.Millisecond
+
+// signalStarted wakes the writer in await. s.mu must be held.
+func (s *syncer) signalStarted() {
+	close(s.startedSync)
+	s.startedSync = make(chan struct{})
 }
 
 // barrier returns a channel that receives nil once every commit finished so far is durable (at once
@@ -167,7 +186,7 @@ func (s *syncer) loop() {
 			s.syncOnce()
 			s.mu.Lock()
 			s.stopped = true
-			s.startedSync.Broadcast()
+			s.signalStarted()
 			s.mu.Unlock()
 			return
 		}
@@ -182,7 +201,7 @@ func (s *syncer) syncOnce() {
 	pending := target > s.synced && s.err == nil
 	if pending {
 		s.started = target
-		s.startedSync.Broadcast()
+		s.signalStarted()
 	}
 	syncFile := s.syncFile
 	s.mu.Unlock()
@@ -194,7 +213,7 @@ func (s *syncer) syncOnce() {
 	if err != nil && s.err == nil {
 		s.err = fault.Wrap(fault.Unavailable, err, "sync the sqlite WAL: writes since the last sync may not be durable; reopen the store")
 		s.failed.Store(true)
-		s.startedSync.Broadcast()
+		s.signalStarted()
 	}
 	if s.err == nil {
 		s.synced = target
