@@ -106,6 +106,14 @@ func TestAnAnsweredWriteWaitsForTheSyncOfTheWAL(t *testing.T) {
 // validate moves o on under ctx, failing the test if that does not return within 10s.
 func validate(t *testing.T, ctx context.Context, db *DB, id string) {
 	t.Helper()
+	if err := validationErr(t, ctx, db, id); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+// validationErr is validate's error, failing the test only when Update does not return within 10s.
+func validationErr(t *testing.T, ctx context.Context, db *DB, id string) error {
+	t.Helper()
 	done := returned(func() error {
 		_, err := db.Update(ctx, id, func(o *order.Order) ([]contracts.Event, error) {
 			return nil, o.StartValidation(time.Now())
@@ -114,21 +122,26 @@ func validate(t *testing.T, ctx context.Context, db *DB, id string) {
 	})
 	select {
 	case err := <-done:
-		if err != nil {
-			t.Fatalf("Update: %v", err)
-		}
+		return err
 	case <-time.After(10 * time.Second):
 		t.Fatalf("Update did not return within 10s")
+		return nil
 	}
 }
 
-func TestACommitOnlyWriteReturnsAtItsCommitAndSyncWaitsForTheDisk(t *testing.T) {
+// createdThenHeld opens a DB holding one order, and holds its fsyncs from then on.
+func createdThenHeld(t *testing.T) (*DB, *order.Order, *heldSyncs) {
+	t.Helper()
 	db := openForSync(t)
 	o := pipelinetest.NewOrder(t, "c1", time.Now())
 	if err := db.Create(t.Context(), o, nil); err != nil {
 		t.Fatal(err)
 	}
-	syncs := holdSyncs(t, db, nil)
+	return db, o, holdSyncs(t, db, nil)
+}
+
+func TestACommitOnlyWriteReturnsAtItsCommitAndSyncWaitsForTheDisk(t *testing.T) {
+	db, o, syncs := createdThenHeld(t)
 	if err := db.Sync(t.Context()); err != nil {
 		t.Fatalf("Sync with nothing to sync: %v", err)
 	}
@@ -186,19 +199,8 @@ func TestAFailedSyncFailsTheWriteAndStopsTheStore(t *testing.T) {
 	if err := db.Create(t.Context(), pipelinetest.NewOrder(t, "c1", time.Now()), nil); fault.KindOf(err) != fault.Unavailable {
 		t.Fatalf("Create after a failed fsync = %v, want a fault.Unavailable error", err)
 	}
-	done := returned(func() error {
-		_, err := db.Update(CommitOnly(t.Context()), first.ID(), func(o *order.Order) ([]contracts.Event, error) {
-			return nil, o.StartValidation(time.Now())
-		})
-		return err
-	})
-	select {
-	case err := <-done:
-		if fault.KindOf(err) != fault.Unavailable {
-			t.Fatalf("Update under CommitOnly after a failed fsync = %v, want a fault.Unavailable error", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Update under CommitOnly after a failed fsync did not return within 10s")
+	if err := validationErr(t, CommitOnly(t.Context()), db, first.ID()); fault.KindOf(err) != fault.Unavailable {
+		t.Fatalf("Update under CommitOnly after a failed fsync = %v, want a fault.Unavailable error", err)
 	}
 	if err := db.Sync(t.Context()); fault.KindOf(err) != fault.Unavailable {
 		t.Fatalf("Sync after a failed fsync = %v, want a fault.Unavailable error", err)
@@ -209,12 +211,7 @@ func TestAFailedSyncFailsTheWriteAndStopsTheStore(t *testing.T) {
 }
 
 func TestCloseAnswersTheWritesWaitingForTheSync(t *testing.T) {
-	db := openForSync(t)
-	o := pipelinetest.NewOrder(t, "c1", time.Now())
-	if err := db.Create(t.Context(), o, nil); err != nil {
-		t.Fatal(err)
-	}
-	syncs := holdSyncs(t, db, nil)
+	db, o, syncs := createdThenHeld(t)
 	validate(t, CommitOnly(t.Context()), db, o.ID())
 	waitFor(t, "the fsync of the first commit", syncs.started)
 	// A second commit while the first one's fsync is held, whose caller waits for the next fsync.
