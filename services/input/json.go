@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxDepth is how deeply arrays and objects may nest in a body. orderflow's requests nest 3 levels (an
@@ -40,6 +42,14 @@ const Root = "body"
 // *SyntaxError. Objects come back as map[string]any, arrays as []any, numbers as json.Number (their text
 // as sent), strings, bools and nil, so that callers can check the shape field by field.
 func Decode(b []byte) (any, error) {
+	if v, ok := fast(b); ok {
+		return v, nil
+	}
+	return strict(b)
+}
+
+// strict is Decode on encoding/json's tokens, which knows where and why a body is refused.
+func strict(b []byte) (any, error) {
 	if i := invalidUTF8(b); i >= 0 {
 		return nil, &SyntaxError{Path: Root, Problem: "is not valid UTF-8", Offset: int64(i)}
 	}
@@ -234,4 +244,91 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// fast decodes b as Decode does, about three times faster, when b is a body Decode accepts and has no
+// \u escape; otherwise it returns false, and strict decodes b (and says what is wrong with it). It reads
+// b with jsontext, which refuses whatever strict refuses (a key twice, also spelt with other escapes,
+// bytes that are not UTF-8, anything after the value, bad grammar) but lets an escaped lone surrogate
+// through, hence the escapes are left to strict; nesting is bounded here as there.
+func fast(b []byte) (any, bool) {
+	if bytes.Contains(b, []byte(`\u`)) {
+		return nil, false
+	}
+	dec := jsontext.NewDecoder(bytes.NewReader(b))
+	v, ok := fastValue(dec, 0)
+	if !ok {
+		return nil, false
+	}
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+		return nil, false
+	}
+	return v, true
+}
+
+func fastValue(dec *jsontext.Decoder, depth int) (any, bool) {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, false
+	}
+	switch tok.Kind() {
+	case '{', '[':
+		if depth >= MaxDepth {
+			return nil, false
+		}
+		return fastComposite(dec, tok.Kind(), depth+1)
+	case '"':
+		return tok.String(), true
+	case '0':
+		return json.Number(tok.String()), true
+	case 't':
+		return true, true
+	case 'f':
+		return false, true
+	case 'n':
+		return nil, true
+	}
+	return nil, false
+}
+
+// fastComposite reads the rest of an object or array, whose opening token was kind.
+func fastComposite(dec *jsontext.Decoder, kind jsontext.Kind, depth int) (any, bool) {
+	var m map[string]any
+	var a []any
+	if kind == '{' {
+		m = map[string]any{}
+	} else {
+		a = []any{}
+	}
+	for {
+		switch dec.PeekKind() {
+		case '}', ']':
+			if _, err := dec.ReadToken(); err != nil {
+				return nil, false
+			}
+			if m != nil {
+				return m, true
+			}
+			return a, true
+		case 0:
+			return nil, false // what comes next is not JSON: strict says why
+		}
+		var key string
+		if m != nil {
+			k, err := dec.ReadToken()
+			if err != nil {
+				return nil, false
+			}
+			key = k.String()
+		}
+		v, ok := fastValue(dec, depth)
+		if !ok {
+			return nil, false
+		}
+		if m != nil {
+			m[key] = v
+		} else {
+			a = append(a, v)
+		}
+	}
 }
