@@ -74,16 +74,23 @@ func ParseAmountDecimals(s string, decimals int) (Amount, error) {
 }
 
 // String formats the amount as a plain decimal with two decimals: 1299.99.
-func (a Amount) String() string {
-	sign := ""
+func (a Amount) String() string { return string(a.appendTo(make([]byte, 0, 24))) }
+
+// appendTo appends the amount with two decimals to b. It is what String and MarshalJSON write, without
+// fmt: every event and order snapshot holds several amounts.
+func (a Amount) appendTo(b []byte) []byte {
+	u := uint64(a)
 	if a < 0 {
-		sign, a = "-", -a
+		b = append(b, '-')
+		u = -u
 	}
-	return fmt.Sprintf("%s%d.%02d", sign, int64(a)/100, int64(a)%100)
+	b = strconv.AppendUint(b, u/100, 10)
+	cents := u % 100
+	return append(b, '.', byte('0'+cents/10), byte('0'+cents%10))
 }
 
 // MarshalJSON writes the amount as a JSON number with two decimals.
-func (a Amount) MarshalJSON() ([]byte, error) { return []byte(a.String()), nil }
+func (a Amount) MarshalJSON() ([]byte, error) { return a.appendTo(make([]byte, 0, 24)), nil }
 
 // UnmarshalJSON reads a JSON number exactly; see ParseAmount for what it refuses.
 func (a *Amount) UnmarshalJSON(b []byte) error {

@@ -86,3 +86,24 @@ func TestFormatAmount(t *testing.T) {
 		}
 	}
 }
+
+func TestAmountIsWrittenWithTwoDecimals(t *testing.T) {
+	t.Parallel()
+	for a, want := range map[contracts.Amount]string{
+		0: "0.00", 1: "0.01", 10: "0.10", 99: "0.99", 100: "1.00", 129999: "1299.99", -5: "-0.05", -129999: "-1299.99",
+		contracts.MaxAmount: "1000000000000.00", -contracts.MaxAmount: "-1000000000000.00",
+	} {
+		b, err := a.MarshalJSON()
+		if err != nil || string(b) != want || a.String() != want {
+			t.Errorf("Amount(%d): JSON %s (%v), String %q; want %s", int64(a), b, err, a.String(), want)
+			continue
+		}
+		if a < 0 {
+			continue // written as they are, but never read: ParseAmount refuses a negative amount
+		}
+		var back contracts.Amount
+		if err := back.UnmarshalJSON(b); err != nil || back != a {
+			t.Errorf("Amount(%d) read back as %d (%v)", int64(a), int64(back), err)
+		}
+	}
+}
