@@ -47,6 +47,8 @@ type syncer struct {
 	// and every later one fails (the store must be reopened).
 	err    error
 	failed atomic.Bool
+	// broken is closed when err is set.
+	broken chan struct{}
 	// stopped: the syncer has made its last fsync (close).
 	stopped bool
 }
@@ -84,7 +86,7 @@ func openSyncer(path string) (*syncer, error) {
 		f.Close()
 		return nil, fmt.Errorf("sync the WAL: %w", err)
 	}
-	s := &syncer{file: f, syncFile: f.Sync, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &syncer{file: f, syncFile: f.Sync, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), broken: make(chan struct{})}
 	s.startedSync = make(chan struct{})
 	go s.loop()
 	return s, nil
@@ -213,6 +215,7 @@ func (s *syncer) syncOnce() {
 	if err != nil && s.err == nil {
 		s.err = fault.Wrap(fault.Unavailable, err, "sync the sqlite WAL: writes since the last sync may not be durable; reopen the store")
 		s.failed.Store(true)
+		close(s.broken)
 		s.signalStarted()
 	}
 	if s.err == nil {
@@ -296,3 +299,7 @@ func (db *DB) Sync(ctx context.Context) error {
 		return fmt.Errorf("wait for the sync of the WAL: %w", ctx.Err())
 	}
 }
+
+// Broken is closed once a sync of the WAL failed. The store then refuses every write with that error
+// (Sync returns it), and must be reopened, which recovers what the disk holds.
+func (db *DB) Broken() <-chan struct{} { return db.sync.broken }

@@ -205,6 +205,11 @@ func TestAFailedSyncFailsTheWriteAndStopsTheStore(t *testing.T) {
 	if err := db.Sync(t.Context()); fault.KindOf(err) != fault.Unavailable {
 		t.Fatalf("Sync after a failed fsync = %v, want a fault.Unavailable error", err)
 	}
+	select {
+	case <-db.Broken():
+	default:
+		t.Fatal("Broken is not closed after a failed fsync")
+	}
 	if err := db.Close(); fault.KindOf(err) != fault.Unavailable {
 		t.Fatalf("Close after a failed fsync = %v, want the fsync's error", err)
 	}

@@ -222,11 +222,21 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	// Live streams end when the server shuts down, which waits for its requests.
 	l.srv.RegisterOnShutdown(board.Close)
 	started = true
-	l.wg.Add(3)
+	l.wg.Add(4)
 	l.tapStop, l.tap = make(chan struct{}), tap
 	go tap.run(l.tapStop)
 	go func() { defer l.wg.Done(); l.fail(engine.Run(runCtx)) }()
 	go func() { defer l.wg.Done(); l.fail(a.Reconciler.Run(runCtx)) }()
+	go func() {
+		defer l.wg.Done()
+		// A store that could not sync its WAL refuses every write until it is reopened: stop, so
+		// that a restart recovers it, rather than answer 503 for ever.
+		select {
+		case <-db.Broken():
+			l.fail(fmt.Errorf("store: %w", db.Sync(context.Background())))
+		case <-runCtx.Done():
+		}
+	}()
 	go func() {
 		defer l.wg.Done()
 		if err := l.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
