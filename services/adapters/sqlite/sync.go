@@ -19,11 +19,14 @@ import (
 // durability. The writer goes on with the next batch meanwhile instead of waiting for the disk, and the
 // callers that need no fsync of their own (CommitOnly) are answered at the commit.
 //
-// Why that is as durable as an fsync per commit: the WAL is only ever appended to, so an fsync makes
-// every commit before it durable, and a crash keeps a prefix of the commits (recovery stops at the first
-// frame that is not whole). synchronous = NORMAL never lets a checkpoint copy a frame into the database
-// file before the WAL is synced, and it syncs the database file before the WAL starts over; so a commit
-// whose frames a later commit overwrote after such a restart was in the synced database file already.
+// Why that is as durable as an fsync per commit: the WAL holds the commits in commit order (a
+// transaction may rewrite its own frames before it commits, never an earlier commit's), so an fsync
+// makes every commit before it durable, and a crash keeps a prefix of the commits (recovery stops at the
+// first frame whose salt or checksum does not follow). synchronous = NORMAL never lets a checkpoint copy
+// a frame into the database file before the WAL is synced, and it syncs the database file before the
+// WAL starts over, whose new header SQLite fsyncs itself; so a commit whose frames a later commit
+// overwrote after such a restart was in the synced database file already. It also relies on SQLite's
+// default powersafe overwrite (a write never damages the bytes around it), as synchronous = FULL did.
 
 // syncer fsyncs the WAL after commits and answers the writes waiting for that.
 type syncer struct {
@@ -86,8 +89,10 @@ func openSyncer(path string) (*syncer, error) {
 		f.Close()
 		return nil, fmt.Errorf("sync the WAL: %w", err)
 	}
-	s := &syncer{file: f, syncFile: f.Sync, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), broken: make(chan struct{})}
-	s.startedSync = make(chan struct{})
+	s := &syncer{
+		file: f, syncFile: f.Sync, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		startedSync: make(chan struct{}), broken: make(chan struct{}),
+	}
 	go s.loop()
 	return s, nil
 }
