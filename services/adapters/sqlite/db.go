@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -57,6 +58,8 @@ type Options struct {
 	PruneInterval time.Duration
 	// PruneBatch is how many rows one pruning write deletes at most (DefaultPruneBatch when 0).
 	PruneBatch int
+	// Fsync makes the WAL file durable after commits (nil: f.Sync). Tests hold or fail it.
+	Fsync func(f *os.File) error
 }
 
 // ErrClosed (kind fault.Unavailable) is returned by every method called after Close.
@@ -190,7 +193,7 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	var err error
-	if db.sync, err = openSyncer(path); err != nil {
+	if db.sync, err = openSyncer(path, opts.Fsync); err != nil {
 		db.wconn.Close()
 		db.wdb.Close()
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)

@@ -70,8 +70,9 @@ type answer struct {
 }
 
 // openSyncer opens the WAL file of the database at path for fsyncs, after syncing the directory once so
-// that the WAL file's own name is durable (SQLite would do that at the WAL's first sync).
-func openSyncer(path string) (*syncer, error) {
+// that the WAL file's own name is durable (SQLite would do that at the WAL's first sync). fsync makes
+// the file durable after commits (nil: File.Sync).
+func openSyncer(path string, fsync func(*os.File) error) (*syncer, error) {
 	f, err := os.Open(path + "-wal")
 	if err != nil {
 		return nil, fmt.Errorf("open the WAL for syncing: %w", err)
@@ -89,8 +90,12 @@ func openSyncer(path string) (*syncer, error) {
 		f.Close()
 		return nil, fmt.Errorf("sync the WAL: %w", err)
 	}
+	syncFile := f.Sync
+	if fsync != nil {
+		syncFile = func() error { return fsync(f) }
+	}
 	s := &syncer{
-		file: f, syncFile: f.Sync, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		file: f, syncFile: syncFile, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		startedSync: make(chan struct{}), broken: make(chan struct{}),
 	}
 	go s.loop()

@@ -61,6 +61,9 @@ type Config struct {
 	App app.Config
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
+
+	// fsync replaces the store's fsync of its WAL in tests (sqlite.Options.Fsync).
+	fsync func(*os.File) error
 }
 
 // Local is a running single-machine orderflow.
@@ -134,6 +137,7 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	}
 	db, err := sqlite.Open(filepath.Join(cfg.DataDir, DatabaseFile), sqlite.Options{
 		IdempotencyRetention: cfg.IdempotencyRetention, ProcessedRetention: cfg.ProcessedRetention, Logger: log,
+		Fsync:  cfg.fsync,
 		Router: durableTargets,
 		OnMessages: func(msgs []localbus.Message) {
 			if e := engineRef.Load(); e != nil {
