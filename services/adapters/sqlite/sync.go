@@ -31,7 +31,7 @@ import (
 // syncer fsyncs the WAL after commits and answers the writes waiting for that.
 type syncer struct {
 	file *os.File
-	// syncFile makes the WAL durable: file.Sync, replaced by tests (with mu held).
+	// syncFile makes the WAL durable: file.Sync, or Options.Fsync.
 	syncFile func() error
 	wake     chan struct{} // capacity 1: a commit since the last sync
 	stop     chan struct{}
@@ -215,12 +215,11 @@ func (s *syncer) syncOnce() {
 		s.started = target
 		s.signalStarted()
 	}
-	syncFile := s.syncFile
 	s.mu.Unlock()
 	if !pending {
 		return
 	}
-	err := syncFile()
+	err := s.syncFile()
 	s.mu.Lock()
 	if err != nil && s.err == nil {
 		s.err = fault.Wrap(fault.Unavailable, err, "sync the sqlite WAL: writes since the last sync may not be durable; reopen the store")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,12 @@ import (
 	"github.com/orderflow/orderflow/services/pipeline/pipelinetest"
 )
 
+// syncDB is a DB whose fsync of the WAL (Options.Fsync) a test can hold.
+type syncDB struct {
+	*DB
+	fsync atomic.Pointer[func(*os.File) error] // nil: fsync as usual
+}
+
 // heldSyncs replaces the WAL's fsync of db by one that reports each call on started and then waits
 // for release, or returns fail when it is set.
 type heldSyncs struct {
@@ -22,20 +29,18 @@ type heldSyncs struct {
 	release chan struct{}
 }
 
-func holdSyncs(t *testing.T, db *DB, fail error) *heldSyncs {
+func holdSyncs(t *testing.T, db *syncDB, fail error) *heldSyncs {
 	t.Helper()
 	h := &heldSyncs{started: make(chan struct{}, 100), release: make(chan struct{})}
-	db.sync.mu.Lock()
-	real := db.sync.syncFile
-	db.sync.syncFile = func() error {
+	held := func(f *os.File) error {
 		h.started <- struct{}{}
 		if fail != nil {
 			return fail
 		}
 		<-h.release
-		return real()
+		return f.Sync()
 	}
-	db.sync.mu.Unlock()
+	db.fsync.Store(&held)
 	t.Cleanup(h.free)
 	return h
 }
@@ -49,14 +54,21 @@ func (h *heldSyncs) free() {
 	}
 }
 
-func openForSync(t *testing.T) *DB {
+func openForSync(t *testing.T) *syncDB {
 	t.Helper()
-	db, err := Open(filepath.Join(t.TempDir(), "orderflow.db"), Options{PruneInterval: -1})
+	s := &syncDB{}
+	db, err := Open(filepath.Join(t.TempDir(), "orderflow.db"), Options{PruneInterval: -1, Fsync: func(f *os.File) error {
+		if held := s.fsync.Load(); held != nil {
+			return (*held)(f)
+		}
+		return f.Sync()
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db
+	s.DB = db
+	return s
 }
 
 // returned runs f in a goroutine and returns the channel its error arrives on.
@@ -104,7 +116,7 @@ func TestAnAnsweredWriteWaitsForTheSyncOfTheWAL(t *testing.T) {
 }
 
 // validate moves o on under ctx, failing the test if that does not return within 10s.
-func validate(t *testing.T, ctx context.Context, db *DB, id string) {
+func validate(t *testing.T, ctx context.Context, db *syncDB, id string) {
 	t.Helper()
 	if err := validationErr(t, ctx, db, id); err != nil {
 		t.Fatalf("Update: %v", err)
@@ -112,7 +124,7 @@ func validate(t *testing.T, ctx context.Context, db *DB, id string) {
 }
 
 // validationErr is validate's error, failing the test only when Update does not return within 10s.
-func validationErr(t *testing.T, ctx context.Context, db *DB, id string) error {
+func validationErr(t *testing.T, ctx context.Context, db *syncDB, id string) error {
 	t.Helper()
 	done := returned(func() error {
 		_, err := db.Update(ctx, id, func(o *order.Order) ([]contracts.Event, error) {
@@ -130,7 +142,7 @@ func validationErr(t *testing.T, ctx context.Context, db *DB, id string) error {
 }
 
 // createdThenHeld opens a DB holding one order, and holds its fsyncs from then on.
-func createdThenHeld(t *testing.T) (*DB, *order.Order, *heldSyncs) {
+func createdThenHeld(t *testing.T) (*syncDB, *order.Order, *heldSyncs) {
 	t.Helper()
 	db := openForSync(t)
 	o := pipelinetest.NewOrder(t, "c1", time.Now())
