@@ -26,7 +26,9 @@ import (
 // bench measures orderflow against a no-op JSON handler driven by the same client in the same run: it
 // starts orderflow (on a temporary data directory) and the no-op server as child processes, drives both
 // over loopback HTTP, and prints ingest (POST /orders), end to end (accepted → COMPLETED, from each
-// order's history) and the latency of a paced load, each with its ratio to the no-op. With --fill it
+// order's history), the latency of a paced load, and whether the pipeline keeps up with a sustained
+// load just under its measured end-to-end rate, each with its ratio to the no-op, and the server's CPU
+// time and write calls per order. With --fill it
 // then stops orderflow, gives its data directory a history of that many orders (orderflow fill),
 // starts it again and measures the same, to show what a long history costs. The figures of the
 // previous release (--baseline, kept in the repository) are printed beside, so a regression shows.
@@ -39,6 +41,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.drain, "drain-timeout", 3*time.Minute, "how long to wait for accepted orders to finish")
 	fs.StringVar(&o.profile, "server-cpuprofile", "", "write the server's CPU profile (of the first round) to this `file`")
 	fs.IntVar(&o.paced, "paced-rate", 1000, "orders per second of the paced phase, which measures latency below saturation (0 skips it)")
+	fs.Float64Var(&o.sustain, "sustain", 0.9, "offer this share of the measured end-to-end rate for a phase, to see whether the pipeline keeps up with it (0 skips it)")
 	fill := fs.Int("fill", 0, "after the first round, add this many orders to the data directory and measure again (0: no second round)")
 	baseline := fs.String("baseline", "docs/bench/previous-release.json", "figures of the previous release to print beside (a missing file prints none)")
 	save := fs.String("save", "", "write this run's figures to this `file` (to make them the next baseline)")
@@ -106,6 +109,7 @@ const benchAdminKey = "bench-admin-key"
 type benchOptions struct {
 	duration, drain time.Duration
 	conc, paced     int
+	sustain         float64
 	profile         string
 }
 
@@ -131,9 +135,22 @@ type benchFigures struct {
 	PacedRate  int     `json:"pacedRate,omitempty"`
 	PacedP50Ms float64 `json:"pacedP50Ms,omitempty"`
 	PacedP99Ms float64 `json:"pacedP99Ms,omitempty"`
+	// SustainedRate is the load offered by the sustained phase (a share of EndToEnd, 0: not run),
+	// SustainedCompleted the orders per second that reached COMPLETED meanwhile, SustainedBacklog the
+	// orders not ended when it stopped, and SustainedP50Ms/SustainedP99Ms its create→COMPLETED.
+	SustainedRate      int     `json:"sustainedRate,omitempty"`
+	SustainedCompleted float64 `json:"sustainedCompletedPerSecond,omitempty"`
+	SustainedBacklog   int     `json:"sustainedBacklog,omitempty"`
+	SustainedP50Ms     float64 `json:"sustainedP50Ms,omitempty"`
+	SustainedP99Ms     float64 `json:"sustainedP99Ms,omitempty"`
 	// CPUPerOrderUs is the server's CPU time (user and system) over the round, per order it took in,
 	// in microseconds: steadier than the rates on a shared machine (0: not measured).
 	CPUPerOrderUs float64 `json:"cpuPerOrderUs,omitempty"`
+	// WriteCallsPerOrder and WriteKiBPerOrder are the server's write system calls and the bytes they
+	// wrote (files and sockets) over the round, per order it took in: counts, not timings, so they do
+	// not vary with the machine's other load (0: not measured).
+	WriteCallsPerOrder float64 `json:"writeCallsPerOrder,omitempty"`
+	WriteKiBPerOrder   float64 `json:"writeKiBPerOrder,omitempty"`
 	// Filled are the figures after the fill, in a saved file.
 	Filled *benchFigures `json:"filled,omitempty"`
 }
@@ -152,10 +169,16 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	var f benchFigures
 	orders := 0                 // taken in by the server this round
 	var cpuBefore time.Duration // the server's CPU before its first order (start-up, migrations)
+	var ioBefore ioCounters
 	cpuPerOrder := func() {
 		if cpu, ok := processCPU(server.Process); ok && orders > 0 {
 			f.CPUPerOrderUs = float64((cpu - cpuBefore).Microseconds()) / float64(orders)
 			fmt.Fprintf(stdout, "  server CPU              %9.0f µs per order (user and system, %d orders)\n", f.CPUPerOrderUs, orders)
+		}
+		if w, ok := processIO(server.Process); ok && orders > 0 {
+			f.WriteCallsPerOrder = float64(w.calls-ioBefore.calls) / float64(orders)
+			f.WriteKiBPerOrder = float64(w.bytes-ioBefore.bytes) / 1024 / float64(orders)
+			fmt.Fprintf(stdout, "  server writes           %9.1f calls per order, %.1f KiB per order (files and sockets)\n", f.WriteCallsPerOrder, f.WriteKiBPerOrder)
 		}
 	}
 	for _, c := range []*exec.Cmd{server, noopSrv} {
@@ -178,6 +201,7 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 		noopRes.rate(), noopRes.pct(50), noopRes.pct(99), len(noopRes.lat), noopRes.errors)
 
 	cpuBefore, _ = processCPU(server.Process)
+	ioBefore, _ = processIO(server.Process)
 	ordersRes := drive(ctx, client, base+"/orders", key, prefix, o.conc, o.duration, true)
 	ended, err := terminalCount(ctx, client, base, key)
 	if err != nil {
@@ -214,8 +238,67 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	if offered < 0.9*float64(o.paced) {
 		fmt.Fprintf(stdout, "  (the paced phase offered only %.0f of the %d orders/s asked for: the client could not keep the pace on this machine, so its latency is of a lighter load)\n", offered, o.paced)
 	}
+	accepted := len(ordersRes.lat) + sent - failed
+	if rate := sustainRate(f.EndToEnd, o.sustain); rate > 0 {
+		s, err := sustained(ctx, client, base, key, prefix+"-sustained", rate, accepted, o)
+		if err != nil {
+			return f, err
+		}
+		orders += s.accepted
+		f.SustainedRate, f.SustainedCompleted, f.SustainedBacklog = rate, s.completedRate, s.backlog
+		f.SustainedP50Ms, f.SustainedP99Ms = ms(s.e2e.lat, 50), ms(s.e2e.lat, 99)
+		fmt.Fprintf(stdout, "  sustained at %d orders/s  %9.0f orders/s reached COMPLETED meanwhile; %d not ended when it stopped (%s); create → COMPLETED p50 %s  p99 %s\n",
+			rate, s.completedRate, s.backlog, keptUp(rate, s.backlog), s.e2e.pct(50), s.e2e.pct(99))
+	}
 	cpuPerOrder()
 	return f, nil
+}
+
+// sustainRate is the load of the sustained phase: share of the measured end-to-end rate, rounded down
+// to a multiple of 50 orders per second (0 when the phase is skipped or there is nothing to offer).
+func sustainRate(endToEnd, share float64) int {
+	if share <= 0 || endToEnd <= 0 {
+		return 0
+	}
+	return int(endToEnd*share) / 50 * 50
+}
+
+// keptUp says whether a sustained phase kept up: its orders not ended when it stopped are at most a
+// second's worth of its load, which a pipeline that keeps up has in flight; more means the backlog grew.
+func keptUp(rate, backlog int) string {
+	if backlog <= rate {
+		return "kept up"
+	}
+	return "the backlog grew"
+}
+
+type sustainedResult struct {
+	accepted, backlog int
+	completedRate     float64
+	e2e               e2eResult
+}
+
+// sustained offers rate orders per second for the phase's duration (open loop, as the paced phase) and
+// reports how many orders ended meanwhile and how many had not when it stopped. before is how many
+// orders the server took in before it.
+func sustained(ctx context.Context, c *http.Client, base, key, prefix string, rate, before int, o benchOptions) (sustainedResult, error) {
+	var r sustainedResult
+	endedBefore, err := terminalCount(ctx, c, base, key)
+	if err != nil {
+		return r, err
+	}
+	start := time.Now()
+	sent, failed := drivePaced(ctx, c, base+"/orders", key, prefix, rate, o.duration)
+	elapsed := time.Since(start)
+	endedAfter, err := terminalCount(ctx, c, base, key)
+	if err != nil {
+		return r, err
+	}
+	r.accepted = sent - failed
+	r.backlog = before + r.accepted - endedAfter
+	r.completedRate = float64(endedAfter-endedBefore) / elapsed.Seconds()
+	r.e2e, err = endToEnd(ctx, c, base, key, prefix, pacedCustomers, before+r.accepted, o.drain)
+	return r, err
 }
 
 // ms is the pth percentile of sorted latencies in milliseconds (0 for none).
@@ -282,8 +365,14 @@ func printBenchSummary(w io.Writer, rounds []benchFigures, prev *benchFigures) {
 	row("end to end → COMPLETED (orders/s)", func(f benchFigures) float64 { return f.EndToEnd }, true, "%.0f")
 	row("backlog when ingest stopped (orders)", func(f benchFigures) float64 { return float64(f.Backlog) }, false, "%.0f")
 	row("server CPU per order (µs)", func(f benchFigures) float64 { return f.CPUPerOrderUs }, false, "%.0f")
+	row("server write calls per order", func(f benchFigures) float64 { return f.WriteCallsPerOrder }, false, "%.1f")
+	row("server KiB written per order", func(f benchFigures) float64 { return f.WriteKiBPerOrder }, false, "%.1f")
 	row("paced create→COMPLETED p50 (ms)", func(f benchFigures) float64 { return f.PacedP50Ms }, false, "%.1f")
 	row("paced create→COMPLETED p99 (ms)", func(f benchFigures) float64 { return f.PacedP99Ms }, false, "%.1f")
+	row("sustained phase, offered (orders/s)", func(f benchFigures) float64 { return float64(f.SustainedRate) }, true, "%.0f")
+	row("sustained phase, completed (orders/s)", func(f benchFigures) float64 { return f.SustainedCompleted }, true, "%.0f")
+	row("sustained phase, not ended at its end", func(f benchFigures) float64 { return float64(f.SustainedBacklog) }, false, "%.0f")
+	row("sustained create→COMPLETED p99 (ms)", func(f benchFigures) float64 { return f.SustainedP99Ms }, false, "%.1f")
 	_ = tw.Flush()
 }
 
@@ -375,6 +464,48 @@ func processCPU(p *os.Process) (time.Duration, bool) {
 	}
 	const ticksPerSecond = 100 // USER_HZ, 100 on every Linux build Go supports
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond, true
+}
+
+// ioCounters are a process's write system calls and the bytes they wrote.
+type ioCounters struct{ calls, bytes int64 }
+
+// processIO reads p's write counters from /proc (syscw and wchar: files, pipes and sockets alike); false
+// where there is no /proc or p has ended.
+func processIO(p *os.Process) (ioCounters, bool) {
+	if p == nil {
+		return ioCounters{}, false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", p.Pid))
+	if err != nil {
+		return ioCounters{}, false
+	}
+	return parseProcIO(b)
+}
+
+// parseProcIO reads syscw and wchar from the text of /proc/<pid>/io.
+func parseProcIO(b []byte) (ioCounters, bool) {
+	var c ioCounters
+	found := 0
+	for line := range strings.Lines(string(b)) {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok {
+			continue
+		}
+		var dst *int64
+		switch name {
+		case "syscw":
+			dst = &c.calls
+		case "wchar":
+			dst = &c.bytes
+		default:
+			continue
+		}
+		if _, err := fmt.Sscan(value, dst); err != nil {
+			return ioCounters{}, false
+		}
+		found++
+	}
+	return c, found == 2
 }
 
 func freeAddr() string {
