@@ -235,6 +235,7 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	f.PacedRate, f.PacedP50Ms, f.PacedP99Ms = o.paced, ms(p.lat, 50), ms(p.lat, 99)
 	fmt.Fprintf(stdout, "  paced at %d orders/s     %9d sent      p50 %7s  p99 %7s  create → COMPLETED (%d completed, %d errors; %.0f orders/s offered)\n",
 		o.paced, sent, p.pct(50), p.pct(99), p.completed, failed, offered)
+	fmt.Fprintf(stdout, "    each step, p50 / p99: %s\n", p.hopsLine())
 	if offered < 0.9*float64(o.paced) {
 		fmt.Fprintf(stdout, "  (the paced phase offered only %.0f of the %d orders/s asked for: the client could not keep the pace on this machine, so its latency is of a lighter load)\n", offered, o.paced)
 	}
@@ -249,6 +250,7 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 		f.SustainedP50Ms, f.SustainedP99Ms = ms(s.e2e.lat, 50), ms(s.e2e.lat, 99)
 		fmt.Fprintf(stdout, "  sustained at %d orders/s  %9.0f orders/s reached COMPLETED meanwhile; %d not ended when it stopped (%s); create → COMPLETED p50 %s  p99 %s\n",
 			rate, s.completedRate, s.backlog, keptUp(rate, s.backlog), s.e2e.pct(50), s.e2e.pct(99))
+		fmt.Fprintf(stdout, "    each step, p50 / p99: %s\n", s.e2e.hopsLine())
 	}
 	cpuPerOrder()
 	return f, nil
@@ -618,6 +620,34 @@ type e2eResult struct {
 	rate             float64
 	lat              []time.Duration
 	completed, other int
+	// hops are the times of each step of the completed orders' histories ("PENDING→VALIDATING"), in
+	// the order the steps came, each sorted.
+	hops     map[string][]time.Duration
+	hopOrder []string
+}
+
+// addHops records the steps of a completed order's history.
+func (r *e2eResult) addHops(h []contracts.StatusChange) {
+	if r.hops == nil {
+		r.hops = map[string][]time.Duration{}
+	}
+	for i := 1; i < len(h); i++ {
+		name := h[i-1].Status + "→" + h[i].Status
+		if _, ok := r.hops[name]; !ok {
+			r.hopOrder = append(r.hopOrder, name)
+		}
+		r.hops[name] = append(r.hops[name], h[i].At.Sub(h[i-1].At))
+	}
+}
+
+// hopsLine says what each step of the pipeline took at the median and at p99, so that a slow tail can
+// be traced to a stage.
+func (r e2eResult) hopsLine() string {
+	parts := make([]string, 0, len(r.hopOrder))
+	for _, name := range r.hopOrder {
+		parts = append(parts, name+" "+percentile(r.hops[name], 50)+" / "+percentile(r.hops[name], 99))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (r e2eResult) pct(p int) string { return percentile(r.lat, p) }
@@ -659,6 +689,7 @@ func endToEnd(ctx context.Context, c *http.Client, base, key, customerPrefix str
 				}
 				created, done := o.History[0].At, o.History[len(o.History)-1].At
 				res.lat = append(res.lat, done.Sub(created))
+				res.addHops(o.History)
 				res.completed++
 				if first.IsZero() || created.Before(first) {
 					first = created
@@ -674,6 +705,9 @@ func endToEnd(ctx context.Context, c *http.Client, base, key, customerPrefix str
 		}
 	}
 	slices.Sort(res.lat)
+	for _, h := range res.hops {
+		slices.Sort(h)
+	}
 	if span := last.Sub(first); span > 0 {
 		res.rate = float64(res.completed) / span.Seconds()
 	}

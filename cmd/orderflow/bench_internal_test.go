@@ -2,7 +2,11 @@ package main
 
 import (
 	"os"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/orderflow/orderflow/contracts"
 )
 
 func TestParseProcIOReadsTheWriteCounters(t *testing.T) {
@@ -57,5 +61,24 @@ func TestTheSustainedPhaseOffersAShareOfTheMeasuredRate(t *testing.T) {
 	}
 	if got := keptUp(2000, 2001); got != "the backlog grew" {
 		t.Errorf("keptUp(2000, 2001) = %q", got)
+	}
+}
+
+func TestTheStepsOfCompletedOrdersAreTimedInTheirOrder(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	var r e2eResult
+	for _, ms := range [][2]int{{1, 10}, {3, 30}, {2, 20}} {
+		r.addHops([]contracts.StatusChange{
+			{Status: "PENDING", At: at},
+			{Status: "VALIDATING", At: at.Add(time.Duration(ms[0]) * time.Millisecond)},
+			{Status: "COMPLETED", At: at.Add(time.Duration(ms[0]+ms[1]) * time.Millisecond)},
+		})
+	}
+	for _, h := range r.hops {
+		slices.Sort(h)
+	}
+	want := "PENDING→VALIDATING 2ms / 3ms, VALIDATING→COMPLETED 20ms / 30ms"
+	if got := r.hopsLine(); got != want {
+		t.Errorf("hopsLine() = %q, want %q", got, want)
 	}
 }
