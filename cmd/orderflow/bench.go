@@ -41,7 +41,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.drain, "drain-timeout", 3*time.Minute, "how long to wait for accepted orders to finish")
 	fs.StringVar(&o.profile, "server-cpuprofile", "", "write the server's CPU profile (of the first round) to this `file`")
 	fs.IntVar(&o.paced, "paced-rate", 1000, "orders per second of the paced phase, which measures latency below saturation (0 skips it)")
-	fs.Float64Var(&o.sustain, "sustain", 0.9, "offer this share of the measured end-to-end rate for a phase, to see whether the pipeline keeps up with it (0 skips it)")
+	fs.Float64Var(&o.sustain, "sustain", 0.9, "offer this share of the measured end-to-end rate for a phase, and a smaller one while the backlog grows, to find a rate the pipeline keeps up with (0 skips it)")
 	fill := fs.Int("fill", 0, "after the first round, add this many orders to the data directory and measure again (0: no second round)")
 	baseline := fs.String("baseline", "docs/bench/previous-release.json", "figures of the previous release to print beside (a missing file prints none)")
 	save := fs.String("save", "", "write this run's figures to this `file` (to make them the next baseline)")
@@ -135,7 +135,8 @@ type benchFigures struct {
 	PacedRate  int     `json:"pacedRate,omitempty"`
 	PacedP50Ms float64 `json:"pacedP50Ms,omitempty"`
 	PacedP99Ms float64 `json:"pacedP99Ms,omitempty"`
-	// SustainedRate is the load offered by the sustained phase (a share of EndToEnd, 0: not run),
+	// SustainedRate is the load offered by the sustained phase (a share of EndToEnd, 0: not run; the
+	// highest share tried that the pipeline kept up with, or the lowest tried if it kept up with none),
 	// SustainedCompleted the orders per second that reached COMPLETED meanwhile, SustainedBacklog the
 	// orders not ended when it stopped, and SustainedP50Ms/SustainedP99Ms its create→COMPLETED.
 	SustainedRate      int     `json:"sustainedRate,omitempty"`
@@ -240,21 +241,42 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 		fmt.Fprintf(stdout, "  (the paced phase offered only %.0f of the %d orders/s asked for: the client could not keep the pace on this machine, so its latency is of a lighter load)\n", offered, o.paced)
 	}
 	accepted := len(ordersRes.lat) + sent - failed
-	if rate := sustainRate(f.EndToEnd, o.sustain); rate > 0 {
-		s, err := sustained(ctx, client, base, key, prefix+"-sustained", rate, accepted, o)
+	// The rate a saturating burst drains at need not be one the pipeline keeps up with while it also
+	// takes orders in: offer a share of it, and a smaller one each time the backlog grows.
+	for i, share := 0, o.sustain; share >= minSustainShare; i, share = i+1, share-sustainStep {
+		rate := sustainRate(f.EndToEnd, share)
+		if rate <= 0 {
+			break
+		}
+		s, err := sustained(ctx, client, base, key, fmt.Sprintf("%s-sustained%d", prefix, i), rate, accepted, o)
 		if err != nil {
 			return f, err
 		}
 		orders += s.accepted
+		accepted += s.accepted
 		f.SustainedRate, f.SustainedCompleted, f.SustainedBacklog = rate, s.completedRate, s.backlog
 		f.SustainedP50Ms, f.SustainedP99Ms = ms(s.e2e.lat, 50), ms(s.e2e.lat, 99)
+		verdict := "kept up"
+		if !keptUp(rate, s.backlog) {
+			verdict = "the backlog grew"
+		}
 		fmt.Fprintf(stdout, "  sustained at %d orders/s  %9.0f orders/s reached COMPLETED meanwhile; %d not ended when it stopped (%s); create → COMPLETED p50 %s  p99 %s\n",
-			rate, s.completedRate, s.backlog, keptUp(rate, s.backlog), s.e2e.pct(50), s.e2e.pct(99))
+			rate, s.completedRate, s.backlog, verdict, s.e2e.pct(50), s.e2e.pct(99))
 		fmt.Fprintf(stdout, "    each step, p50 / p99: %s\n", s.e2e.hopsLine())
+		if keptUp(rate, s.backlog) {
+			break
+		}
 	}
 	cpuPerOrder()
 	return f, nil
 }
+
+// The sustained phase first offers benchOptions.sustain of the end-to-end rate, then sustainStep less each
+// time the backlog grew, down to minSustainShare.
+const (
+	sustainStep     = 0.15
+	minSustainShare = 0.3
+)
 
 // sustainRate is the load of the sustained phase: share of the measured end-to-end rate, rounded down
 // to a multiple of 50 orders per second (0 when the phase is skipped or there is nothing to offer).
@@ -267,12 +289,7 @@ func sustainRate(endToEnd, share float64) int {
 
 // keptUp says whether a sustained phase kept up: its orders not ended when it stopped are at most a
 // second's worth of its load, which a pipeline that keeps up has in flight; more means the backlog grew.
-func keptUp(rate, backlog int) string {
-	if backlog <= rate {
-		return "kept up"
-	}
-	return "the backlog grew"
-}
+func keptUp(rate, backlog int) bool { return backlog <= rate }
 
 type sustainedResult struct {
 	accepted, backlog int
