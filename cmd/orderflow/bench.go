@@ -225,6 +225,7 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 		return f, nil
 	}
 	pacedStart := time.Now()
+	pacedCPU := phaseCPU(server.Process)
 	sent, failed := drivePaced(ctx, client, base+"/orders", key, prefix+"-paced", o.paced, o.duration)
 	offered := float64(sent) / time.Since(pacedStart).Seconds()
 	orders += sent - failed
@@ -234,8 +235,8 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 		return f, err
 	}
 	f.PacedRate, f.PacedP50Ms, f.PacedP99Ms = o.paced, ms(p.lat, 50), ms(p.lat, 99)
-	fmt.Fprintf(stdout, "  paced at %d orders/s     %9d sent      p50 %7s  p99 %7s  create → COMPLETED (%d completed, %d errors; %.0f orders/s offered)\n",
-		o.paced, sent, p.pct(50), p.pct(99), p.completed, failed, offered)
+	fmt.Fprintf(stdout, "  paced at %d orders/s     %9d sent      p50 %7s  p99 %7s  create → COMPLETED (%d completed, %d errors; %.0f orders/s offered)%s\n",
+		o.paced, sent, p.pct(50), p.pct(99), p.completed, failed, offered, pacedCPU(sent-failed))
 	fmt.Fprintf(stdout, "    each step, p50 / p99: %s\n", p.hopsLine())
 	if offered < 0.9*float64(o.paced) {
 		fmt.Fprintf(stdout, "  (the paced phase offered only %.0f of the %d orders/s asked for: the client could not keep the pace on this machine, so its latency is of a lighter load)\n", offered, o.paced)
@@ -248,6 +249,7 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 		if rate <= 0 {
 			break
 		}
+		attemptCPU := phaseCPU(server.Process)
 		s, err := sustained(ctx, client, base, key, fmt.Sprintf("%s-sustained%d", prefix, i), rate, accepted, o)
 		if err != nil {
 			return f, err
@@ -260,8 +262,8 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 		if !keptUp(rate, s.backlog) {
 			verdict = "the backlog grew"
 		}
-		fmt.Fprintf(stdout, "  sustained at %d orders/s  %9.0f orders/s reached COMPLETED meanwhile; %d not ended when it stopped (%s); create → COMPLETED p50 %s  p99 %s\n",
-			rate, s.completedRate, s.backlog, verdict, s.e2e.pct(50), s.e2e.pct(99))
+		fmt.Fprintf(stdout, "  sustained at %d orders/s  %9.0f orders/s reached COMPLETED meanwhile; %d not ended when it stopped (%s); create → COMPLETED p50 %s  p99 %s%s\n",
+			rate, s.completedRate, s.backlog, verdict, s.e2e.pct(50), s.e2e.pct(99), attemptCPU(s.accepted))
 		fmt.Fprintf(stdout, "    each step, p50 / p99: %s\n", s.e2e.hopsLine())
 		if keptUp(rate, s.backlog) {
 			break
@@ -369,7 +371,10 @@ func printBenchSummary(w io.Writer, rounds []benchFigures, prev *benchFigures) {
 			}
 			line += "\t" + ratio(get(f), get(empty)) + "\t"
 		}
-		if prev != nil {
+		switch {
+		case prev != nil && get(*prev) == 0:
+			line += "-\t\t" // not measured by the previous release
+		case prev != nil:
 			line += num(format, get(*prev)) + "\t"
 			if ratios {
 				line += ratio(get(*prev), prev.Noop)
@@ -483,6 +488,19 @@ func processCPU(p *os.Process) (time.Duration, bool) {
 	}
 	const ticksPerSecond = 100 // USER_HZ, 100 on every Linux build Go supports
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond, true
+}
+
+// phaseCPU starts timing p's CPU for a phase; the function it returns says, once the phase's n orders
+// ended, what they cost it per order ("" where /proc cannot tell).
+func phaseCPU(p *os.Process) func(n int) string {
+	before, ok := processCPU(p)
+	return func(n int) string {
+		after, ok2 := processCPU(p)
+		if !ok || !ok2 || n <= 0 {
+			return ""
+		}
+		return fmt.Sprintf("; server CPU %.0f µs per order", float64((after-before).Microseconds())/float64(n))
+	}
 }
 
 // ioCounters are a process's write system calls and the bytes they wrote.
