@@ -244,7 +244,7 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	accepted := len(ordersRes.lat) + sent - failed
 	// The rate a saturating burst drains at need not be one the pipeline keeps up with while it also
 	// takes orders in: offer a share of it, and a smaller one each time the backlog grows.
-	for i, share := 0, o.sustain; share >= minSustainShare; i, share = i+1, share-sustainStep {
+	for i, share := 0, o.sustain; share > minSustainShare-1e-9; i, share = i+1, share-sustainStep {
 		rate := sustainRate(f.EndToEnd, share)
 		if rate <= 0 {
 			break
