@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -45,6 +46,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fill := fs.Int("fill", 0, "after the first round, add this many orders to the data directory and measure again (0: no second round)")
 	baseline := fs.String("baseline", "docs/bench/previous-release.json", "figures of the previous release to print beside (a missing file prints none)")
 	save := fs.String("save", "", "write this run's figures to this `file` (to make them the next baseline)")
+	dataDir := fs.String("data-dir", "", "run on this data `directory`, kept afterwards (one a --fill or orderflow fill made, to measure it again without filling again), instead of a new empty one")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,11 +54,19 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "orderflow-bench-")
-	if err != nil {
+	// The customers of a run's orders are named after its round (bench-000 …), and on a kept directory
+	// after the run too, so that a run does not count the orders of the runs before it.
+	dir, first, tag := *dataDir, "data directory "+*dataDir, "-"+strconv.FormatInt(time.Now().Unix(), 36)
+	if dir == "" {
+		tag = ""
+		if dir, err = os.MkdirTemp("", "orderflow-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		first = "empty data directory"
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
 	var prev *benchFigures
 	if b, err := os.ReadFile(*baseline); err == nil {
 		prev = &benchFigures{}
@@ -66,8 +76,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "orderflow bench: %d connections, %s per phase, %d CPUs\n", o.conc, o.duration, numCPU())
 
-	fmt.Fprintf(stdout, "\nempty data directory\n")
-	empty, err := benchRound(ctx, self, dir, "bench", o, stdout, stderr)
+	fmt.Fprintf(stdout, "\n%s\n", first)
+	empty, err := benchRound(ctx, self, dir, "bench"+tag, o, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -81,14 +91,18 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		o.profile = ""
 		fmt.Fprintf(stdout, "\nafter %d orders\n", *fill)
-		filled, err := benchRound(ctx, self, dir, "filled", o, stdout, stderr)
+		filled, err := benchRound(ctx, self, dir, "filled"+tag, o, stdout, stderr)
 		if err != nil {
 			return err
 		}
 		filled.Fill = *fill
 		rounds = append(rounds, filled)
 	}
-	printBenchSummary(stdout, rounds, prev)
+	label := "empty"
+	if *dataDir != "" {
+		label = "first"
+	}
+	printBenchSummary(stdout, label, rounds, prev)
 	if *save != "" {
 		empty.Measured = time.Now().UTC().Format(time.DateOnly)
 		if len(rounds) > 1 {
@@ -333,7 +347,7 @@ func ms(sorted []time.Duration, p int) float64 {
 
 // printBenchSummary prints the figures with their ratios to the no-op of their round, the filled round's
 // share of the empty one, and the previous release's figures.
-func printBenchSummary(w io.Writer, rounds []benchFigures, prev *benchFigures) {
+func printBenchSummary(w io.Writer, label string, rounds []benchFigures, prev *benchFigures) {
 	empty := rounds[0]
 	ratio := func(v, noop float64) string {
 		if noop <= 0 {
@@ -343,9 +357,9 @@ func printBenchSummary(w io.Writer, rounds []benchFigures, prev *benchFigures) {
 	}
 	fmt.Fprintf(w, "\nsummary (ratios are to the no-op handler of the same round)\n")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	header := "\tempty\tratio\t"
+	header := "\t" + label + "\tratio\t"
 	if len(rounds) > 1 {
-		header += fmt.Sprintf("after %d\tratio\tof empty\t", rounds[1].Fill)
+		header += fmt.Sprintf("after %d\tratio\tof %s\t", rounds[1].Fill, label)
 	}
 	if prev != nil {
 		header += "previous release\tratio\t"
