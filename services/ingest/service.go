@@ -124,10 +124,10 @@ func (s *Service) create(ctx context.Context, req contracts.CreateOrderRequest, 
 	if err != nil {
 		return contracts.Order{}, false, fmt.Errorf("create order: %w", err)
 	}
-	hash := requestHash(d)
-
-	var key string
+	// Only a request with a key is compared with another: the hash is for its record and its replays.
+	var key, hash string
 	if idempotencyKey != "" {
+		hash = requestHash(d)
 		key = scopedKey(scope, idempotencyKey)
 		rec, err := s.store.Idempotency(ctx, key)
 		switch {
