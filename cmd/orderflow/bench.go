@@ -25,13 +25,13 @@ import (
 )
 
 // bench measures orderflow against a no-op JSON handler driven by the same client in the same run: it
-// starts orderflow (on a temporary data directory) and the no-op server as child processes, drives both
-// over loopback HTTP, and prints ingest (POST /orders), end to end (accepted → COMPLETED, from each
-// order's history), the latency of a paced load, and whether the pipeline keeps up with a sustained
-// load just under its measured end-to-end rate, each with its ratio to the no-op, and the server's CPU
-// time and write calls per order. With --fill it
-// then stops orderflow, gives its data directory a history of that many orders (orderflow fill),
-// starts it again and measures the same, to show what a long history costs. The figures of the
+// starts orderflow (on a temporary data directory, or the one --data-dir names) and the no-op server as
+// child processes, drives both over loopback HTTP, and prints ingest (POST /orders), end to end
+// (accepted → COMPLETED, from each order's history), the latency of a paced load, and the highest load
+// just under the measured end-to-end rate that the pipeline keeps up with, each with its ratio to the
+// no-op, and the server's CPU time and write calls per order. With --fill it then stops orderflow,
+// gives its data directory a history of that many orders (orderflow fill), starts it again and
+// measures the same, to show what a long history costs. The figures of the
 // previous release (--baseline, kept in the repository) are printed beside, so a regression shows.
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("orderflow bench", flag.ContinueOnError)
@@ -41,14 +41,21 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.conc, "concurrency", 64, "concurrent client connections")
 	fs.DurationVar(&o.drain, "drain-timeout", 3*time.Minute, "how long to wait for accepted orders to finish")
 	fs.StringVar(&o.profile, "server-cpuprofile", "", "write the server's CPU profile (of the first round) to this `file`")
-	fs.IntVar(&o.paced, "paced-rate", 1000, "orders per second of the paced phase, which measures latency below saturation (0 skips it)")
-	fs.Float64Var(&o.sustain, "sustain", 0.9, "offer this share of the measured end-to-end rate for a phase, and a smaller one while the backlog grows, to find a rate the pipeline keeps up with (0 skips it)")
+	fs.IntVar(&o.paced, "paced-rate", 1000, "orders per second of the paced phase, which measures latency below saturation (0 skips it and the sustained phase)")
+	fs.Float64Var(&o.sustain, "sustain", 0.9, "offer this share (0.3 to 1) of the measured end-to-end rate for a phase, and 0.15 less while the backlog grows, down to 0.3, to find a rate the pipeline keeps up with (0 skips it)")
 	fill := fs.Int("fill", 0, "after the first round, add this many orders to the data directory and measure again (0: no second round)")
 	baseline := fs.String("baseline", "docs/bench/previous-release.json", "figures of the previous release to print beside (a missing file prints none)")
 	save := fs.String("save", "", "write this run's figures to this `file` (to make them the next baseline)")
-	dataDir := fs.String("data-dir", "", "run on this data `directory`, kept afterwards (one a --fill or orderflow fill made, to measure it again without filling again), instead of a new empty one")
+	dataDir := fs.String("data-dir", "", "run on this data `directory`, kept afterwards (one a --fill or orderflow fill made, to measure it again without filling again; its orders must all have ended), instead of a new empty one")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.sustain != 0 && (o.sustain < minSustainShare || o.sustain > 1) {
+		return fmt.Errorf("--sustain %v: must be 0 or from %v to 1", o.sustain, minSustainShare)
+	}
+	if *dataDir != "" && *save != "" {
+		// A saved baseline's first round is of an empty directory.
+		return errors.New("--save measures a new data directory: leave out --data-dir")
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -65,7 +72,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(dir)
 		first = "empty data directory"
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return fmt.Errorf("data directory %s: %w", dir, err)
 	}
 	var prev *benchFigures
 	if b, err := os.ReadFile(*baseline); err == nil {
@@ -150,12 +157,13 @@ type benchFigures struct {
 	PacedP50Ms float64 `json:"pacedP50Ms,omitempty"`
 	PacedP99Ms float64 `json:"pacedP99Ms,omitempty"`
 	// SustainedRate is the load offered by the sustained phase (a share of EndToEnd, 0: not run; the
-	// highest share tried that the pipeline kept up with, or the lowest tried if it kept up with none),
-	// SustainedCompleted the orders per second that reached COMPLETED meanwhile, SustainedBacklog the
-	// orders not ended when it stopped, and SustainedP50Ms/SustainedP99Ms its create→COMPLETED.
+	// highest share tried that the pipeline kept up with, SustainedKeptUp, or the lowest tried if it
+	// kept up with none), SustainedCompleted the orders per second that ended meanwhile, SustainedBacklog
+	// the orders not ended when it stopped, and SustainedP50Ms/SustainedP99Ms its create→COMPLETED.
 	SustainedRate      int     `json:"sustainedRate,omitempty"`
-	SustainedCompleted float64 `json:"sustainedCompletedPerSecond,omitempty"`
-	SustainedBacklog   int     `json:"sustainedBacklog,omitempty"`
+	SustainedKeptUp    bool    `json:"sustainedKeptUp,omitempty"`
+	SustainedCompleted float64 `json:"sustainedEndedPerSecond,omitempty"`
+	SustainedBacklog   int     `json:"sustainedBacklog"`
 	SustainedP50Ms     float64 `json:"sustainedP50Ms,omitempty"`
 	SustainedP99Ms     float64 `json:"sustainedP99Ms,omitempty"`
 	// CPUPerOrderUs is the server's CPU time (user and system) over the round, per order it took in,
@@ -193,7 +201,7 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 		if w, ok := processIO(server.Process); ok && orders > 0 {
 			f.WriteCallsPerOrder = float64(w.calls-ioBefore.calls) / float64(orders)
 			f.WriteKiBPerOrder = float64(w.bytes-ioBefore.bytes) / 1024 / float64(orders)
-			fmt.Fprintf(stdout, "  server writes           %9.1f calls per order, %.1f KiB per order (files and sockets)\n", f.WriteCallsPerOrder, f.WriteKiBPerOrder)
+			fmt.Fprintf(stdout, "  server writes           %9.1f calls per order, %.1f KiB per order (files and sockets, the bench's reads of the results included)\n", f.WriteCallsPerOrder, f.WriteKiBPerOrder)
 		}
 	}
 	for _, c := range []*exec.Cmd{server, noopSrv} {
@@ -270,16 +278,13 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 		}
 		orders += s.accepted
 		accepted += s.accepted
-		f.SustainedRate, f.SustainedCompleted, f.SustainedBacklog = rate, s.completedRate, s.backlog
+		up, verdict := s.keptUp(rate)
+		f.SustainedRate, f.SustainedKeptUp, f.SustainedCompleted, f.SustainedBacklog = rate, up, s.endedRate, s.backlog
 		f.SustainedP50Ms, f.SustainedP99Ms = ms(s.e2e.lat, 50), ms(s.e2e.lat, 99)
-		verdict := "kept up"
-		if !keptUp(rate, s.backlog) {
-			verdict = "the backlog grew"
-		}
-		fmt.Fprintf(stdout, "  sustained at %d orders/s  %9.0f orders/s reached COMPLETED meanwhile; %d not ended when it stopped (%s); create → COMPLETED p50 %s  p99 %s%s\n",
-			rate, s.completedRate, s.backlog, verdict, s.e2e.pct(50), s.e2e.pct(99), attemptCPU(s.accepted))
+		fmt.Fprintf(stdout, "  sustained at %d orders/s  %9.0f orders/s offered, %.0f ended meanwhile; %d not ended halfway, %d when it stopped (%s); create → COMPLETED p50 %s  p99 %s%s\n",
+			rate, s.offered, s.endedRate, s.backlogHalfway, s.backlog, verdict, s.e2e.pct(50), s.e2e.pct(99), attemptCPU(s.accepted))
 		fmt.Fprintf(stdout, "    each step, p50 / p99: %s\n", s.e2e.hopsLine())
-		if keptUp(rate, s.backlog) {
+		if up {
 			break
 		}
 	}
@@ -303,19 +308,34 @@ func sustainRate(endToEnd, share float64) int {
 	return int(endToEnd*share) / 50 * 50
 }
 
-// keptUp says whether a sustained phase kept up: its orders not ended when it stopped are at most a
-// second's worth of its load, which a pipeline that keeps up has in flight; more means the backlog grew.
-func keptUp(rate, backlog int) bool { return backlog <= rate }
-
+// sustainedResult is what one attempt of the sustained phase measured.
 type sustainedResult struct {
-	accepted, backlog int
-	completedRate     float64
-	e2e               e2eResult
+	// accepted is how many orders it took in; backlogHalfway and backlog how many orders (of every
+	// phase) had not ended halfway through it and when it stopped.
+	accepted, backlogHalfway, backlog int
+	// offered is the load the client managed to offer, endedRate the orders per second that ended.
+	offered, endedRate float64
+	e2e                e2eResult
 }
 
-// sustained offers rate orders per second for the phase's duration (open loop, as the paced phase) and
-// reports how many orders ended meanwhile and how many had not when it stopped. before is how many
-// orders the server took in before it.
+// keptUp says whether the pipeline kept up with an attempt at rate, and why: the client offered at
+// least 0.9 of the rate, and the backlog did not grow in the attempt's second half by more than a
+// quarter of a second's worth of the load (what the orders in flight vary by). A pipeline that falls
+// behind by a tenth of the load grows it by half a second's worth in a 10 s attempt.
+func (r sustainedResult) keptUp(rate int) (bool, string) {
+	switch {
+	case r.offered < 0.9*float64(rate):
+		return false, "the client could not offer it"
+	case r.backlog > r.backlogHalfway+rate/4:
+		return false, "the backlog grew"
+	}
+	return true, "kept up"
+}
+
+// sustained offers rate orders per second for the phase's duration, in two halves (open loop, as the
+// paced phase), and reports how many orders ended meanwhile and how many had not halfway and when it
+// stopped; then it waits for them all to end. before is how many orders the server took in before it,
+// all of them ended.
 func sustained(ctx context.Context, c *http.Client, base, key, prefix string, rate, before int, o benchOptions) (sustainedResult, error) {
 	var r sustainedResult
 	endedBefore, err := terminalCount(ctx, c, base, key)
@@ -323,15 +343,23 @@ func sustained(ctx context.Context, c *http.Client, base, key, prefix string, ra
 		return r, err
 	}
 	start := time.Now()
-	sent, failed := drivePaced(ctx, c, base+"/orders", key, prefix, rate, o.duration)
+	sent, failed := drivePaced(ctx, c, base+"/orders", key, prefix, rate, o.duration/2)
+	endedHalfway, err := terminalCount(ctx, c, base, key)
+	if err != nil {
+		return r, err
+	}
+	r.backlogHalfway = before + sent - failed - endedHalfway
+	sent2, failed2 := drivePaced(ctx, c, base+"/orders", key, prefix, rate, o.duration-o.duration/2)
 	elapsed := time.Since(start)
 	endedAfter, err := terminalCount(ctx, c, base, key)
 	if err != nil {
 		return r, err
 	}
+	sent, failed = sent+sent2, failed+failed2
 	r.accepted = sent - failed
 	r.backlog = before + r.accepted - endedAfter
-	r.completedRate = float64(endedAfter-endedBefore) / elapsed.Seconds()
+	r.offered = float64(sent) / elapsed.Seconds()
+	r.endedRate = float64(endedAfter-endedBefore) / elapsed.Seconds()
 	r.e2e, err = endToEnd(ctx, c, base, key, prefix, pacedCustomers, before+r.accepted, o.drain)
 	return r, err
 }
@@ -386,8 +414,8 @@ func printBenchSummary(w io.Writer, label string, rounds []benchFigures, prev *b
 			line += "\t" + ratio(get(f), get(empty)) + "\t"
 		}
 		switch {
-		case prev != nil && get(*prev) == 0:
-			line += "-\t\t" // not measured by the previous release
+		case prev != nil && !measured(*prev, name):
+			line += "-\t\t"
 		case prev != nil:
 			line += num(format, get(*prev)) + "\t"
 			if ratios {
@@ -408,10 +436,34 @@ func printBenchSummary(w io.Writer, label string, rounds []benchFigures, prev *b
 	row("paced create→COMPLETED p50 (ms)", func(f benchFigures) float64 { return f.PacedP50Ms }, false, "%.1f")
 	row("paced create→COMPLETED p99 (ms)", func(f benchFigures) float64 { return f.PacedP99Ms }, false, "%.1f")
 	row("sustained phase, offered (orders/s)", func(f benchFigures) float64 { return float64(f.SustainedRate) }, true, "%.0f")
-	row("sustained phase, completed (orders/s)", func(f benchFigures) float64 { return f.SustainedCompleted }, true, "%.0f")
+	row("sustained phase, kept up (1 yes, 0 no)", func(f benchFigures) float64 { return b2f(f.SustainedKeptUp) }, false, "%.0f")
+	row("sustained phase, ended (orders/s)", func(f benchFigures) float64 { return f.SustainedCompleted }, true, "%.0f")
 	row("sustained phase, not ended at its end", func(f benchFigures) float64 { return float64(f.SustainedBacklog) }, false, "%.0f")
 	row("sustained create→COMPLETED p99 (ms)", func(f benchFigures) float64 { return f.SustainedP99Ms }, false, "%.1f")
 	_ = tw.Flush()
+}
+
+// measured says whether saved figures hold the row called name: the previous release may not have
+// measured what a later one added.
+func measured(f benchFigures, name string) bool {
+	switch {
+	case strings.HasPrefix(name, "sustained"):
+		return f.SustainedRate > 0
+	case strings.HasPrefix(name, "server write"), strings.HasPrefix(name, "server KiB"):
+		return f.WriteCallsPerOrder > 0
+	case strings.HasPrefix(name, "paced"):
+		return f.PacedRate > 0
+	case strings.HasPrefix(name, "server CPU"):
+		return f.CPUPerOrderUs > 0
+	}
+	return true
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // pacedCustomers spreads the paced phase's orders over this many customers.
@@ -669,8 +721,8 @@ type e2eResult struct {
 	rate             float64
 	lat              []time.Duration
 	completed, other int
-	// hops are the times of each step of the completed orders' histories ("PENDING→VALIDATING"), in
-	// the order the steps came, each sorted.
+	// hops are the times of each step of the completed orders' histories ("PENDING→VALIDATING"), and
+	// hopOrder the steps in the order they first came.
 	hops     map[string][]time.Duration
 	hopOrder []string
 }
@@ -694,7 +746,9 @@ func (r *e2eResult) addHops(h []contracts.StatusChange) {
 func (r e2eResult) hopsLine() string {
 	parts := make([]string, 0, len(r.hopOrder))
 	for _, name := range r.hopOrder {
-		parts = append(parts, name+" "+percentile(r.hops[name], 50)+" / "+percentile(r.hops[name], 99))
+		h := r.hops[name]
+		slices.Sort(h)
+		parts = append(parts, name+" "+percentile(h, 50)+" / "+percentile(h, 99))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -754,9 +808,6 @@ func endToEnd(ctx context.Context, c *http.Client, base, key, customerPrefix str
 		}
 	}
 	slices.Sort(res.lat)
-	for _, h := range res.hops {
-		slices.Sort(h)
-	}
 	if span := last.Sub(first); span > 0 {
 		res.rate = float64(res.completed) / span.Seconds()
 	}
