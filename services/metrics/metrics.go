@@ -237,7 +237,6 @@ func newRecent(n int) *recent {
 	return &recent{set: make(map[string]struct{}, n), ring: make([]string, n)}
 }
 
-// add reports whether id was new.
 // remove forgets id, so that a redelivery of an event whose handling failed is handled again.
 func (r *recent) remove(id string) {
 	delete(r.set, id)
@@ -248,6 +247,7 @@ func (r *recent) remove(id string) {
 	}
 }
 
+// add remembers id and reports whether it was new; beyond n ids it forgets the oldest.
 func (r *recent) add(id string) bool {
 	if _, ok := r.set[id]; ok {
 		return false
