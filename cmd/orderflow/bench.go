@@ -399,7 +399,9 @@ func printBenchSummary(w io.Writer, label string, rounds []benchFigures, prev *b
 		}
 		return fmt.Sprintf(format, v)
 	}
-	row := func(name string, get func(benchFigures) float64, ratios bool, format string) {
+	// has says whether saved figures hold a row's figure (nil: always): the previous release may not have
+	// measured what a later one added.
+	row := func(name string, get func(benchFigures) float64, ratios bool, format string, has func(benchFigures) bool) {
 		line := name + "\t" + num(format, get(empty)) + "\t"
 		if ratios {
 			line += ratio(get(empty), empty.Noop)
@@ -414,7 +416,7 @@ func printBenchSummary(w io.Writer, label string, rounds []benchFigures, prev *b
 			line += "\t" + ratio(get(f), get(empty)) + "\t"
 		}
 		switch {
-		case prev != nil && !measured(*prev, name):
+		case prev != nil && has != nil && !has(*prev):
 			line += "-\t\t"
 		case prev != nil:
 			line += num(format, get(*prev)) + "\t"
@@ -425,39 +427,29 @@ func printBenchSummary(w io.Writer, label string, rounds []benchFigures, prev *b
 		}
 		fmt.Fprintln(tw, line)
 	}
-	row("no-op JSON handler (req/s)", func(f benchFigures) float64 { return f.Noop }, false, "%.0f")
-	row("POST /orders, durable (orders/s)", func(f benchFigures) float64 { return f.Ingest }, true, "%.0f")
-	row("POST /orders p99 (ms)", func(f benchFigures) float64 { return f.IngestP99Ms }, false, "%.1f")
-	row("end to end → COMPLETED (orders/s)", func(f benchFigures) float64 { return f.EndToEnd }, true, "%.0f")
-	row("backlog when ingest stopped (orders)", func(f benchFigures) float64 { return float64(f.Backlog) }, false, "%.0f")
-	row("server CPU per order (µs)", func(f benchFigures) float64 { return f.CPUPerOrderUs }, false, "%.0f")
-	row("server write calls per order", func(f benchFigures) float64 { return f.WriteCallsPerOrder }, false, "%.1f")
-	row("server KiB written per order", func(f benchFigures) float64 { return f.WriteKiBPerOrder }, false, "%.1f")
-	row("paced create→COMPLETED p50 (ms)", func(f benchFigures) float64 { return f.PacedP50Ms }, false, "%.1f")
-	row("paced create→COMPLETED p99 (ms)", func(f benchFigures) float64 { return f.PacedP99Ms }, false, "%.1f")
-	row("sustained phase, offered (orders/s)", func(f benchFigures) float64 { return float64(f.SustainedRate) }, true, "%.0f")
-	row("sustained phase, kept up (1 yes, 0 no)", func(f benchFigures) float64 { return b2f(f.SustainedKeptUp) }, false, "%.0f")
-	row("sustained phase, ended (orders/s)", func(f benchFigures) float64 { return f.SustainedCompleted }, true, "%.0f")
-	row("sustained phase, not ended at its end", func(f benchFigures) float64 { return float64(f.SustainedBacklog) }, false, "%.0f")
-	row("sustained create→COMPLETED p99 (ms)", func(f benchFigures) float64 { return f.SustainedP99Ms }, false, "%.1f")
+	row("no-op JSON handler (req/s)", func(f benchFigures) float64 { return f.Noop }, false, "%.0f", nil)
+	row("POST /orders, durable (orders/s)", func(f benchFigures) float64 { return f.Ingest }, true, "%.0f", nil)
+	row("POST /orders p99 (ms)", func(f benchFigures) float64 { return f.IngestP99Ms }, false, "%.1f", nil)
+	row("end to end → COMPLETED (orders/s)", func(f benchFigures) float64 { return f.EndToEnd }, true, "%.0f", nil)
+	row("backlog when ingest stopped (orders)", func(f benchFigures) float64 { return float64(f.Backlog) }, false, "%.0f", nil)
+	row("server CPU per order (µs)", func(f benchFigures) float64 { return f.CPUPerOrderUs }, false, "%.0f", hasCPU)
+	row("server write calls per order", func(f benchFigures) float64 { return f.WriteCallsPerOrder }, false, "%.1f", hasWrites)
+	row("server KiB written per order", func(f benchFigures) float64 { return f.WriteKiBPerOrder }, false, "%.1f", hasWrites)
+	row("paced create→COMPLETED p50 (ms)", func(f benchFigures) float64 { return f.PacedP50Ms }, false, "%.1f", hasPaced)
+	row("paced create→COMPLETED p99 (ms)", func(f benchFigures) float64 { return f.PacedP99Ms }, false, "%.1f", hasPaced)
+	row("sustained phase, offered (orders/s)", func(f benchFigures) float64 { return float64(f.SustainedRate) }, true, "%.0f", hasSustained)
+	row("sustained phase, kept up (1 yes, 0 no)", func(f benchFigures) float64 { return b2f(f.SustainedKeptUp) }, false, "%.0f", hasSustained)
+	row("sustained phase, ended (orders/s)", func(f benchFigures) float64 { return f.SustainedCompleted }, true, "%.0f", hasSustained)
+	row("sustained phase, not ended at its end", func(f benchFigures) float64 { return float64(f.SustainedBacklog) }, false, "%.0f", hasSustained)
+	row("sustained create→COMPLETED p99 (ms)", func(f benchFigures) float64 { return f.SustainedP99Ms }, false, "%.1f", hasSustained)
 	_ = tw.Flush()
 }
 
-// measured says whether saved figures hold the row called name: the previous release may not have
-// measured what a later one added.
-func measured(f benchFigures, name string) bool {
-	switch {
-	case strings.HasPrefix(name, "sustained"):
-		return f.SustainedRate > 0
-	case strings.HasPrefix(name, "server write"), strings.HasPrefix(name, "server KiB"):
-		return f.WriteCallsPerOrder > 0
-	case strings.HasPrefix(name, "paced"):
-		return f.PacedRate > 0
-	case strings.HasPrefix(name, "server CPU"):
-		return f.CPUPerOrderUs > 0
-	}
-	return true
-}
+// What the saved figures of a release hold: a later release may measure more.
+func hasCPU(f benchFigures) bool       { return f.CPUPerOrderUs > 0 }
+func hasWrites(f benchFigures) bool    { return f.WriteCallsPerOrder > 0 }
+func hasPaced(f benchFigures) bool     { return f.PacedRate > 0 }
+func hasSustained(f benchFigures) bool { return f.SustainedRate > 0 }
 
 func b2f(b bool) float64 {
 	if b {
