@@ -174,6 +174,11 @@ type benchFigures struct {
 	// not vary with the machine's other load (0: not measured).
 	WriteCallsPerOrder float64 `json:"writeCallsPerOrder,omitempty"`
 	WriteKiBPerOrder   float64 `json:"writeKiBPerOrder,omitempty"`
+	// AllocsPerOrder and AllocKiBPerOrder are the server's heap allocations and the bytes they took over
+	// the round, per order it took in (the Go runtime's counters, from its /metrics): counts too, and
+	// what the garbage collector's share of the CPU follows (0: not measured).
+	AllocsPerOrder   float64 `json:"allocsPerOrder,omitempty"`
+	AllocKiBPerOrder float64 `json:"allocKiBPerOrder,omitempty"`
 	// Filled are the figures after the fill, in a saved file.
 	Filled *benchFigures `json:"filled,omitempty"`
 }
@@ -193,6 +198,9 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	orders := 0                 // taken in by the server this round
 	var cpuBefore time.Duration // the server's CPU before its first order (start-up, migrations)
 	var ioBefore ioCounters
+	var heapBefore heapCounters
+	var client *http.Client
+	var base string
 	cpuPerOrder := func() {
 		if cpu, ok := processCPU(server.Process); ok && orders > 0 {
 			f.CPUPerOrderUs = float64((cpu - cpuBefore).Microseconds()) / float64(orders)
@@ -203,6 +211,11 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 			f.WriteKiBPerOrder = float64(w.bytes-ioBefore.bytes) / 1024 / float64(orders)
 			fmt.Fprintf(stdout, "  server writes           %9.1f calls per order, %.1f KiB per order (files and sockets, the bench's reads of the results included)\n", f.WriteCallsPerOrder, f.WriteKiBPerOrder)
 		}
+		if h, err := readHeapCounters(ctx, client, base, key); err == nil && orders > 0 && heapBefore.allocs > 0 {
+			f.AllocsPerOrder = (h.allocs - heapBefore.allocs) / float64(orders)
+			f.AllocKiBPerOrder = (h.bytes - heapBefore.bytes) / 1024 / float64(orders)
+			fmt.Fprintf(stdout, "  server allocations      %9.0f per order, %.1f KiB per order (the bench's reads of the results included)\n", f.AllocsPerOrder, f.AllocKiBPerOrder)
+		}
 	}
 	for _, c := range []*exec.Cmd{server, noopSrv} {
 		if err := c.Start(); err != nil {
@@ -210,13 +223,13 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 		}
 		defer func(c *exec.Cmd) { _ = c.Process.Signal(os.Interrupt); _ = c.Wait() }(c)
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.conc * 2, MaxIdleConnsPerHost: o.conc * 2, MaxConnsPerHost: o.conc * 2}, Timeout: 30 * time.Second}
+	client = &http.Client{Transport: &http.Transport{MaxIdleConns: o.conc * 2, MaxIdleConnsPerHost: o.conc * 2, MaxConnsPerHost: o.conc * 2}, Timeout: 30 * time.Second}
 	for _, addr := range []string{ordersAddr, noopAddr} {
 		if err := waitHealthy(ctx, client, "http://"+addr+"/healthz"); err != nil {
 			return f, err
 		}
 	}
-	base := "http://" + ordersAddr
+	base = "http://" + ordersAddr
 
 	noopRes := drive(ctx, client, "http://"+noopAddr+"/orders", key, prefix, o.conc, o.duration, false)
 	f.Noop = noopRes.rate()
@@ -225,6 +238,7 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 
 	cpuBefore, _ = processCPU(server.Process)
 	ioBefore, _ = processIO(server.Process)
+	heapBefore, _ = readHeapCounters(ctx, client, base, key)
 	ordersRes := drive(ctx, client, base+"/orders", key, prefix, o.conc, o.duration, true)
 	ended, err := terminalCount(ctx, client, base, key)
 	if err != nil {
@@ -435,6 +449,8 @@ func printBenchSummary(w io.Writer, label string, rounds []benchFigures, prev *b
 	row("server CPU per order (µs)", func(f benchFigures) float64 { return f.CPUPerOrderUs }, false, "%.0f", hasCPU)
 	row("server write calls per order", func(f benchFigures) float64 { return f.WriteCallsPerOrder }, false, "%.1f", hasWrites)
 	row("server KiB written per order", func(f benchFigures) float64 { return f.WriteKiBPerOrder }, false, "%.1f", hasWrites)
+	row("server allocations per order", func(f benchFigures) float64 { return f.AllocsPerOrder }, false, "%.0f", hasAllocs)
+	row("server KiB allocated per order", func(f benchFigures) float64 { return f.AllocKiBPerOrder }, false, "%.1f", hasAllocs)
 	row("paced create→COMPLETED p50 (ms)", func(f benchFigures) float64 { return f.PacedP50Ms }, false, "%.1f", hasPaced)
 	row("paced create→COMPLETED p99 (ms)", func(f benchFigures) float64 { return f.PacedP99Ms }, false, "%.1f", hasPaced)
 	row("sustained phase, offered (orders/s)", func(f benchFigures) float64 { return float64(f.SustainedRate) }, true, "%.0f", hasSustained)
@@ -448,6 +464,7 @@ func printBenchSummary(w io.Writer, label string, rounds []benchFigures, prev *b
 // What the saved figures of a release hold: a later release may measure more.
 func hasCPU(f benchFigures) bool       { return f.CPUPerOrderUs > 0 }
 func hasWrites(f benchFigures) bool    { return f.WriteCallsPerOrder > 0 }
+func hasAllocs(f benchFigures) bool    { return f.AllocsPerOrder > 0 }
 func hasPaced(f benchFigures) bool     { return f.PacedRate > 0 }
 func hasSustained(f benchFigures) bool { return f.SustainedRate > 0 }
 
@@ -822,26 +839,57 @@ func liveCounts(ctx context.Context, c *http.Client, base string) string {
 
 // terminalCount reads how many orders ended, from the server's own metrics.
 func terminalCount(ctx context.Context, c *http.Client, base, key string) (int, error) {
+	m, err := serverMetrics(ctx, c, base, key)
+	return int(m["orderflow_orders_completed_total"] + m["orderflow_orders_failed_total"]), err
+}
+
+// heapCounters are the Go runtime's cumulative heap allocations of a process and their bytes.
+type heapCounters struct{ allocs, bytes float64 }
+
+// readHeapCounters reads the server's heap allocation counters from its metrics.
+func readHeapCounters(ctx context.Context, c *http.Client, base, key string) (heapCounters, error) {
+	m, err := serverMetrics(ctx, c, base, key)
+	return heapCounters{allocs: m["go_memstats_mallocs_total"], bytes: m["go_memstats_alloc_bytes_total"]}, err
+}
+
+// serverMetrics reads the server's /metrics: each metric's samples summed over their labels.
+func serverMetrics(ctx context.Context, c *http.Client, base, key string) (map[string]float64, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	req.Header.Set("X-API-Key", key)
 	resp, err := c.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("read metrics: %w", err)
+		return nil, fmt.Errorf("read metrics: %w", err)
 	}
 	defer resp.Body.Close()
-	total := 0.0
-	sc := bufio.NewScanner(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("read metrics: %s", resp.Status)
+	}
+	return parseMetrics(resp.Body)
+}
+
+// parseMetrics sums the samples of each metric of a Prometheus text exposition over their labels;
+// comments and lines it cannot read are skipped.
+func parseMetrics(r io.Reader) (map[string]float64, error) {
+	m := map[string]float64{}
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "orderflow_orders_completed_total") || strings.HasPrefix(line, "orderflow_orders_failed_total") {
-			var v float64
-			if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err == nil {
-				total += v
-			}
+		sp := strings.LastIndexByte(line, ' ')
+		if line == "" || line[0] == '#' || sp < 0 {
+			continue
 		}
+		v, err := strconv.ParseFloat(line[sp+1:], 64)
+		if err != nil {
+			continue
+		}
+		name := line[:sp]
+		if i := strings.IndexAny(name, "{ "); i >= 0 {
+			name = name[:i]
+		}
+		m[name] += v
 	}
-	return int(total), sc.Err()
+	return m, sc.Err()
 }
 
 func getJSON(ctx context.Context, c *http.Client, url, key string, v any) error {

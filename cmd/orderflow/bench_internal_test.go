@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"strings"
@@ -8,7 +10,59 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/metrics"
 )
+
+func TestParseMetricsSumsEachMetricOverItsLabels(t *testing.T) {
+	text := `# HELP orderflow_orders_completed_total Orders completed.
+# TYPE orderflow_orders_completed_total counter
+orderflow_orders_completed_total 12
+orderflow_orders_failed_total{code="OUT_OF_STOCK"} 2
+orderflow_orders_failed_total{code="PAYMENT_DECLINED",stage="a b"} 3.5
+go_memstats_mallocs_total 1.5e+06
+not a number here
+`
+	got, err := parseMetrics(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"orderflow_orders_completed_total": 12, "orderflow_orders_failed_total": 5.5, "go_memstats_mallocs_total": 1.5e6}
+	for name, v := range want {
+		if got[name] != v {
+			t.Errorf("%s = %v, want %v", name, got[name], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("parseMetrics = %v, want only %v", got, want)
+	}
+}
+
+// TestTheServersMetricsCountItsAllocations reads the allocation counters the bench reports from the
+// server's own metrics handler: they grow as the process allocates.
+func TestTheServersMetricsCountItsAllocations(t *testing.T) {
+	srv := httptest.NewServer(metrics.New(nil).Handler())
+	defer srv.Close()
+	ctx := context.Background()
+	before, err := readHeapCounters(ctx, srv.Client(), srv.URL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := make([][]byte, 0, 1000)
+	for range 1000 {
+		keep = append(keep, make([]byte, 1024))
+	}
+	after, err := readHeapCounters(ctx, srv.Client(), srv.URL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.allocs <= 0 || after.allocs-before.allocs < 1000 || after.bytes-before.bytes < 1000*1024 {
+		t.Errorf("heap counters went from %+v to %+v over 1,000 allocations of 1 KiB", before, after)
+	}
+	allocSink = keep
+}
+
+// allocSink keeps the test's allocations on the heap.
+var allocSink [][]byte
 
 func TestParseProcIOReadsTheWriteCounters(t *testing.T) {
 	text := "rchar: 6976\nwchar: 123456\nsyscr: 10\nsyscw: 42\nread_bytes: 0\nwrite_bytes: 4096\ncancelled_write_bytes: 0\n"

@@ -160,7 +160,7 @@ func (db *DB) Reserve(ctx context.Context, orderID string, lines []inventory.Lin
 				return fmt.Errorf("product %s (%d wanted): %w", l.ProductID, l.Quantity, inventory.ErrOutOfStock)
 			}
 		}
-		return w.exec(w.st.insertReservation, orderID, reserved, string(body))
+		return w.exec(w.st.insertReservation, orderID, reserved, text(body))
 	})
 	if err != nil {
 		return fmt.Errorf("reserve stock for order %s: %w", orderID, err)

@@ -1,12 +1,14 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	jsonv1 "github.com/go-json-experiment/json/v1"
@@ -64,10 +66,11 @@ func (db *DB) CreateQueued(ctx context.Context, o *order.Order, rec *ingest.Idem
 func (db *DB) create(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord, queued []byte) error {
 	s := o.Snapshot()
 	s.Version = 1
-	snap, err := gojson.Marshal(s)
+	snap, release, err := encodeSnapshot(s)
 	if err != nil {
 		return fmt.Errorf("create order %s: encode: %w", s.ID, err)
 	}
+	defer release()
 	var recAt int64
 	if rec != nil {
 		recAt = rec.CreatedAt.UnixNano()
@@ -96,7 +99,7 @@ func (db *DB) create(ctx context.Context, o *order.Order, rec *ingest.Idempotenc
 				return fmt.Errorf("look up reference %s: %w", s.Reference, err)
 			}
 		}
-		n, err := w.changes(w.st.insertOrder, s.ID, s.CustomerID, string(s.Status), s.CreatedAt.UnixNano(), s.Version, string(snap), ref)
+		n, err := w.changes(w.st.insertOrder, s.ID, s.CustomerID, string(s.Status), s.CreatedAt.UnixNano(), s.Version, text(snap), ref)
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)
 		}
@@ -192,6 +195,34 @@ func (db *DB) loadOrder(ctx context.Context, id string) (int64, []byte, error) {
 	return version, snap, nil
 }
 
+// snapshotEncoder encodes stored orders into a buffer of its own, reused through snapshotEncoders.
+type snapshotEncoder struct {
+	buf bytes.Buffer
+	enc *gojson.Encoder
+}
+
+// snapshotEncoders hold the encoders of snapshots whose write is under way. An order is encoded at its
+// creation and at every status change (about 1 KiB each), and the bytes are garbage once its row is
+// written: a pooled buffer saves an allocation and a copy of each.
+var snapshotEncoders = sync.Pool{New: func() any {
+	e := new(snapshotEncoder)
+	e.enc = gojson.NewEncoder(&e.buf)
+	return e
+}}
+
+// encodeSnapshot encodes s as gojson.Marshal does, into a pooled buffer. The caller calls release
+// once the bytes are written (the statement has copied them), and must not use them after.
+func encodeSnapshot(s order.Snapshot) (_ []byte, release func(), err error) {
+	e := snapshotEncoders.Get().(*snapshotEncoder)
+	e.buf.Reset()
+	release = func() { snapshotEncoders.Put(e) }
+	if err := e.enc.Encode(s); err != nil {
+		release()
+		return nil, func() {}, err
+	}
+	return bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")), release, nil
+}
+
 // decodeOrder rebuilds an order from its row. The version column, not the copy inside the JSON, is
 // the truth that conditional updates check.
 func decodeOrder(version int64, snap []byte) (*order.Order, error) {
@@ -241,19 +272,20 @@ func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]
 		}
 		s := o.Snapshot()
 		s.Version = version + 1
-		body, err := gojson.Marshal(s)
+		body, release, err := encodeSnapshot(s)
 		if err != nil {
 			return nil, fmt.Errorf("update order %s: encode: %w", id, err)
 		}
 		encoded, err := db.encodeEvents(events)
 		if err != nil {
+			release()
 			return nil, fmt.Errorf("update order %s: %w", id, err)
 		}
 		var freshVersion int64
 		var fresh []byte
 		owned := own(s)
 		err = db.write(ctx, func(w *writer) error {
-			n, err := w.changes(w.st.updateOrder, string(s.Status), s.Version, string(body), id, version)
+			n, err := w.changes(w.st.updateOrder, string(s.Status), s.Version, text(body), id, version)
 			if err != nil {
 				return fmt.Errorf("write order: %w", err)
 			}
@@ -276,6 +308,7 @@ func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]
 			w.afterCommit(func() { db.snaps.put(owned) })
 			return nil
 		})
+		release()
 		switch {
 		case err == nil:
 			return order.FromSnapshot(s), nil
