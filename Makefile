@@ -68,7 +68,7 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 ## bench: drive a fresh server over loopback HTTP and print ingest, end-to-end, paced, sustained and no-op figures with their
-## ratios and the server's CPU and write calls per order, then the same after filling its data directory with BENCH_FILL orders
+## ratios and the server's CPU, write calls and heap allocations per order, then the same after filling its data directory with BENCH_FILL orders
 ## (under 3 minutes for a million), beside the previous release's figures in docs/bench/previous-release.json
 BENCH_FILL ?= 1000000
 bench: build
