@@ -42,7 +42,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.drain, "drain-timeout", 3*time.Minute, "how long to wait for accepted orders to finish")
 	fs.StringVar(&o.profile, "server-cpuprofile", "", "write the server's CPU profile (of the first round) to this `file`")
 	fs.IntVar(&o.paced, "paced-rate", 1000, "orders per second of the paced phase, which measures latency below saturation (0 skips it and the sustained phase)")
-	fs.Float64Var(&o.sustain, "sustain", 0.9, "offer this share (0.3 to 1) of the measured end-to-end rate for a phase, and 0.15 less while the backlog grows, down to 0.3, to find a rate the pipeline keeps up with (0 skips it)")
+	fs.Float64Var(&o.sustain, "sustain", 0.9, "offer this share (0.3 to 1) of the measured end-to-end rate for a phase, and 0.15 less while the backlog grows, down to 0.3, then once halfway back up, to find a rate the pipeline keeps up with (0 skips it)")
 	fill := fs.Int("fill", 0, "after the first round, add this many orders to the data directory and measure again (0: no second round)")
 	baseline := fs.String("baseline", "docs/bench/previous-release.json", "figures of the previous release to print beside (a missing file prints none)")
 	save := fs.String("save", "", "write this run's figures to this `file` (to make them the next baseline)")
@@ -279,10 +279,13 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	}
 	accepted := len(ordersRes.lat) + sent - failed
 	// The rate a saturating burst drains at need not be one the pipeline keeps up with while it also
-	// takes orders in: offer a share of it, and a smaller one each time the backlog grows.
-	for i, share := 0, o.sustain; share > minSustainShare-1e-9; i, share = i+1, share-sustainStep {
+	// takes orders in: offer a share of it, a smaller one each time the backlog grows, and once one is
+	// kept up with after others were not, one halfway between.
+	var tried []sustainAttempt
+	for i := 0; ; i++ {
+		share, ok := nextSustainShare(o.sustain, tried)
 		rate := sustainRate(f.EndToEnd, share)
-		if rate <= 0 {
+		if !ok || rate <= 0 {
 			break
 		}
 		attemptCPU := phaseCPU(server.Process)
@@ -293,25 +296,65 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 		orders += s.accepted
 		accepted += s.accepted
 		up, verdict := s.keptUp(rate)
-		f.SustainedRate, f.SustainedKeptUp, f.SustainedCompleted, f.SustainedBacklog = rate, up, s.endedRate, s.backlog
-		f.SustainedP50Ms, f.SustainedP99Ms = ms(s.e2e.lat, 50), ms(s.e2e.lat, 99)
+		tried = append(tried, sustainAttempt{share: share, keptUp: up})
 		fmt.Fprintf(stdout, "  sustained at %d orders/s  %9.0f orders/s offered, %.0f ended meanwhile; %d not ended halfway, %d when it stopped (%s); create → COMPLETED p50 %s  p99 %s%s\n",
 			rate, s.offered, s.endedRate, s.backlogHalfway, s.backlog, verdict, s.e2e.pct(50), s.e2e.pct(99), attemptCPU(s.accepted))
 		fmt.Fprintf(stdout, "    each step, p50 / p99: %s\n", s.e2e.hopsLine())
-		if up {
-			break
+		if !supersedes(up, rate, f, i == 0) {
+			continue
 		}
+		f.SustainedRate, f.SustainedKeptUp, f.SustainedCompleted, f.SustainedBacklog = rate, up, s.endedRate, s.backlog
+		f.SustainedP50Ms, f.SustainedP99Ms = ms(s.e2e.lat, 50), ms(s.e2e.lat, 99)
 	}
 	cpuPerOrder()
 	return f, nil
 }
 
 // The sustained phase first offers benchOptions.sustain of the end-to-end rate, then sustainStep less each
-// time the backlog grew, down to minSustainShare.
+// time the backlog grew, down to minSustainShare (see nextSustainShare).
 const (
 	sustainStep     = 0.15
 	minSustainShare = 0.3
 )
+
+// sustainAttempt is one attempt of the sustained phase: the share of the end-to-end rate it offered and
+// whether the pipeline kept up with it.
+type sustainAttempt struct {
+	share  float64
+	keptUp bool
+}
+
+// nextSustainShare returns the share of the end-to-end rate the sustained phase tries after the attempts
+// so far, or false when it is done. It starts at first and goes down by sustainStep while the pipeline
+// falls behind, to minSustainShare at the lowest. When an attempt keeps up after others did not, it tries
+// once more halfway between it and the last one that fell behind, so that the figure is within half a
+// step of the rate the pipeline keeps up with; then it is done, whatever that attempt shows. An attempt
+// that keeps up with the first share ends it at once.
+func nextSustainShare(first float64, tried []sustainAttempt) (float64, bool) {
+	n := len(tried)
+	if n == 0 {
+		return first, first > minSustainShare-1e-9
+	}
+	last := tried[n-1]
+	keptUpBefore := slices.ContainsFunc(tried[:n-1], func(a sustainAttempt) bool { return a.keptUp })
+	switch {
+	case keptUpBefore: // the halfway attempt is done
+		return 0, false
+	case last.keptUp && n == 1:
+		return 0, false
+	case last.keptUp:
+		return (last.share + tried[n-2].share) / 2, true
+	}
+	next := last.share - sustainStep
+	return next, next > minSustainShare-1e-9
+}
+
+// supersedes says whether a sustained attempt at rate, which the pipeline kept up with or not (up),
+// becomes the round's sustained figure instead of the one in f: the first attempt does, and then the
+// highest rate kept up with, or while none was, the latest attempt.
+func supersedes(up bool, rate int, f benchFigures, first bool) bool {
+	return first || !f.SustainedKeptUp || (up && rate > f.SustainedRate)
+}
 
 // sustainRate is the load of the sustained phase: share of the measured end-to-end rate, rounded down
 // to a multiple of 50 orders per second (0 when the phase is skipped or there is nothing to offer).

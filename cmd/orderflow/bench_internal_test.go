@@ -130,6 +130,68 @@ func TestTheSustainedPhaseOffersAShareOfTheMeasuredRate(t *testing.T) {
 	}
 }
 
+// TestTheSustainedSearchNarrowsDownOnceItKeepsUp drives the sustained phase's search against pipelines
+// that keep up with any share of the end-to-end rate up to a capacity, and checks the shares it offers.
+func TestTheSustainedSearchNarrowsDownOnceItKeepsUp(t *testing.T) {
+	for _, c := range []struct {
+		capacity float64
+		want     []float64
+	}{
+		{1, []float64{0.9}},                           // kept up at once: nothing higher is tried
+		{0.8, []float64{0.9, 0.75, 0.825}},            // halfway between 0.75 (kept up) and 0.9
+		{0.85, []float64{0.9, 0.75, 0.825}},           // the halfway attempt keeps up too, and ends it
+		{0.5, []float64{0.9, 0.75, 0.6, 0.45, 0.525}}, // steps down, then halfway
+		{0.1, []float64{0.9, 0.75, 0.6, 0.45, 0.3}},   // never kept up: down to the lowest share, then done
+	} {
+		var tried []sustainAttempt
+		var got []float64
+		for {
+			share, ok := nextSustainShare(0.9, tried)
+			if !ok {
+				break
+			}
+			if len(got) > 10 {
+				t.Fatalf("capacity %v: the search does not end: %v", c.capacity, got)
+			}
+			got = append(got, share)
+			tried = append(tried, sustainAttempt{share: share, keptUp: share <= c.capacity+1e-9})
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("capacity %v: tried %v, want %v", c.capacity, got, c.want)
+			continue
+		}
+		for i := range got {
+			if d := got[i] - c.want[i]; d > 1e-9 || d < -1e-9 {
+				t.Errorf("capacity %v: tried %v, want %v", c.capacity, got, c.want)
+				break
+			}
+		}
+	}
+	kept := benchFigures{SustainedRate: 1600, SustainedKeptUp: true}
+	behind := benchFigures{SustainedRate: 1600}
+	for _, c := range []struct {
+		up    bool
+		rate  int
+		f     benchFigures
+		first bool
+		want  bool
+	}{
+		{false, 2000, benchFigures{}, true, true}, // the first attempt is the figure until another is
+		{true, 1800, kept, false, true},           // the halfway attempt kept up with more
+		{false, 1800, kept, false, false},         // it fell behind: the lower rate kept up with stays
+		{true, 1600, kept, false, false},          // no higher
+		{false, 1200, behind, false, true},        // none kept up yet: the latest (lowest) attempt
+		{true, 1200, behind, false, true},
+	} {
+		if got := supersedes(c.up, c.rate, c.f, c.first); got != c.want {
+			t.Errorf("supersedes(%v, %d, %+v, %v) = %v, want %v", c.up, c.rate, c.f, c.first, got, c.want)
+		}
+	}
+	if share, ok := nextSustainShare(0.3, nil); !ok || share != 0.3 {
+		t.Errorf("nextSustainShare(0.3, nil) = %v, %v; want the lowest share, 0.3", share, ok)
+	}
+}
+
 func TestTheStepsOfCompletedOrdersAreTimedInTheirOrder(t *testing.T) {
 	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	var r e2eResult
