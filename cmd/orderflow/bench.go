@@ -282,12 +282,14 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	// takes orders in: offer a share of it, a smaller one each time the backlog grows, and once one is
 	// kept up with after others were not, one halfway between.
 	var tried []sustainAttempt
+	triedRates := map[int]bool{}
 	for i := 0; ; i++ {
 		share, ok := nextSustainShare(o.sustain, tried)
 		rate := sustainRate(f.EndToEnd, share)
-		if !ok || rate <= 0 {
+		if !ok || rate <= 0 || triedRates[rate] { // halfway can round to a rate already tried
 			break
 		}
+		triedRates[rate] = true
 		attemptCPU := phaseCPU(server.Process)
 		s, err := sustained(ctx, client, base, key, fmt.Sprintf("%s-sustained%d", prefix, i), rate, accepted, o)
 		if err != nil {

@@ -85,7 +85,7 @@ func TestTextArgumentsAreCopiedByTheDriver(t *testing.T) {
 	}
 	defer st.Close()
 	want := map[int]string{}
-	for id, size := range []int{1, 100, 5000, 70000} { // small ones, and one larger than any buffer kept
+	for id, size := range []int{1, 100, 5000, 70000} { // small ones, and one of many pages
 		doc := []byte(`{"n":"` + strings.Repeat("a", size) + `"}`)
 		want[id] = string(doc)
 		if id%2 == 0 {
