@@ -210,12 +210,20 @@ var snapshotEncoders = sync.Pool{New: func() any {
 	return e
 }}
 
+// maxPooledSnapshot is the largest buffer kept for reuse: an order of hundreds of lines does not keep
+// its buffer in the pool.
+const maxPooledSnapshot = 64 << 10
+
 // encodeSnapshot encodes s as gojson.Marshal does, into a pooled buffer. The caller calls release
 // once the bytes are written (the statement has copied them), and must not use them after.
 func encodeSnapshot(s order.Snapshot) (_ []byte, release func(), err error) {
 	e := snapshotEncoders.Get().(*snapshotEncoder)
 	e.buf.Reset()
-	release = func() { snapshotEncoders.Put(e) }
+	release = func() {
+		if e.buf.Cap() <= maxPooledSnapshot { // an outsize order's buffer is left to the collector
+			snapshotEncoders.Put(e)
+		}
+	}
 	if err := e.enc.Encode(s); err != nil {
 		release()
 		return nil, func() {}, err
