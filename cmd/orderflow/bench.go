@@ -29,7 +29,7 @@ import (
 // child processes, drives both over loopback HTTP, and prints ingest (POST /orders), end to end
 // (accepted → COMPLETED, from each order's history), the latency of a paced load, and the highest load
 // just under the measured end-to-end rate that the pipeline keeps up with, each with its ratio to the
-// no-op, and the server's CPU time and write calls per order. With --fill it then stops orderflow,
+// no-op, and the server's CPU time, write calls and heap allocations per order. With --fill it then stops orderflow,
 // gives its data directory a history of that many orders (orderflow fill), starts it again and
 // measures the same, to show what a long history costs. The figures of the
 // previous release (--baseline, kept in the repository) are printed beside, so a regression shows.
@@ -197,10 +197,22 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 	var f benchFigures
 	orders := 0                 // taken in by the server this round
 	var cpuBefore time.Duration // the server's CPU before its first order (start-up, migrations)
+	for _, c := range []*exec.Cmd{server, noopSrv} {
+		if err := c.Start(); err != nil {
+			return f, fmt.Errorf("start %s: %w", c.Args[1], err)
+		}
+		defer func(c *exec.Cmd) { _ = c.Process.Signal(os.Interrupt); _ = c.Wait() }(c)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.conc * 2, MaxIdleConnsPerHost: o.conc * 2, MaxConnsPerHost: o.conc * 2}, Timeout: 30 * time.Second}
+	for _, addr := range []string{ordersAddr, noopAddr} {
+		if err := waitHealthy(ctx, client, "http://"+addr+"/healthz"); err != nil {
+			return f, err
+		}
+	}
+	base := "http://" + ordersAddr
 	var ioBefore ioCounters
 	var heapBefore heapCounters
-	var client *http.Client
-	var base string
+	// cpuPerOrder prints what the round's orders cost the server: CPU time, writes and allocations.
 	cpuPerOrder := func() {
 		if cpu, ok := processCPU(server.Process); ok && orders > 0 {
 			f.CPUPerOrderUs = float64((cpu - cpuBefore).Microseconds()) / float64(orders)
@@ -217,19 +229,6 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 			fmt.Fprintf(stdout, "  server allocations      %9.0f per order, %.1f KiB per order (the bench's reads of the results included)\n", f.AllocsPerOrder, f.AllocKiBPerOrder)
 		}
 	}
-	for _, c := range []*exec.Cmd{server, noopSrv} {
-		if err := c.Start(); err != nil {
-			return f, fmt.Errorf("start %s: %w", c.Args[1], err)
-		}
-		defer func(c *exec.Cmd) { _ = c.Process.Signal(os.Interrupt); _ = c.Wait() }(c)
-	}
-	client = &http.Client{Transport: &http.Transport{MaxIdleConns: o.conc * 2, MaxIdleConnsPerHost: o.conc * 2, MaxConnsPerHost: o.conc * 2}, Timeout: 30 * time.Second}
-	for _, addr := range []string{ordersAddr, noopAddr} {
-		if err := waitHealthy(ctx, client, "http://"+addr+"/healthz"); err != nil {
-			return f, err
-		}
-	}
-	base = "http://" + ordersAddr
 
 	noopRes := drive(ctx, client, "http://"+noopAddr+"/orders", key, prefix, o.conc, o.duration, false)
 	f.Noop = noopRes.rate()
