@@ -146,15 +146,35 @@ func (m *Metrics) Handle(ctx context.Context, e contracts.Event) error {
 	return nil
 }
 
+// The parts of the details the metrics read. Decoding only them skips the rest of each detail (an
+// order's items and address, most of an OrderCreated) without building it.
+type (
+	createdAmount struct {
+		TotalAmount contracts.Amount `json:"totalAmount"`
+		Currency    string           `json:"currency"`
+	}
+	endedOrder struct {
+		OrderID  string `json:"orderId"`
+		Currency string `json:"currency"`
+	}
+	failedOrder struct {
+		OrderID string            `json:"orderId"`
+		Failure contracts.Failure `json:"failure"`
+	}
+	cancelledOrder struct {
+		PreviousStatus string `json:"previousStatus"`
+	}
+)
+
 // record records one event. Whatever can fail (decoding, reading the order) happens before any sample
 // is taken, so a failed attempt records nothing and its retry records everything once. Each detail is
-// decoded once.
+// decoded once, and only the members recorded.
 func (m *Metrics) record(ctx context.Context, e contracts.Event) error {
 	var ended string // the order an OrderCompleted or OrderFailed is about, for its stage timings
 	var count func()
 	switch e.DetailType {
 	case contracts.DetailOrderCreated:
-		var d contracts.OrderCreatedDetail
+		var d createdAmount
 		if err := pipeline.Decode(e, &d); err != nil {
 			return err
 		}
@@ -163,19 +183,19 @@ func (m *Metrics) record(ctx context.Context, e contracts.Event) error {
 			m.value.WithLabelValues(d.Currency).Observe(float64(d.TotalAmount) / 100)
 		}
 	case contracts.DetailOrderCompleted:
-		var d contracts.OrderCompletedDetail
+		var d endedOrder
 		if err := pipeline.Decode(e, &d); err != nil {
 			return err
 		}
 		ended, count = d.OrderID, func() { m.completed.WithLabelValues(d.Currency).Inc() }
 	case contracts.DetailOrderFailed:
-		var d contracts.OrderFailedDetail
+		var d failedOrder
 		if err := pipeline.Decode(e, &d); err != nil {
 			return err
 		}
 		ended, count = d.OrderID, func() { m.failed.WithLabelValues(d.Failure.Stage, d.Failure.Code).Inc() }
 	case contracts.DetailOrderCancelled:
-		var d contracts.OrderCancelledDetail
+		var d cancelledOrder
 		if err := pipeline.Decode(e, &d); err != nil {
 			return err
 		}

@@ -69,6 +69,7 @@ func TestEventsBecomeMetrics(t *testing.T) {
 		event(t, "e1", contracts.DetailOrderCreated, contracts.OrderCreatedDetail{DetailMeta: meta, Currency: "EUR", TotalAmount: 129999}), // redelivered
 		event(t, "e2", contracts.DetailOrderCompleted, contracts.OrderCompletedDetail{DetailMeta: meta, Currency: "EUR"}),
 		event(t, "e3", contracts.DetailOrderFailed, contracts.OrderFailedDetail{DetailMeta: contracts.DetailMeta{OrderID: "gone"}, Failure: contracts.Failure{Stage: "PAYMENT_PROCESSING", Code: "PAYMENT_DECLINED"}}),
+		event(t, "e4", contracts.DetailOrderCancelled, contracts.OrderCancelledDetail{DetailMeta: contracts.DetailMeta{OrderID: "o2"}, PreviousStatus: "VALIDATING"}),
 	}
 	for _, e := range evs {
 		if err := m.Handle(context.Background(), e); err != nil {
@@ -82,6 +83,7 @@ func TestEventsBecomeMetrics(t *testing.T) {
 		`orderflow_orders_completed_total{currency="EUR"} 1`,
 		`orderflow_orders_failed_total{code="PAYMENT_DECLINED",stage="PAYMENT_PROCESSING"} 1`,
 		`orderflow_order_value_sum{currency="EUR"} 1299.99`,
+		`orderflow_orders_cancelled_total{previous_status="VALIDATING"} 1`,
 		`orderflow_stage_duration_seconds_count{stage="PAYMENT_PROCESSING"} 1`,
 		`orderflow_stage_duration_seconds_sum{stage="VALIDATING"} 0.1`,
 		`orderflow_order_completion_seconds_sum 0.5`,

@@ -7,6 +7,7 @@ package order
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -177,7 +178,14 @@ func New(d Draft, now time.Time) (*Order, error) {
 }
 
 // FromSnapshot rebuilds an order from storage. It trusts the snapshot: it was written by Snapshot.
+//
+// The order shares s's slices and pointers without copying them, and never writes through them: a
+// transition replaces a pointer or appends to the history, whose capacity FromSnapshot clips to its
+// length so that the append copies it. So any number of orders may be rebuilt from one snapshot, and
+// the snapshot stays as it was, as long as its holder does not change it either.
 func FromSnapshot(s Snapshot) *Order {
+	s.History = slices.Clip(s.History)
+	s.Items = slices.Clip(s.Items)
 	return &Order{s: s}
 }
 

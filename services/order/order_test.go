@@ -208,3 +208,45 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }
+
+func TestOrdersRebuiltFromOneSnapshotDoNotChangeItOrEachOther(t *testing.T) {
+	t.Parallel()
+	s := moveTo(t, order.InventoryCheck).Snapshot()
+	// Spare capacity behind the history, as a slice grown by append has: an order that appended in
+	// place would write into it, where another order rebuilt from s appends too.
+	s.History = append(make([]order.Change, 0, len(s.History)+4), s.History...)
+	want := order.FromSnapshot(s).Snapshot()
+
+	paid, failed := order.FromSnapshot(s), order.FromSnapshot(s)
+	if err := paid.ReserveInventory(t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := paid.AuthorizePayment("auth-1", t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := failed.Fail("OUT_OF_STOCK", "none left", t0.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+
+	if diff := cmp.Diff(want, s); diff != "" {
+		t.Errorf("the snapshot changed (-before +after):\n%s", diff)
+	}
+	wantPaid := []order.Status{order.Pending, order.Validating, order.InventoryCheck, order.PaymentProcessing, order.Fulfillment}
+	wantFailed := []order.Status{order.Pending, order.Validating, order.InventoryCheck, order.Failed}
+	for _, c := range []struct {
+		name string
+		o    *order.Order
+		want []order.Status
+	}{{"paid", paid, wantPaid}, {"failed", failed, wantFailed}} {
+		var got []order.Status
+		for _, h := range c.o.History() {
+			got = append(got, h.Status)
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s order's history (-want +got):\n%s", c.name, diff)
+		}
+	}
+	if paid.Failure() != nil || failed.AuthorizationID() != "" {
+		t.Errorf("one order's change shows in the other: paid failure %v, failed authorization %q", paid.Failure(), failed.AuthorizationID())
+	}
+}

@@ -27,7 +27,7 @@ type snapshotCache struct {
 }
 
 type cachedOrder struct {
-	s   order.Snapshot // never changed once cached: readers get copies
+	s   order.Snapshot // never changed once cached: readers share it and change nothing
 	pos int64          // the put that stored it, to know whether its ring slot is still its own
 }
 
@@ -35,12 +35,9 @@ func newSnapshotCache() *snapshotCache {
 	return &snapshotCache{m: make(map[string]*cachedOrder, snapshotCacheSize)}
 }
 
-// own returns a copy of s for put. Callers make it before their write, outside the writer, which then
-// only has to store it.
-func own(s order.Snapshot) order.Snapshot { return order.FromSnapshot(s).Snapshot() }
-
-// put caches s (whose Version must be the committed one, and which nobody else may hold: see own)
-// unless a newer version is cached already.
+// put caches s (whose Version must be the committed one) unless a newer version is cached already.
+// s may be shared with orders rebuilt from it (order.FromSnapshot never writes through a snapshot's
+// slices or pointers), but nobody may change it in place once it is put.
 func (c *snapshotCache) put(s order.Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -58,7 +55,9 @@ func (c *snapshotCache) put(s order.Snapshot) {
 	c.pos++
 }
 
-// latest returns a copy of the newest cached snapshot of the order, if any.
+// latest returns the newest cached snapshot of the order, if any. Its slices and pointers are the
+// cache's: the caller reads it or rebuilds an order from it (order.FromSnapshot), and changes nothing
+// in place.
 func (c *snapshotCache) latest(id string) (order.Snapshot, bool) {
 	c.mu.Lock()
 	e, ok := c.m[id]
@@ -66,5 +65,5 @@ func (c *snapshotCache) latest(id string) (order.Snapshot, bool) {
 	if !ok {
 		return order.Snapshot{}, false
 	}
-	return order.FromSnapshot(e.s).Snapshot(), true
+	return e.s, true
 }

@@ -75,7 +75,6 @@ func (db *DB) create(ctx context.Context, o *order.Order, rec *ingest.Idempotenc
 	if rec != nil {
 		recAt = rec.CreatedAt.UnixNano()
 	}
-	cached := own(s)
 	err = db.write(ctx, func(w *writer) error {
 		if rec != nil {
 			now := w.now.UnixNano()
@@ -90,23 +89,26 @@ func (db *DB) create(ctx context.Context, o *order.Order, rec *ingest.Idempotenc
 		var ref sql.NullString
 		if s.Reference != "" {
 			ref = sql.NullString{String: s.Reference, Valid: true}
-			var holder string
-			err := w.queryRow(w.st.referenceHolder, s.Reference).Scan(&holder)
-			switch {
-			case err == nil && holder != s.ID:
-				return fmt.Errorf("reference %s: %w", s.Reference, ingest.ErrReferenceTaken)
-			case err != nil && !errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("look up reference %s: %w", s.Reference, err)
-			}
 		}
+		// The insert does nothing when the id is stored (the upsert's target is checked first) and fails
+		// on the unique index when another order holds the reference: only then is the holder looked up.
 		n, err := w.changes(w.st.insertOrder, s.ID, s.CustomerID, string(s.Status), s.CreatedAt.UnixNano(), s.Version, text(snap), ref)
 		if err != nil {
+			if ref.Valid && isUniqueViolation(err) {
+				var holder string
+				switch herr := w.queryRow(w.st.referenceHolder, s.Reference).Scan(&holder); {
+				case herr == nil && holder != s.ID:
+					return fmt.Errorf("reference %s: %w", s.Reference, ingest.ErrReferenceTaken)
+				case herr != nil && !errors.Is(herr, sql.ErrNoRows):
+					return fmt.Errorf("look up reference %s: %w", s.Reference, herr)
+				}
+			}
 			return fmt.Errorf("insert order: %w", err)
 		}
 		if n == 0 {
 			return fault.Conflictf("order already exists")
 		}
-		w.afterCommit(func() { db.snaps.put(cached) })
+		w.afterCommit(func() { db.snaps.put(s) })
 		if queued != nil {
 			return w.enqueue(routing.Dispatcher, queued)
 		}
@@ -291,7 +293,6 @@ func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]
 		}
 		var freshVersion int64
 		var fresh []byte
-		owned := own(s)
 		err = db.write(ctx, func(w *writer) error {
 			n, err := w.changes(w.st.updateOrder, string(s.Status), s.Version, text(body), id, version)
 			if err != nil {
@@ -313,7 +314,7 @@ func (db *DB) Update(ctx context.Context, id string, fn func(o *order.Order) ([]
 					return err
 				}
 			}
-			w.afterCommit(func() { db.snaps.put(owned) })
+			w.afterCommit(func() { db.snaps.put(s) })
 			return nil
 		})
 		release()

@@ -192,6 +192,12 @@ func (w *writer) inTransaction() bool {
 	return open
 }
 
+// isUniqueViolation reports whether err is a statement's failure on a UNIQUE constraint or index.
+func isUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+}
+
 // The writer runs with a background context on purpose: one caller's cancellation must not interrupt
 // the transaction that carries every other caller's writes.
 
