@@ -128,10 +128,9 @@ func (b *Board) Changed(from order.Status, o *order.Order) {
 	if from == to {
 		return
 	}
-	h := o.History()
 	at := b.opts.Now()
-	if len(h) > 0 {
-		at = h[len(h)-1].At
+	if c, ok := o.LastChange(); ok {
+		at = c.At
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -284,6 +284,26 @@ func (o *Order) ItemCount() int {
 // History returns every status the order went through, oldest first.
 func (o *Order) History() []Change { return append([]Change(nil), o.s.History...) }
 
+// Entered returns the change that first brought the order into status s, and false if it was never in
+// it. Unlike History, it copies nothing.
+func (o *Order) Entered(s Status) (Change, bool) {
+	for _, c := range o.s.History {
+		if c.Status == s {
+			return c, true
+		}
+	}
+	return Change{}, false
+}
+
+// LastChange returns the latest change of the order's history (its creation, for a new order), and
+// false for an order without a history. Unlike History, it copies nothing.
+func (o *Order) LastChange() (Change, bool) {
+	if len(o.s.History) == 0 {
+		return Change{}, false
+	}
+	return o.s.History[len(o.s.History)-1], true
+}
+
 // Reached reports whether the order has ever been in status s.
 func (o *Order) Reached(s Status) bool {
 	for _, c := range o.s.History {

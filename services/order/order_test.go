@@ -250,3 +250,23 @@ func TestOrdersRebuiltFromOneSnapshotDoNotChangeItOrEachOther(t *testing.T) {
 		t.Errorf("one order's change shows in the other: paid failure %v, failed authorization %q", paid.Failure(), failed.AuthorizationID())
 	}
 }
+
+func TestEnteredAndLastChangeReadTheHistory(t *testing.T) {
+	t.Parallel()
+	o := moveTo(t, order.PaymentProcessing)
+	h := o.History()
+	for _, c := range h {
+		if got, ok := o.Entered(c.Status); !ok || got != c {
+			t.Errorf("Entered(%s) = %v, %t; want %v, true", c.Status, got, ok, c)
+		}
+	}
+	if got, ok := o.Entered(order.Completed); ok {
+		t.Errorf("Entered(COMPLETED) of an order being paid = %v, true; want false", got)
+	}
+	if got, ok := o.LastChange(); !ok || got != h[len(h)-1] || got.Status != order.PaymentProcessing {
+		t.Errorf("LastChange() = %v, %t; want %v, true", got, ok, h[len(h)-1])
+	}
+	if got, ok := order.FromSnapshot(order.Snapshot{ID: "o9"}).LastChange(); ok {
+		t.Errorf("LastChange() of an order without a history = %v, true; want false", got)
+	}
+}

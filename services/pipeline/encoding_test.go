@@ -11,6 +11,7 @@ import (
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/order"
+	"github.com/orderflow/orderflow/services/pipeline"
 )
 
 // The stored orders and events, the event details and the API's responses are encoded with goccy/go-json
@@ -114,6 +115,42 @@ func TestEncodingOfEventDetailsIsEncodingJSONs(t *testing.T) {
 			for i, d := range encodingDetails(tm, s) {
 				sameEncoding(t, fmt.Sprintf("detail %T %d %q", d, i, s), d)
 			}
+		}
+	}
+}
+
+// Envelope.Event encodes details into pooled buffers: each event's detail must be encoding/json's bytes
+// with the event id spliced in, and its own, whatever is encoded after it.
+func TestEnvelopeDetailsAreEncodingJSONsWithTheirEventID(t *testing.T) {
+	o := order.FromSnapshot(order.Snapshot{ID: "o1"})
+	env := pipeline.Envelope{Account: "000000000000", Region: "local"}
+	var events []contracts.Event
+	var wants [][]byte
+	for _, tm := range encodingZones() {
+		for _, s := range awkward {
+			for _, d := range encodingDetails(tm, s) {
+				want, err := json.Marshal(d)
+				if err != nil {
+					t.Fatalf("encoding/json refuses %#v: %v", d, err)
+				}
+				ev, err := env.Event(o, contracts.SourceOrders, "Test", d, tm)
+				if err != nil {
+					t.Fatalf("Event(%#v): %v", d, err)
+				}
+				if !bytes.Contains(want, []byte(`"eventId":`)) {
+					sep := ","
+					if string(want) == "{}" {
+						sep = ""
+					}
+					want = append([]byte(`{"eventId":"`+ev.ID+`"`+sep), want[1:]...)
+				}
+				events, wants = append(events, ev), append(wants, want)
+			}
+		}
+	}
+	for i, ev := range events { // compared once all are built: a shared buffer shows the last one's bytes
+		if !bytes.Equal(ev.Detail, wants[i]) {
+			t.Errorf("event %d's detail\n got %q\nwant %q", i, ev.Detail, wants[i])
 		}
 	}
 }

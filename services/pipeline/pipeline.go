@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	jsonv1 "github.com/go-json-experiment/json/v1"
@@ -65,24 +66,56 @@ func EventID(orderID, detailType string) string {
 
 // Event wraps detail in the envelope. The detail's DetailMeta is filled in from o.
 func (env Envelope) Event(o *order.Order, source, detailType string, detail any, at time.Time) (contracts.Event, error) {
-	b, err := gojson.Marshal(detail)
+	id := EventID(o.ID(), detailType)
+	b, err := encodeDetail(detail, id)
 	if err != nil {
 		return contracts.Event{}, fmt.Errorf("encode %s detail for order %s: %w", detailType, o.ID(), err)
 	}
-	id := EventID(o.ID(), detailType)
 	return contracts.Event{
 		Version: "0", ID: id, DetailType: detailType, Source: source,
-		Account: env.Account, Time: at.UTC(), Region: env.Region, Resources: []string{o.ID()}, Detail: withEventID(b, id),
+		Account: env.Account, Time: at.UTC(), Region: env.Region, Resources: []string{o.ID()}, Detail: b,
 	}, nil
 }
 
-// withEventID puts the event id into an encoded detail object as its first member, eventId, unless the
-// detail already has one: EventBridge replaces the envelope id on every put, so the id consumers
-// deduplicate by must travel in the detail (contracts.DetailMeta.EventID). Splicing the encoded bytes
-// keeps the details' field order and costs no second encoding on the hot path.
+// detailEncoder encodes details into a buffer of its own, reused through detailEncoders: the encoding
+// is garbage once the event id is spliced into a copy of it (withEventID).
+type detailEncoder struct {
+	buf bytes.Buffer
+	enc *gojson.Encoder
+}
+
+var detailEncoders = sync.Pool{New: func() any {
+	e := new(detailEncoder)
+	e.enc = gojson.NewEncoder(&e.buf)
+	return e
+}}
+
+// maxPooledDetail is the largest buffer kept for reuse.
+const maxPooledDetail = 64 << 10
+
+// encodeDetail encodes detail as gojson.Marshal does, with the event id spliced in (withEventID), into
+// a slice of its own.
+func encodeDetail(detail any, id string) ([]byte, error) {
+	e := detailEncoders.Get().(*detailEncoder)
+	defer func() {
+		if e.buf.Cap() <= maxPooledDetail {
+			detailEncoders.Put(e)
+		}
+	}()
+	e.buf.Reset()
+	if err := e.enc.Encode(detail); err != nil {
+		return nil, err
+	}
+	return withEventID(bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")), id), nil
+}
+
+// withEventID returns a copy of an encoded detail object with the event id as its first member, eventId,
+// unless the detail already has one: EventBridge replaces the envelope id on every put, so the id
+// consumers deduplicate by must travel in the detail (contracts.DetailMeta.EventID). Splicing the
+// encoded bytes keeps the details' field order and costs no second encoding on the hot path.
 func withEventID(detail []byte, id string) []byte {
 	if len(detail) < 2 || detail[0] != '{' || bytes.Contains(detail, []byte(`"eventId":`)) {
-		return detail
+		return bytes.Clone(detail)
 	}
 	out := make([]byte, 0, len(detail)+len(id)+14)
 	out = append(out, `{"eventId":"`...)

@@ -93,10 +93,8 @@ func reemit(ctx context.Context, pub Publisher, o *order.Order, st Stage) error 
 
 // EnteredAt returns when the order entered status s, or its last update if it never did.
 func EnteredAt(o *order.Order, s order.Status) (at order.Change) {
-	for _, c := range o.History() {
-		if c.Status == s {
-			return c
-		}
+	if c, ok := o.Entered(s); ok {
+		return c
 	}
 	return order.Change{Status: s, At: o.UpdatedAt()}
 }

@@ -41,17 +41,25 @@ func newSnapshotCache() *snapshotCache {
 func (c *snapshotCache) put(s order.Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.m[s.ID]; ok && old.s.Version >= s.Version {
+	old, ok := c.m[s.ID]
+	if ok && old.s.Version >= s.Version {
 		return
 	}
 	slot := c.pos % snapshotCacheSize
 	if evict := c.ring[slot]; evict != "" {
-		if e, ok := c.m[evict]; ok && e.pos == c.pos-snapshotCacheSize {
+		if e, found := c.m[evict]; found && e.pos == c.pos-snapshotCacheSize {
 			delete(c.m, evict)
+			if evict == s.ID {
+				ok = false
+			}
 		}
 	}
 	c.ring[slot] = s.ID
-	c.m[s.ID] = &cachedOrder{s: s, pos: c.pos}
+	if ok {
+		*old = cachedOrder{s: s, pos: c.pos} // in place: readers copy an entry out under the lock
+	} else {
+		c.m[s.ID] = &cachedOrder{s: s, pos: c.pos}
+	}
 	c.pos++
 }
 
@@ -60,10 +68,9 @@ func (c *snapshotCache) put(s order.Snapshot) {
 // in place.
 func (c *snapshotCache) latest(id string) (order.Snapshot, bool) {
 	c.mu.Lock()
-	e, ok := c.m[id]
-	c.mu.Unlock()
-	if !ok {
-		return order.Snapshot{}, false
+	defer c.mu.Unlock()
+	if e, ok := c.m[id]; ok {
+		return e.s, true
 	}
-	return e.s, true
+	return order.Snapshot{}, false
 }

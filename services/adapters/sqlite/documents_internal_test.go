@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -111,5 +112,36 @@ func TestTextArgumentsAreCopiedByTheDriver(t *testing.T) {
 	}
 	if text(nil) != "" {
 		t.Errorf("text(nil) = %q", text(nil))
+	}
+}
+
+// The hand-off's copy of an event shares its detail with the encoded event when the bytes are the same,
+// and copies it when encoding changed them.
+func TestTheHandOffsDetailIsTheEncodedEventsOrACopy(t *testing.T) {
+	for _, detail := range []string{`{"orderId":"o1","n":[1,2]}`, "{ \"orderId\" : \"o1\" }", `{}`, `"<&>"`} {
+		e := contracts.Event{ID: "e1", DetailType: "T", Detail: json.RawMessage(detail)}
+		body, err := gojson.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := string(body)
+		got := detailIn(body, e.Detail)
+		if string(got) != detail {
+			t.Errorf("detailIn(%q) = %q, want the detail", detail, got)
+		}
+		inBody := len(got) > 0 && &got[0] == &body[len(body)-1-len(got)]
+		if compact := bytes.Contains(body, []byte(detail)); inBody != compact {
+			t.Errorf("detail %q: shared with the body = %t, want %t", detail, inBody, compact)
+		}
+		if inBody {
+			if &got[0] == &e.Detail[0] || cap(got) != len(got) {
+				t.Errorf("detail %q: not the body's, or with room to append into it", detail)
+			}
+		} else if &got[0] == &e.Detail[0] {
+			t.Errorf("detail %q: the caller's bytes, not a copy", detail)
+		}
+		if string(body) != before {
+			t.Errorf("detailIn changed the body")
+		}
 	}
 }

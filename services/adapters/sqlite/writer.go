@@ -247,11 +247,23 @@ func (db *DB) encodeEvents(events []contracts.Event) ([]encodedEvent, error) {
 			// The handlers read it after Publish returned: they must not see what its caller does next
 			// with the bytes it published.
 			ev := e
-			ev.Detail, ev.Resources = bytes.Clone(e.Detail), slices.Clone(e.Resources)
+			ev.Detail, ev.Resources = detailIn(body, e.Detail), slices.Clone(e.Resources)
 			out[i].event = &ev
 		}
 	}
 	return out, nil
+}
+
+// detailIn returns the detail's bytes as they are in body, its encoded event, when they are the same
+// (the detail is the envelope's last member, and an encoded detail is compact, as encoding leaves it):
+// body is never changed once encoded, so the hand-off can share it instead of copying the detail. Else
+// it returns a copy of detail.
+func detailIn(body, detail []byte) []byte {
+	n := len(detail)
+	if end := len(body) - 1; n > 0 && end-n >= 0 && bytes.Equal(body[end-n:end], detail) {
+		return body[end-n : end : end]
+	}
+	return bytes.Clone(detail)
 }
 
 // publish appends an event to the log unless its id is already stored, and remembers a new one for
