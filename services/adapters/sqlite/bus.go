@@ -170,7 +170,7 @@ func (db *DB) Cursors(ctx context.Context, targets []string) (map[string]int64, 
 		if err := w.exec(w.st.startCursors, db.logEnd, string(list)); err != nil {
 			return err
 		}
-		rows, err := w.st.readCursors.QueryContext(context.Background())
+		rows, err := w.st.readCursors.query()
 		if err != nil {
 			return err
 		}
@@ -235,7 +235,7 @@ const cursorFlushDelay = 50 * time.Millisecond
 func (db *DB) Defer(ctx context.Context, target string, seq int64, attempts int, next time.Time, lastError string) (int64, error) {
 	var id int64
 	err := db.write(ctx, func(w *writer) error {
-		res, err := w.st.deferMessage.ExecContext(context.Background(), target, seq, attempts, next.UnixNano(), lastError, w.now.UnixNano())
+		res, err := w.st.deferMessage.exec(target, seq, attempts, next.UnixNano(), lastError, w.now.UnixNano())
 		if err != nil {
 			return err
 		}
@@ -333,7 +333,7 @@ func (db *DB) Redrive(ctx context.Context, ids ...int64) (int, error) {
 		var letters []letter
 		if len(ids) == 0 {
 			// Read them all before changing the table that is being read.
-			rows, err := w.st.allDeadLetters.QueryContext(context.Background())
+			rows, err := w.st.allDeadLetters.query()
 			if err != nil {
 				return err
 			}

@@ -265,7 +265,7 @@ func (db *DB) openWriter(path, params string) (err error) {
 		return fail(fmt.Errorf("read the end of the log of %s: %w", path, err))
 	}
 	db.finished.Store(db.logEnd)
-	if db.w, err = newWriter(ctx, db.wconn); err != nil {
+	if db.w, err = newWriter(db.wconn); err != nil {
 		return fail(fmt.Errorf("prepare writes on %s: %w", path, err))
 	}
 	db.w.db = db
@@ -354,7 +354,7 @@ func (db *DB) Close() error {
 		db.notify.close()
 	}
 	// The last connection to close checkpoints the whole WAL and removes it.
-	return errors.Join(syncErr, db.w.close(), db.ckdb.Close(), db.rs.close(), db.read.Close(), db.wconn.Close(), db.wdb.Close())
+	return errors.Join(syncErr, db.w.close(db.wconn), db.ckdb.Close(), db.rs.close(), db.read.Close(), db.wconn.Close(), db.wdb.Close())
 }
 
 // op is one write operation: fn runs inside the writer's transaction, in its own savepoint.
@@ -416,7 +416,7 @@ func (db *DB) writeLoop() {
 		case o, ok := <-db.ops:
 			if !ok {
 				// Closing: store the acks already given rather than redeliver their messages later.
-				db.runBatch(nil)
+				db.runWriterBatch(nil)
 				return
 			}
 			batch = append(batch, o)
@@ -436,8 +436,17 @@ func (db *DB) writeLoop() {
 			}
 		}
 		db.copyTail()
-		db.runBatch(batch)
+		db.runWriterBatch(batch)
 		clear(batch) // let the ops be collected
+	}
+}
+
+// runWriterBatch runs the batch while the writer holds the write connection for its statements.
+func (db *DB) runWriterBatch(batch []*op) {
+	ran := false
+	err := db.w.hold(db.wconn, func() error { ran = true; db.runBatch(batch); return nil })
+	if !ran {
+		db.finish(batch, make([]error, len(batch)), fmt.Errorf("hold the write connection: %w", err))
 	}
 }
 

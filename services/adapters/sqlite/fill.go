@@ -111,7 +111,7 @@ func (db *DB) CloneOrder(ctx context.Context, templateID string, n int, id func(
 				return fmt.Errorf("read the end of the log: %w", err)
 			}
 			for _, t := range cloneTables {
-				st, err := w.db.wconn.PrepareContext(context.Background(), t.insert)
+				st, err := w.prepare(t.insert)
 				if err != nil {
 					return err
 				}
@@ -131,13 +131,13 @@ func (db *DB) CloneOrder(ctx context.Context, templateID string, n int, id func(
 						if t.name == "idempotency" {
 							args[0] = "clone-" + orderID // keys are the client's: each copy needs its own
 						}
-						if _, err := st.ExecContext(context.Background(), args...); err != nil {
-							st.Close()
+						if _, err := st.exec(args...); err != nil {
+							st.close()
 							return fmt.Errorf("copy %d into %s: %w", start+k, t.name, err)
 						}
 					}
 				}
-				if err := st.Close(); err != nil {
+				if err := st.close(); err != nil {
 					return err
 				}
 			}

@@ -201,7 +201,7 @@ func TestMigrationKeepsReservationsAndPaymentsInTreesOfTheirOwn(t *testing.T) {
 		}
 	}
 	if err := db.write(ctx, func(w *writer) error {
-		_, err := w.db.wconn.ExecContext(ctx, `INSERT INTO reservations (order_id, state, lines) VALUES ('o3', 'LOST', '[]')`)
+		_, err := w.execQuery(`INSERT INTO reservations (order_id, state, lines) VALUES ('o3', 'LOST', '[]')`)
 		return err
 	}); err == nil {
 		t.Errorf("a reservation in state LOST was stored: the check on its state is gone")

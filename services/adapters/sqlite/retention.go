@@ -83,7 +83,7 @@ func (db *DB) Prune(ctx context.Context) (Pruned, error) {
 		for {
 			var n int64
 			err := db.write(ctx, func(w *writer) error {
-				res, err := w.db.wconn.ExecContext(context.Background(), t.query, t.cut(w.now), batch)
+				res, err := w.execQuery(t.query, t.cut(w.now), batch)
 				if err != nil {
 					return err
 				}

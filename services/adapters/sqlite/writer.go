@@ -28,31 +28,32 @@ func text(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // writer is the state of the writer goroutine: the write connection's prepared statements and the
 // transaction in progress. Only the writer goroutine touches it.
 type writer struct {
-	db  *DB
-	st  writeStmts
-	now time.Time // the clock, read once per batch
-	cur *op       // the op running now
+	db   *DB
+	conn *sqlite3.SQLiteConn // the write connection's driver connection, while the writer holds it
+	st   writeStmts
+	now  time.Time // the clock, read once per batch
+	cur  *op       // the op running now
 }
 
 // writeStmts are prepared once on the write connection.
 type writeStmts struct {
-	begin, commit, rollback, savepoint, release, rollbackTo *sql.Stmt
+	begin, commit, rollback, savepoint, release, rollbackTo *stmt
 
-	insertIdempotency, insertOrder, updateOrder, getOrder             *sql.Stmt
-	referenceHolder                                                   *sql.Stmt
-	insertEvent, insertMessage, deferMessage                          *sql.Stmt
-	deleteMessage, deleteMessages, retryMessage                       *sql.Stmt
-	insertDeadLetter, getDeadLetter, allDeadLetters, deleteDeadLetter *sql.Stmt
-	upsertProduct, readProduct, takeStock, giveStock                  *sql.Stmt
-	getReservation, insertReservation, releaseReservation             *sql.Stmt
-	getPayment, upsertPayment, markSeen                               *sql.Stmt
-	insertText                                                        *sql.Stmt
-	advanceCursors, forgetCursors, startCursors, readCursors          *sql.Stmt
-	logEnd, skipTo                                                    *sql.Stmt
+	insertIdempotency, insertOrder, updateOrder, getOrder             *stmt
+	referenceHolder                                                   *stmt
+	insertEvent, insertMessage, deferMessage                          *stmt
+	deleteMessage, deleteMessages, retryMessage                       *stmt
+	insertDeadLetter, getDeadLetter, allDeadLetters, deleteDeadLetter *stmt
+	upsertProduct, readProduct, takeStock, giveStock                  *stmt
+	getReservation, insertReservation, releaseReservation             *stmt
+	getPayment, upsertPayment, markSeen                               *stmt
+	insertText                                                        *stmt
+	advanceCursors, forgetCursors, startCursors, readCursors          *stmt
+	logEnd, skipTo                                                    *stmt
 }
 
-func (s *writeStmts) list() []stmtSpec {
-	return []stmtSpec{
+func (s *writeStmts) list() []wstmtSpec {
+	return []wstmtSpec{
 		{&s.begin, `BEGIN IMMEDIATE`},
 		{&s.commit, `COMMIT`},
 		{&s.rollback, `ROLLBACK`},
@@ -122,6 +123,11 @@ func (s *writeStmts) list() []stmtSpec {
 	}
 }
 
+type wstmtSpec struct {
+	dst   **stmt
+	query string
+}
+
 type stmtSpec struct {
 	dst   **sql.Stmt
 	query string
@@ -154,15 +160,77 @@ func closeAll(specs []stmtSpec) error {
 	return errors.Join(errs...)
 }
 
-func newWriter(ctx context.Context, c *sql.Conn) (*writer, error) {
+// newWriter prepares the writer's statements on c, the write connection.
+func newWriter(c *sql.Conn) (*writer, error) {
 	w := &writer{}
-	if err := prepareAll(c, w.st.list()); err != nil {
+	err := w.hold(c, func() error {
+		for _, sp := range w.st.list() {
+			st, err := prepareStmt(w.conn, sp.query)
+			if err != nil {
+				w.closeStmts()
+				return fmt.Errorf("prepare %q: %w", sp.query, err)
+			}
+			*sp.dst = st
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
-func (w *writer) close() error { return closeAll(w.st.list()) }
+// hold runs f with the write connection's driver connection in w.conn, for the writer's statements.
+// Nothing in f may use c through database/sql: it is held. It returns c's error when c is closed, and
+// then f has not run.
+func (w *writer) hold(c *sql.Conn, f func() error) error {
+	var ferr error
+	err := c.Raw(func(dc any) error {
+		conn, ok := dc.(*sqlite3.SQLiteConn)
+		if !ok {
+			return fmt.Errorf("the write connection is a %T, not sqlite3's", dc)
+		}
+		w.conn = conn
+		defer func() { w.conn = nil }()
+		ferr = f()
+		return nil
+	})
+	return errors.Join(err, ferr)
+}
+
+func (w *writer) closeStmts() error {
+	var errs []error
+	for _, sp := range w.st.list() {
+		if *sp.dst != nil {
+			errs = append(errs, (*sp.dst).close())
+			*sp.dst = nil
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// close closes the writer's statements, on c.
+func (w *writer) close(c *sql.Conn) error {
+	var err error
+	if herr := w.hold(c, func() error { err = w.closeStmts(); return nil }); herr != nil {
+		return herr
+	}
+	return err
+}
+
+// prepare prepares a statement for the op running now (see stmt); the caller closes it.
+func (w *writer) prepare(query string) (*stmt, error) { return prepareStmt(w.conn, query) }
+
+// execQuery runs a statement that is not one of the writer's own, for the op running now: the write
+// connection is the writer's, so an op must not use it through database/sql.
+func (w *writer) execQuery(query string, args ...any) (sql.Result, error) {
+	st, err := w.prepare(query)
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	return st.exec(args...)
+}
 
 // afterCommit runs f in the writer once the current op's transaction has committed, before the op's
 // caller or anyone else hears of the commit; not at all if the op or its transaction fails.
@@ -182,14 +250,7 @@ func (w *writer) call(o *op) (err error) {
 // undoes only itself, but some errors (disk full, I/O) make SQLite roll back the whole transaction;
 // the writer must then not go on as if the earlier writes of the batch were still pending.
 func (w *writer) inTransaction() bool {
-	open := false
-	_ = w.db.wconn.Raw(func(dc any) error {
-		if c, ok := dc.(*sqlite3.SQLiteConn); ok {
-			open = !c.AutoCommit()
-		}
-		return nil
-	})
-	return open
+	return !w.conn.AutoCommit()
 }
 
 // isUniqueViolation reports whether err is a statement's failure on a UNIQUE constraint or index.
@@ -201,23 +262,21 @@ func isUniqueViolation(err error) bool {
 // The writer runs with a background context on purpose: one caller's cancellation must not interrupt
 // the transaction that carries every other caller's writes.
 
-func (w *writer) exec(s *sql.Stmt, args ...any) error {
-	_, err := s.ExecContext(context.Background(), args...)
+func (w *writer) exec(s *stmt, args ...any) error {
+	_, err := s.exec(args...)
 	return err
 }
 
 // changes executes s and returns the number of rows it changed.
-func (w *writer) changes(s *sql.Stmt, args ...any) (int64, error) {
-	res, err := s.ExecContext(context.Background(), args...)
+func (w *writer) changes(s *stmt, args ...any) (int64, error) {
+	res, err := s.exec(args...)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
 }
 
-func (w *writer) queryRow(s *sql.Stmt, args ...any) *sql.Row {
-	return s.QueryRowContext(context.Background(), args...)
-}
+func (w *writer) queryRow(s *stmt, args ...any) row { return s.queryRow(args...) }
 
 // encodedEvent is an event made ready for the writer by its publisher: encoded, its order found and its
 // targets routed, so that the writer only inserts.
@@ -269,7 +328,7 @@ func detailIn(body, detail []byte) []byte {
 // publish appends an event to the log unless its id is already stored, and remembers a new one for
 // OnLog. Nothing else is written per event: its targets read the log from their cursors.
 func (w *writer) publish(e *encodedEvent) error {
-	res, err := w.st.insertEvent.ExecContext(context.Background(), e.id, e.orderID, e.detailType, text(e.body))
+	res, err := w.st.insertEvent.exec(e.id, e.orderID, e.detailType, text(e.body))
 	if err != nil {
 		return fmt.Errorf("insert event %s: %w", e.id, err)
 	}
@@ -295,7 +354,7 @@ func (w *writer) publish(e *encodedEvent) error {
 // enqueue inserts a message that carries its own body, due now, and remembers it for OnMessages.
 func (w *writer) enqueue(target string, body []byte) error {
 	now := w.now.UnixNano()
-	res, err := w.st.insertMessage.ExecContext(context.Background(), target, text(body), now, now)
+	res, err := w.st.insertMessage.exec(target, text(body), now, now)
 	if err != nil {
 		return err
 	}
