@@ -77,36 +77,49 @@ func (env Envelope) Event(o *order.Order, source, detailType string, detail any,
 	}, nil
 }
 
-// detailEncoder encodes details into a buffer of its own, reused through detailEncoders: the encoding
-// is garbage once the event id is spliced into a copy of it (withEventID).
-type detailEncoder struct {
+// pooledEncoder encodes into a buffer of its own, reused through pooledEncoders.
+type pooledEncoder struct {
 	buf bytes.Buffer
 	enc *gojson.Encoder
 }
 
-var detailEncoders = sync.Pool{New: func() any {
-	e := new(detailEncoder)
+var pooledEncoders = sync.Pool{New: func() any {
+	e := new(pooledEncoder)
 	e.enc = gojson.NewEncoder(&e.buf)
 	return e
 }}
 
-// maxPooledDetail is the largest buffer kept for reuse.
-const maxPooledDetail = 64 << 10
+// maxPooledEncoding is the largest buffer kept for reuse: an order of hundreds of lines does not keep
+// its buffer in the pool.
+const maxPooledEncoding = 64 << 10
+
+// EncodePooled encodes v as gojson.Marshal does, into a reused buffer, for bytes that are garbage soon
+// after: a stored order once its row is written, a detail once it is copied with its event id. The
+// caller calls release once it is done with the bytes, and must not use them after.
+func EncodePooled(v any) (_ []byte, release func(), err error) {
+	e := pooledEncoders.Get().(*pooledEncoder)
+	e.buf.Reset()
+	release = func() {
+		if e.buf.Cap() <= maxPooledEncoding {
+			pooledEncoders.Put(e)
+		}
+	}
+	if err := e.enc.Encode(v); err != nil {
+		release()
+		return nil, func() {}, err
+	}
+	return bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")), release, nil
+}
 
 // encodeDetail encodes detail as gojson.Marshal does, with the event id spliced in (withEventID), into
 // a slice of its own.
 func encodeDetail(detail any, id string) ([]byte, error) {
-	e := detailEncoders.Get().(*detailEncoder)
-	defer func() {
-		if e.buf.Cap() <= maxPooledDetail {
-			detailEncoders.Put(e)
-		}
-	}()
-	e.buf.Reset()
-	if err := e.enc.Encode(detail); err != nil {
+	b, release, err := EncodePooled(detail)
+	if err != nil {
 		return nil, err
 	}
-	return withEventID(bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")), id), nil
+	defer release()
+	return withEventID(b, id), nil
 }
 
 // withEventID returns a copy of an encoded detail object with the event id as its first member, eventId,

@@ -1,14 +1,12 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	jsonv1 "github.com/go-json-experiment/json/v1"
@@ -197,40 +195,12 @@ func (db *DB) loadOrder(ctx context.Context, id string) (int64, []byte, error) {
 	return version, snap, nil
 }
 
-// snapshotEncoder encodes stored orders into a buffer of its own, reused through snapshotEncoders.
-type snapshotEncoder struct {
-	buf bytes.Buffer
-	enc *gojson.Encoder
-}
-
-// snapshotEncoders hold the encoders of snapshots whose write is under way. An order is encoded at its
-// creation and at every status change (about 1 KiB each), and the bytes are garbage once its row is
-// written: a pooled buffer saves an allocation and a copy of each.
-var snapshotEncoders = sync.Pool{New: func() any {
-	e := new(snapshotEncoder)
-	e.enc = gojson.NewEncoder(&e.buf)
-	return e
-}}
-
-// maxPooledSnapshot is the largest buffer kept for reuse: an order of hundreds of lines does not keep
-// its buffer in the pool.
-const maxPooledSnapshot = 64 << 10
-
-// encodeSnapshot encodes s as gojson.Marshal does, into a pooled buffer. The caller calls release
-// once the bytes are written (the statement has copied them), and must not use them after.
+// encodeSnapshot encodes s as gojson.Marshal does, into a pooled buffer (pipeline.EncodePooled): an
+// order is encoded at its creation and at every status change (about 1 KiB each), and the bytes are
+// garbage once its row is written. The caller calls release once the bytes are written (the statement
+// has copied them), and must not use them after.
 func encodeSnapshot(s order.Snapshot) (_ []byte, release func(), err error) {
-	e := snapshotEncoders.Get().(*snapshotEncoder)
-	e.buf.Reset()
-	release = func() {
-		if e.buf.Cap() <= maxPooledSnapshot { // an outsize order's buffer is left to the collector
-			snapshotEncoders.Put(e)
-		}
-	}
-	if err := e.enc.Encode(s); err != nil {
-		release()
-		return nil, func() {}, err
-	}
-	return bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")), release, nil
+	return pipeline.EncodePooled(s)
 }
 
 // decodeOrder rebuilds an order from its row. The version column, not the copy inside the JSON, is
