@@ -37,7 +37,8 @@ type Store interface {
 	// Create stores a new PENDING order and, when rec is not nil, its idempotency record, atomically and
 	// durably: once Create returns nil the order survives a crash. It returns ErrIdempotencyKeyTaken if
 	// rec.Key is already stored, and ErrReferenceTaken if another order has o's reference (references
-	// are unique across all orders); in both cases it stores nothing.
+	// are unique across all orders); in both cases it stores nothing. An order whose id is stored already
+	// is a fault.Conflict error whatever its reference: the id is checked first.
 	Create(ctx context.Context, o *order.Order, rec *IdempotencyRecord) error
 	// Idempotency returns the record of key, or a fault.NotFound error.
 	Idempotency(ctx context.Context, key string) (IdempotencyRecord, error)

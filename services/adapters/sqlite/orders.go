@@ -45,7 +45,8 @@ var errStale = errors.New("order changed since it was read")
 // Create stores a new order (with version 1) and, when rec is not nil, its idempotency record, in one
 // durable transaction. It returns an error wrapping ingest.ErrIdempotencyKeyTaken when rec.Key is already
 // stored, one wrapping ingest.ErrReferenceTaken when another order has its reference (the unique index
-// orders_by_reference), and a fault.Conflict error when the order id is; in each case nothing is stored.
+// orders_by_reference), and a fault.Conflict error when the order id is (checked first, as the port
+// says); in each case nothing is stored.
 func (db *DB) Create(ctx context.Context, o *order.Order, rec *ingest.IdempotencyRecord) error {
 	return db.create(ctx, o, rec, nil)
 }

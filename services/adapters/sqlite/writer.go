@@ -222,7 +222,8 @@ func (w *writer) close(c *sql.Conn) error {
 func (w *writer) prepare(query string) (*stmt, error) { return prepareStmt(w.conn, query) }
 
 // execQuery runs a statement that is not one of the writer's own, for the op running now: the write
-// connection is the writer's, so an op must not use it through database/sql.
+// connection is the writer's, so an op must not use it through database/sql. query is one statement
+// (what follows the first is not run).
 func (w *writer) execQuery(query string, args ...any) (sql.Result, error) {
 	st, err := w.prepare(query)
 	if err != nil {

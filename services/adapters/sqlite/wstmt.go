@@ -19,6 +19,7 @@ import (
 // waits for. Only the writer goroutine uses a stmt, and only while it holds the connection.
 type stmt struct {
 	s    *sqlite3.SQLiteStmt
+	n    int                    // how many arguments it takes
 	args []sqldriver.NamedValue // reused from one run to the next
 }
 
@@ -33,13 +34,16 @@ func prepareStmt(c *sqlite3.SQLiteConn, query string) (*stmt, error) {
 		ds.Close()
 		return nil, fmt.Errorf("prepare %q: the driver gave a %T", query, ds)
 	}
-	return &stmt{s: s}, nil
+	return &stmt{s: s, n: s.NumInput()}, nil
 }
 
 // bind converts args as database/sql does for a driver without a converter of its own: the driver's
 // value types as they are, int as int64, anything else by sqldriver.DefaultParameterConverter (which asks
 // a sqldriver.Valuer, such as sql.NullString, for its value).
 func (s *stmt) bind(args []any) ([]sqldriver.NamedValue, error) {
+	if s.n >= 0 && len(args) != s.n {
+		return nil, fmt.Errorf("expected %d arguments, got %d", s.n, len(args))
+	}
 	s.args = s.args[:0]
 	for i, a := range args {
 		var v sqldriver.Value
@@ -151,14 +155,19 @@ func (r row) Scan(dest ...any) error {
 	if r.err != nil {
 		return r.err
 	}
-	defer r.r.Close()
-	if !r.r.Next() {
-		if err := r.r.Err(); err != nil {
-			return err
-		}
-		return sql.ErrNoRows
+	var err error
+	switch {
+	case r.r.Next():
+		err = r.r.Scan(dest...)
+	case r.r.Err() != nil:
+		err = r.r.Err()
+	default:
+		err = sql.ErrNoRows
 	}
-	return r.r.Scan(dest...)
+	if cerr := r.r.Close(); err == nil || errors.Is(err, sql.ErrNoRows) && cerr != nil {
+		err = cerr
+	}
+	return err
 }
 
 // assign stores a column's value in dest, for the destinations the writer reads into, as database/sql's

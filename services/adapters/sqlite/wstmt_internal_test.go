@@ -9,7 +9,7 @@ import (
 // The writer's statements convert arguments and store columns as database/sql does for the types the
 // writer uses, and refuse the rest.
 func TestWriterStatementsConvertAsDatabaseSQLDoes(t *testing.T) {
-	s := &stmt{}
+	s := &stmt{n: 11}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	args, err := s.bind([]any{"a", int64(2), 3, []byte("b"), nil, true, 1.5, at,
 		sql.NullString{String: "c", Valid: true}, sql.NullString{}, sql.NullInt64{Int64: 7, Valid: true}})
@@ -29,7 +29,10 @@ func TestWriterStatementsConvertAsDatabaseSQLDoes(t *testing.T) {
 			t.Errorf("argument %d = %#v, want %#v", i+1, a.Value, want[i])
 		}
 	}
-	if _, err := s.bind([]any{struct{}{}}); err == nil {
+	if _, err := s.bind([]any{"a"}); err == nil {
+		t.Error("1 argument for a statement of 11 was accepted")
+	}
+	if _, err := (&stmt{n: 1}).bind([]any{struct{}{}}); err == nil {
 		t.Error("a struct argument was accepted")
 	}
 

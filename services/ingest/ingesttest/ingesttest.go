@@ -456,6 +456,29 @@ func testReference(t *testing.T, open func(t *testing.T) Store) {
 		}
 		mustCreate(t, s, retry, record("key-ref", retry))
 	})
+	t.Run("an order id stored already is a conflict, whatever its reference", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		first := newOrderWithReference(t, "cust-1", start, "AAAA-AAAA")
+		mustCreate(t, s, first, nil)
+		mustCreate(t, s, newOrderWithReference(t, "cust-2", start, "BBBB-BBBB"), nil)
+		// The first order again, with the second one's reference.
+		again, err := order.New(order.Draft{
+			ID: first.ID(), Reference: "BBBB-BBBB", CustomerID: "cust-1", CustomerEmail: "someone@example.com",
+			Items: first.Items(), Total: first.Total(), Currency: first.Currency(), PaymentToken: first.PaymentToken(),
+			ShippingAddress: first.ShippingAddress(), CorrelationID: first.CorrelationID(),
+		}, start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Create(t.Context(), again, nil)
+		if !fault.Is(err, fault.Conflict) || errors.Is(err, ingest.ErrReferenceTaken) {
+			t.Fatalf("Create of a stored id error = %v, want a conflict that is not ErrReferenceTaken", err)
+		}
+		if got, err := s.GetByReference(t.Context(), "cust-1", "AAAA-AAAA"); err != nil || got.ID() != first.ID() {
+			t.Errorf("GetByReference(first) after the refused Create = %v, %v; want the first order", got, err)
+		}
+	})
 	t.Run("orders racing for one reference: exactly one is stored", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
