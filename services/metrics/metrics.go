@@ -148,7 +148,7 @@ func (m *Metrics) Handle(ctx context.Context, e contracts.Event) error {
 
 // The parts of the details the metrics read. Decoding only them skips the rest of each detail (an
 // order's items and address, most of an OrderCreated) without building it; a malformed member the
-// metrics do not read is not theirs to refuse (the stages and the notifier decode the whole detail).
+// metrics do not read is not theirs to refuse (the notifier decodes the whole of the details it texts).
 type (
 	createdAmount struct {
 		TotalAmount contracts.Amount `json:"totalAmount"`
