@@ -306,12 +306,8 @@ func (o *Order) LastChange() (Change, bool) {
 
 // Reached reports whether the order has ever been in status s.
 func (o *Order) Reached(s Status) bool {
-	for _, c := range o.s.History {
-		if c.Status == s {
-			return true
-		}
-	}
-	return false
+	_, ok := o.Entered(s)
+	return ok
 }
 
 // Cancellable reports whether Cancel would succeed now.

@@ -164,7 +164,7 @@ func (r row) Scan(dest ...any) error {
 	default:
 		err = sql.ErrNoRows
 	}
-	if cerr := r.r.Close(); err == nil || errors.Is(err, sql.ErrNoRows) && cerr != nil {
+	if cerr := r.r.Close(); cerr != nil && (err == nil || errors.Is(err, sql.ErrNoRows)) {
 		err = cerr
 	}
 	return err

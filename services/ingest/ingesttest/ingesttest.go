@@ -76,6 +76,20 @@ func newOrderWithReference(t *testing.T, customerID string, at time.Time, refere
 	return o
 }
 
+// withReference is o made again (same id, customer and contents) with another reference.
+func withReference(t *testing.T, o *order.Order, reference string, at time.Time) *order.Order {
+	t.Helper()
+	again, err := order.New(order.Draft{
+		ID: o.ID(), Reference: reference, CustomerID: o.CustomerID(), CustomerEmail: o.CustomerEmail(),
+		Items: o.Items(), Total: o.Total(), Currency: o.Currency(), PaymentToken: o.PaymentToken(),
+		ShippingAddress: o.ShippingAddress(), CorrelationID: o.CorrelationID(),
+	}, at)
+	if err != nil {
+		t.Fatalf("order.New: %v", err)
+	}
+	return again
+}
+
 func record(key string, o *order.Order) *ingest.IdempotencyRecord {
 	return &ingest.IdempotencyRecord{
 		Key: key, RequestHash: "sha256:" + key, OrderID: o.ID(),
@@ -446,14 +460,7 @@ func testReference(t *testing.T, open func(t *testing.T) Store) {
 			t.Errorf("GetByReference after the refused Create = %v, %v; want the first order", got, err)
 		}
 		// Nothing of the refused order is left behind: with a fresh reference it goes in.
-		retry, err := order.New(order.Draft{
-			ID: second.ID(), Reference: "7K3M-Q9TY", CustomerID: "cust-2", CustomerEmail: "someone@example.com",
-			Items: second.Items(), Total: second.Total(), Currency: second.Currency(), PaymentToken: second.PaymentToken(),
-			ShippingAddress: second.ShippingAddress(), CorrelationID: second.CorrelationID(),
-		}, start)
-		if err != nil {
-			t.Fatal(err)
-		}
+		retry := withReference(t, second, "7K3M-Q9TY", start)
 		mustCreate(t, s, retry, record("key-ref", retry))
 	})
 	t.Run("an order id stored already is a conflict, whatever its reference", func(t *testing.T) {
@@ -463,15 +470,7 @@ func testReference(t *testing.T, open func(t *testing.T) Store) {
 		mustCreate(t, s, first, nil)
 		mustCreate(t, s, newOrderWithReference(t, "cust-2", start, "BBBB-BBBB"), nil)
 		// The first order again, with the second one's reference.
-		again, err := order.New(order.Draft{
-			ID: first.ID(), Reference: "BBBB-BBBB", CustomerID: "cust-1", CustomerEmail: "someone@example.com",
-			Items: first.Items(), Total: first.Total(), Currency: first.Currency(), PaymentToken: first.PaymentToken(),
-			ShippingAddress: first.ShippingAddress(), CorrelationID: first.CorrelationID(),
-		}, start)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = s.Create(t.Context(), again, nil)
+		err := s.Create(t.Context(), withReference(t, first, "BBBB-BBBB", start), nil)
 		if !fault.Is(err, fault.Conflict) || errors.Is(err, ingest.ErrReferenceTaken) {
 			t.Fatalf("Create of a stored id error = %v, want a conflict that is not ErrReferenceTaken", err)
 		}
