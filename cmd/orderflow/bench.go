@@ -377,15 +377,19 @@ type sustainedResult struct {
 }
 
 // keptUp says whether the pipeline kept up with an attempt at rate, and why: the client offered at
-// least 0.9 of the rate, and the backlog did not grow in the attempt's second half by more than a
-// quarter of a second's worth of the load (what the orders in flight vary by). A pipeline that falls
-// behind by a tenth of the load grows it by half a second's worth in a 10 s attempt.
+// least 0.9 of the rate, the backlog did not grow in the attempt's second half by more than a quarter
+// of a second's worth of the load (what the orders in flight vary by), and it was not more than a
+// second's worth at the end. A pipeline that falls behind by a tenth of the load grows it by half a
+// second's worth in a 10 s attempt; one that fell behind in the first half only and then held its
+// backlog would keep its orders waiting for seconds, which is not keeping up.
 func (r sustainedResult) keptUp(rate int) (bool, string) {
 	switch {
 	case r.offered < 0.9*float64(rate):
 		return false, "the client could not offer it"
 	case r.backlog > r.backlogHalfway+rate/4:
 		return false, "the backlog grew"
+	case r.backlog > rate:
+		return false, "a backlog of more than a second's orders stood"
 	}
 	return true, "kept up"
 }

@@ -123,6 +123,8 @@ func TestTheSustainedPhaseOffersAShareOfTheMeasuredRate(t *testing.T) {
 		{sustainedResult{offered: 1990, backlogHalfway: 300, backlog: 801}, false, "the backlog grew"},
 		{sustainedResult{offered: 1990, backlogHalfway: 3000, backlog: 6000}, false, "the backlog grew"},
 		{sustainedResult{offered: 1700, backlogHalfway: 10, backlog: 10}, false, "the client could not offer it"},
+		{sustainedResult{offered: 1990, backlogHalfway: 2000, backlog: 2000}, true, "kept up"},
+		{sustainedResult{offered: 1990, backlogHalfway: 2400, backlog: 2300}, false, "a backlog of more than a second's orders stood"},
 	} {
 		if got, why := c.r.keptUp(2000); got != c.want || why != c.why {
 			t.Errorf("%+v.keptUp(2000) = %v, %q; want %v, %q", c.r, got, why, c.want, c.why)
