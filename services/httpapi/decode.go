@@ -1,19 +1,26 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/input"
 )
+
+// maxPooledBody is the largest body buffer kept for reuse.
+const maxPooledBody = 64 << 10
+
+// bodyBuffers are the buffers readJSON reads bodies into.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // readJSON reads a JSON request body: 415 unless the Content-Type is application/json, 413 past the
 // size limit, 400 INVALID_JSON unless the body is exactly one strict JSON value (input.Decode: no
@@ -21,14 +28,28 @@ import (
 // value is decoded into plain maps, slices and json.Number, so that the handler can check its shape field
 // by field and report every problem at once.
 func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		return nil, errMediaType
+	if ct := r.Header.Get("Content-Type"); !strings.EqualFold(ct, "application/json") {
+		// Parameters, spaces and other cases go through the parser; the plain type is most requests.
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return nil, errMediaType
+		}
 	}
 	if r.ContentLength > s.maxBody {
 		return nil, errTooLarge
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	// The body is read into a reused buffer: Decode copies what it keeps out of it.
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledBody {
+			bodyBuffers.Put(buf)
+		}
+	}()
+	if r.ContentLength > 0 && r.ContentLength <= maxPooledBody {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead) // room for the body and ReadFrom's check for more
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -36,6 +57,7 @@ func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		return nil, fault.Wrap(fault.Invalid, err, "could not read the request body")
 	}
+	b := buf.Bytes()
 	v, err := input.Decode(b)
 	if err != nil {
 		return nil, invalidJSON(err)

@@ -4,10 +4,9 @@ import (
 	"errors"
 	"net/http"
 
-	gojson "github.com/goccy/go-json"
-
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
+	"github.com/orderflow/orderflow/services/pipeline"
 )
 
 // Errors the API itself raises; everything else comes from the services.
@@ -100,15 +99,24 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // writeJSON writes v as the JSON response body with the given status.
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	b, err := gojson.Marshal(v)
+	b, release, err := pipeline.EncodePooled(v)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "encode response", "path", r.URL.Path, "error", err)
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":{"code":"INTERNAL","message":"internal error"}}`)
 	}
+	defer release()
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
+	// Shared values (net/http never changes a header's slice): a Set would allocate one per response.
+	h["Content-Type"] = jsonContentType
+	h["X-Content-Type-Options"] = nosniff
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
+	_, _ = w.Write(newline)
 }
+
+var (
+	jsonContentType = []string{"application/json"}
+	nosniff         = []string{"nosniff"}
+	newline         = []byte("\n")
+)

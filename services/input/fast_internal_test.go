@@ -16,7 +16,7 @@ var fastSeeds = []string{
 	"{\"name\":\"caf\u00e9 \U0001F600\",\"q\":[[1],[2,[3,{\"k\":null}]]]}",
 	`{"source":["orderflow.orders"],"detail-type":["OrderCreated"],"detail":{"totalAmount":[{"numeric":[">",100]}]}}`,
 	`  [ 1 , "two" , { "three" : 3 } ]  `, `"just a string"`, `12`, `true`, `null`,
-	`{"a":1,"a":2}`, `{"a":1,"\u0061":2}`, `{"a":"x\ud800"}`, "{\"a\":\"\xffb\"}", `{} {}`, `{"a":[1,`, ``, ` `,
+	`{"a":1,"a":2}`, `{"a":1,"\u0061":2}`, `{"a/":1,"a\/":2}`, `{"items":[{"name":1,"name":2}]}`, `{"customerId":"a","x\ty":1}`, `{"a":"x\ud800"}`, "{\"a\":\"\xffb\"}", `{} {}`, `{"a":[1,`, ``, ` `,
 	`{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":tru}`, `{"a" 1}`, `{"a":1,}`, `[1,]`, `{,}`, `{"a":"\x"}`,
 	"{\"a\":\"tab\there\"}", "\ufeff{}", `NaN`, `{"a":-}`,
 	strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth),

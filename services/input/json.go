@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -246,24 +247,76 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-// fast decodes b as Decode does, about three times faster, when b is a body Decode accepts and has no
+// fast decodes b as Decode does, about four times faster, when b is a body Decode accepts and has no
 // \u escape; otherwise it returns false, and strict decodes b (and says what is wrong with it). It reads
-// b with jsontext, which refuses whatever strict refuses (a key twice, also spelt with other escapes,
-// bytes that are not UTF-8, anything after the value, bad grammar) but lets an escaped lone surrogate
-// through, hence the escapes are left to strict; nesting is bounded here as there.
+// b with jsontext, which refuses whatever strict refuses (bytes that are not UTF-8, anything after the
+// value, bad grammar) but lets an escaped lone surrogate through, hence the escapes are left to strict;
+// nesting is bounded here as there. jsontext's own check for a key twice is off (it keeps a set of the
+// names of every object): a key met twice in an object's map is handed to strict too. Without \u
+// escapes two spellings of one key are unquoted to the same string, so that check is jsontext's.
 func fast(b []byte) (any, bool) {
 	if bytes.Contains(b, []byte(`\u`)) {
 		return nil, false
 	}
-	dec := jsontext.NewDecoder(bytes.NewReader(b))
-	v, ok := fastValue(dec, 0)
+	d := fastDecoders.Get().(*fastDecoder)
+	defer fastDecoders.Put(d)
+	// A bytes.Buffer is read in place, without a copy into the decoder's own buffer.
+	d.buf = *bytes.NewBuffer(b)
+	d.dec.Reset(&d.buf, jsontext.AllowDuplicateNames(true))
+	defer d.dec.Reset(&emptyBuffer) // let go of b
+	v, ok := fastValue(&d.dec, 0)
 	if !ok {
 		return nil, false
 	}
-	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+	if _, err := d.dec.ReadToken(); !errors.Is(err, io.EOF) {
 		return nil, false
 	}
 	return v, true
+}
+
+// fastDecoder is a decoder of fast and the buffer it reads, reused across bodies.
+type fastDecoder struct {
+	dec jsontext.Decoder
+	buf bytes.Buffer
+}
+
+var (
+	fastDecoders = sync.Pool{New: func() any { return new(fastDecoder) }}
+	emptyBuffer  bytes.Buffer
+)
+
+// knownKeys are the keys of the API's bodies: a key among them is not allocated again for every body.
+var knownKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{
+		"customerId", "customerEmail", "customerPhone", "items", "productId", "name", "quantity", "price",
+		"totalAmount", "currency", "paymentToken", "shippingAddress", "street", "city", "state", "zipCode",
+		"country", "reference", "status", "reason", "available", "message", "sessionId", "url", "pattern",
+		"source", "detail-type", "detail",
+	} {
+		m[k] = k
+	}
+	return m
+}()
+
+// fastKey reads an object's key: one of knownKeys without an allocation, any other as Token.String.
+func fastKey(dec *jsontext.Decoder) (string, bool) {
+	raw, err := dec.ReadValue()
+	if err != nil || len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		if k, ok := knownKeys[string(inner)]; ok {
+			return k, true
+		}
+		return string(inner), true
+	}
+	unquoted, err := jsontext.AppendUnquote(nil, raw)
+	if err != nil {
+		return "", false
+	}
+	return string(unquoted), true
 }
 
 func fastValue(dec *jsontext.Decoder, depth int) (any, bool) {
@@ -315,11 +368,14 @@ func fastComposite(dec *jsontext.Decoder, kind jsontext.Kind, depth int) (any, b
 		}
 		var key string
 		if m != nil {
-			k, err := dec.ReadToken()
-			if err != nil {
+			k, ok := fastKey(dec)
+			if !ok {
 				return nil, false
 			}
-			key = k.String()
+			if _, dup := m[k]; dup {
+				return nil, false // strict says where
+			}
+			key = k
 		}
 		v, ok := fastValue(dec, depth)
 		if !ok {
