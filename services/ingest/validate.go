@@ -46,7 +46,7 @@ func draft(req contracts.CreateOrderRequest) (order.Draft, error) {
 		ShippingAddress: req.ShippingAddress,
 	}
 	// One spelling per customer: the id scopes order lists and the chatbot exactly as stored.
-	v.identifier("customerId", req.CustomerID, contracts.MaxCustomerIDLength)
+	v.identifier(at("customerId"), req.CustomerID, contracts.MaxCustomerIDLength)
 
 	// The currency comes first: it says how many decimals the amounts may have.
 	decimals := contracts.AmountDecimals
@@ -54,9 +54,9 @@ func draft(req contracts.CreateOrderRequest) (order.Draft, error) {
 		d.Currency = DefaultCurrency
 	}
 	if _, known := contracts.CurrencyDecimals(d.Currency); !known {
-		v.bad("currency", "must be an ISO 4217 currency code, e.g. EUR")
+		v.bad(at("currency"), "must be an ISO 4217 currency code, e.g. EUR")
 	} else if err := contracts.CheckCurrency(d.Currency); err != nil {
-		v.bad("currency", "is not supported: "+err.Error())
+		v.bad(at("currency"), "is not supported: "+err.Error())
 	} else {
 		decimals, _ = contracts.CurrencyDecimals(d.Currency)
 	}
@@ -65,20 +65,20 @@ func draft(req contracts.CreateOrderRequest) (order.Draft, error) {
 	itemsOK := false
 	switch {
 	case len(req.Items) == 0:
-		v.bad("items", "must have at least 1 item")
+		v.bad(at("items"), "must have at least 1 item")
 	case len(req.Items) > order.MaxItems:
-		v.bad("items", fmt.Sprintf("must have at most %d items", order.MaxItems))
+		v.bad(at("items"), fmt.Sprintf("must have at most %d items", order.MaxItems))
 	default:
 		itemsOK = true
 	}
 	var sum contracts.Amount
 	overflow := false
+	d.Items = make([]order.Item, 0, len(req.Items))
 	for i, in := range req.Items {
-		path := fmt.Sprintf("items[%d]", i)
-		v.identifier(path+".productId", in.ProductID, contracts.MaxProductIDLength)
-		v.text(path+".name", in.Name, contracts.MaxNameLength)
-		q, qOK := v.quantity(path+".quantity", in.Quantity)
-		p, pOK := v.amount(path+".price", in.Price, d.Currency, decimals)
+		v.identifier(item(i, "productId"), in.ProductID, contracts.MaxProductIDLength)
+		v.text(item(i, "name"), in.Name, contracts.MaxNameLength)
+		q, qOK := v.quantity(item(i, "quantity"), in.Quantity)
+		p, pOK := v.amount(item(i, "price"), in.Price, d.Currency, decimals)
 		if !qOK || !pOK {
 			itemsOK = false
 			continue
@@ -92,32 +92,32 @@ func draft(req contracts.CreateOrderRequest) (order.Draft, error) {
 		d.Items = append(d.Items, order.Item{ProductID: in.ProductID, Name: in.Name, Quantity: q, Price: p})
 	}
 
-	total, totalOK := v.amount("totalAmount", req.TotalAmount, d.Currency, decimals)
+	total, totalOK := v.amount(at("totalAmount"), req.TotalAmount, d.Currency, decimals)
 	switch {
 	case totalOK && overflow:
-		v.bad("totalAmount", "the sum of quantity × price is too large")
+		v.bad(at("totalAmount"), "the sum of quantity × price is too large")
 	case totalOK && itemsOK && total != sum:
-		v.bad("totalAmount", fmt.Sprintf("must equal the sum of quantity × price (%s)", contracts.FormatAmount(sum, d.Currency)))
+		v.bad(at("totalAmount"), fmt.Sprintf("must equal the sum of quantity × price (%s)", contracts.FormatAmount(sum, d.Currency)))
 	}
 	d.Total = total
 
-	if v.required("customerEmail", req.CustomerEmail) && !validEmail(req.CustomerEmail) {
-		v.bad("customerEmail", "must be a valid email address")
+	if v.required(at("customerEmail"), req.CustomerEmail) && !validEmail(req.CustomerEmail) {
+		v.bad(at("customerEmail"), "must be a valid email address")
 	}
 	if req.CustomerPhone != "" && !e164.MatchString(req.CustomerPhone) {
-		v.bad("customerPhone", "must be an E.164 phone number, e.g. +4915112345678")
+		v.bad(at("customerPhone"), "must be an E.164 phone number, e.g. +4915112345678")
 	}
 	if d.PaymentToken == "" {
 		d.PaymentToken = DefaultPaymentToken
 	} else {
-		v.identifier("paymentToken", d.PaymentToken, contracts.MaxPaymentTokenLength)
+		v.identifier(at("paymentToken"), d.PaymentToken, contracts.MaxPaymentTokenLength)
 	}
 	a := req.ShippingAddress
-	v.text("shippingAddress.street", a.Street, contracts.MaxStreetLength)
-	v.text("shippingAddress.city", a.City, contracts.MaxAddressFieldLength)
-	v.text("shippingAddress.state", a.State, contracts.MaxAddressFieldLength)
-	v.text("shippingAddress.zipCode", a.ZipCode, contracts.MaxZipCodeLength)
-	v.text("shippingAddress.country", a.Country, contracts.MaxAddressFieldLength)
+	v.text(at("shippingAddress.street"), a.Street, contracts.MaxStreetLength)
+	v.text(at("shippingAddress.city"), a.City, contracts.MaxAddressFieldLength)
+	v.text(at("shippingAddress.state"), a.State, contracts.MaxAddressFieldLength)
+	v.text(at("shippingAddress.zipCode"), a.ZipCode, contracts.MaxZipCodeLength)
+	v.text(at("shippingAddress.country"), a.Country, contracts.MaxAddressFieldLength)
 
 	if err := v.err(); err != nil {
 		return order.Draft{}, err
@@ -130,62 +130,82 @@ type validator struct {
 	issues []fault.FieldIssue
 }
 
-func (v *validator) bad(field, issue string) {
-	v.issues = append(v.issues, fault.FieldIssue{Field: field, Issue: issue})
+// field names a field of the request, spelt out only when it has a problem: most requests have none.
+type field struct {
+	item int    // the index of the item whose field it is, or -1 for a field of the request
+	name string // the field's name, or its path in the request (shippingAddress.city)
+}
+
+// at is the request's field name.
+func at(name string) field { return field{item: -1, name: name} }
+
+// item is the field name of the i-th item.
+func item(i int, name string) field { return field{item: i, name: name} }
+
+// String is the field's path, as a FieldIssue reports it: customerId, items[0].price.
+func (f field) String() string {
+	if f.item < 0 {
+		return f.name
+	}
+	return "items[" + strconv.Itoa(f.item) + "]." + f.name
+}
+
+func (v *validator) bad(f field, issue string) {
+	v.issues = append(v.issues, fault.FieldIssue{Field: f.String(), Issue: issue})
 }
 
 // required reports whether s has content, recording an issue if not.
-func (v *validator) required(field, s string) bool {
+func (v *validator) required(f field, s string) bool {
 	if strings.TrimSpace(s) == "" {
-		v.bad(field, "is required")
+		v.bad(f, "is required")
 		return false
 	}
 	return true
 }
 
 // identifier records what is wrong with a required identifier (see input.Identifier).
-func (v *validator) identifier(field, s string, max int) {
+func (v *validator) identifier(f field, s string, max int) {
 	if issue := input.Identifier(s, max); issue != "" {
-		v.bad(field, issue)
+		v.bad(f, issue)
 	}
 }
 
 // text records what is wrong with required free text of one line (see input.Text).
-func (v *validator) text(field, s string, max int) {
-	if !v.required(field, s) {
+func (v *validator) text(f field, s string, max int) {
+	if !v.required(f, s) {
 		return
 	}
 	if issue := input.Text(s, max); issue != "" {
-		v.bad(field, issue)
+		v.bad(f, issue)
 	}
 }
 
 // quantity reads an order line's quantity: an integer written as one (not 1.0, 1e0 or -0), from 1 to
 // order.MaxQuantity.
-func (v *validator) quantity(field string, n fmt.Stringer) (int, bool) {
+func (v *validator) quantity(f field, n fmt.Stringer) (int, bool) {
 	s := n.String()
 	if s == "" {
-		v.bad(field, "is required")
+		v.bad(f, "is required")
 		return 0, false
 	}
 	q, err := strconv.Atoi(s)
 	if err != nil || s != strconv.Itoa(q) || q < 1 || q > order.MaxQuantity {
-		v.bad(field, fmt.Sprintf("must be an integer from 1 to %d", order.MaxQuantity))
+		v.bad(f, fmt.Sprintf("must be an integer from 1 to %d", order.MaxQuantity))
 		return 0, false
 	}
 	return q, true
 }
 
 // amount reads a sum of money in currency, which has the given number of decimals.
-func (v *validator) amount(field string, n fmt.Stringer, currency string, decimals int) (contracts.Amount, bool) {
+func (v *validator) amount(f field, n fmt.Stringer, currency string, decimals int) (contracts.Amount, bool) {
 	s := n.String()
 	if s == "" {
-		v.bad(field, "is required")
+		v.bad(f, "is required")
 		return 0, false
 	}
 	a, err := contracts.ParseAmountDecimals(s, decimals)
 	if err != nil {
-		v.bad(field, AmountIssue(err, currency, decimals))
+		v.bad(f, AmountIssue(err, currency, decimals))
 		return 0, false
 	}
 	return a, true

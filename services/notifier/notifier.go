@@ -93,7 +93,7 @@ func Once(d Deduper, consumer string, h func(context.Context, contracts.Event) e
 func Format(e contracts.Event) (to, text string, err error) {
 	switch e.DetailType {
 	case contracts.DetailOrderCreated:
-		var d contracts.OrderCreatedDetail
+		var d createdText
 		if err := pipeline.Decode(e, &d); err != nil {
 			return "", "", err
 		}
@@ -138,6 +138,21 @@ func Format(e contracts.Event) (to, text string, err error) {
 		), nil
 	}
 	return "", "", nil
+}
+
+// createdText is the part of contracts.OrderCreatedDetail that its text shows: the decoder skips the
+// rest (the items' names and prices, the addresses) instead of building it, and does not refuse a
+// malformed member it skips; the stage that emitted the event encoded all of it.
+type createdText struct {
+	contracts.DetailMeta
+	CustomerID    string `json:"customerId"`
+	CustomerPhone string `json:"customerPhone,omitempty"`
+	Items         []struct {
+		Quantity int `json:"quantity"`
+	} `json:"items"`
+	TotalAmount contracts.Amount `json:"totalAmount"`
+	Currency    string           `json:"currency"`
+	CreatedAt   time.Time        `json:"createdAt"`
 }
 
 func lines(l ...string) string { return strings.Join(l, "\n") }

@@ -44,10 +44,10 @@ func TestTextsInTheSeedFormat(t *testing.T) {
 	meta := contracts.DetailMeta{OrderID: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", Reference: "7K3M-Q9TX"}
 	created := event(t, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{
 		DetailMeta: meta, CustomerID: "customer123", CustomerPhone: "+31629408162",
-		Items:       []contracts.LineItem{{ProductID: "LAPTOP001", Quantity: 1, Price: 129999}, {ProductID: "MOUSE001", Quantity: 1, Price: 4999}},
-		TotalAmount: 134998, Currency: "EUR", CreatedAt: at,
+		Items:       []contracts.LineItem{{ProductID: "LAPTOP001", Quantity: 1, Price: 129999}, {ProductID: "MOUSE001", Quantity: 3, Price: 4999}},
+		TotalAmount: 144996, Currency: "EUR", CreatedAt: at,
 	})
-	want := "🛒 Order Created!\nOrder: 7K3M-Q9TX\nCustomer: customer123\nItems: 2\nTotal: €1,349.98\nStatus: Processing\nTime: 2026-01-15 14:30:25 UTC"
+	want := "🛒 Order Created!\nOrder: 7K3M-Q9TX\nCustomer: customer123\nItems: 4\nTotal: €1,449.96\nStatus: Processing\nTime: 2026-01-15 14:30:25 UTC"
 	to, text, err := notifier.Format(created)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"sync"
@@ -61,7 +62,16 @@ var eventNamespace = uuid.MustParse("5b0e7a7e-1c2f-4f57-9a5e-0f3d7c1a2b44")
 // EventID is the deterministic id of the event of the given detail type about the given order: the same
 // inputs always give the same id, so a re-emitted event is recognisably the same event.
 func EventID(orderID, detailType string) string {
-	return uuid.NewSHA1(eventNamespace, []byte(orderID+"/"+detailType)).String()
+	// uuid.NewSHA1(eventNamespace, []byte(orderID+"/"+detailType)), hashed from the stack: every status
+	// change names its events, and NewSHA1 allocates the name, the hash and its sum.
+	var buf [128]byte
+	name := append(append(append(append(buf[:0], eventNamespace[:]...), orderID...), '/'), detailType...)
+	sum := sha1.Sum(name)
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = id[6]&0x0f | 0x50 // version 5
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	return id.String()
 }
 
 // Event wraps detail in the envelope. The detail's DetailMeta is filled in from o.

@@ -3,10 +3,12 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/memory"
@@ -182,5 +184,20 @@ func TestEventIDsAreDeterministic(t *testing.T) {
 	a, b := pipeline.EventID("o1", "OrderCreated"), pipeline.EventID("o1", "OrderCreated")
 	if a != b || a == pipeline.EventID("o1", "OrderValidated") || a == pipeline.EventID("o2", "OrderCreated") {
 		t.Errorf("event ids not deterministic per (order, type): %s %s", a, b)
+	}
+}
+
+// TestEventIDsAreTheSHA1UUIDsOfOrderAndType pins the ids to the name-based UUIDs they have always been
+// (stored and published ids must not change between releases), for names longer than the stack buffer
+// too.
+func TestEventIDsAreTheSHA1UUIDsOfOrderAndType(t *testing.T) {
+	t.Parallel()
+	ns := uuid.MustParse("5b0e7a7e-1c2f-4f57-9a5e-0f3d7c1a2b44")
+	for _, id := range []string{"", "o1", "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", strings.Repeat("x", 200)} {
+		for _, dt := range []string{contracts.DetailOrderCreated, contracts.DetailInventoryReleased, ""} {
+			if got, want := pipeline.EventID(id, dt), uuid.NewSHA1(ns, []byte(id+"/"+dt)).String(); got != want {
+				t.Errorf("EventID(%q, %q) = %s, want %s", id, dt, got, want)
+			}
+		}
 	}
 }

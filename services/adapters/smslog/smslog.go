@@ -104,7 +104,9 @@ func (s *Sink) Send(ctx context.Context, m notifier.SMS) error {
 	if err := s.write(m.ID, b); err != nil {
 		return err
 	}
-	s.log.Info("sms sent", "to", m.To, "id", m.ID, "order", m.OrderID, "text", m.Text)
+	if s.log.Enabled(ctx, slog.LevelInfo) { // the arguments cost allocations even when nothing is logged
+		s.log.InfoContext(ctx, "sms sent", "to", m.To, "id", m.ID, "order", m.OrderID, "text", m.Text)
+	}
 	if s.record != nil {
 		// Outside the file's lock: the recorder is a durable write, and other texts need not wait for it.
 		t := contracts.Text{ID: m.ID, OrderID: m.OrderID, To: m.To, Text: m.Text, SentAt: sentAt}
