@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"runtime/debug"
@@ -77,8 +78,10 @@ func (s *server) observe(next http.Handler) http.Handler {
 				// A stream's lifetime is not a request's latency: it would swamp the histogram.
 				s.deps.Observer.ObserveHTTP(route, status, d)
 			}
-			s.log.InfoContext(r.Context(), "http request", "method", r.Method, "route", route, "path", r.URL.Path,
-				"status", status, "bytes", sw.bytes, "duration", d, "correlationId", correlationID(r.Context()))
+			if s.log.Enabled(r.Context(), slog.LevelInfo) { // its arguments cost allocations even unlogged
+				s.log.InfoContext(r.Context(), "http request", "method", r.Method, "route", route, "path", r.URL.Path,
+					"status", status, "bytes", sw.bytes, "duration", d, "correlationId", correlationID(r.Context()))
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
