@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	gojsontext "github.com/goccy/go-json/jsontext"
 )
 
 // Amount is a sum of money in hundredths of the currency's major unit (cents for EUR and USD), so that
@@ -93,13 +91,6 @@ func (a Amount) appendTo(b []byte) []byte {
 
 // MarshalJSON writes the amount as a JSON number with two decimals.
 func (a Amount) MarshalJSON() ([]byte, error) { return a.appendTo(make([]byte, 0, 24)), nil }
-
-// MarshalJSONTo writes what MarshalJSON does, straight into the encoder's buffer. The encoder orderflow
-// stores and publishes with (github.com/goccy/go-json) calls it instead of MarshalJSON, which would
-// allocate a slice for every amount of every order and event; encoding/json ignores it.
-func (a Amount) MarshalJSONTo(enc *gojsontext.Encoder) error {
-	return enc.WriteValue(a.appendTo(enc.AvailableBuffer()))
-}
 
 // UnmarshalJSON reads a JSON number exactly; see ParseAmount for what it refuses.
 func (a *Amount) UnmarshalJSON(b []byte) error {

@@ -1,11 +1,8 @@
 package contracts_test
 
 import (
-	"encoding/json"
 	"errors"
 	"testing"
-
-	gojson "github.com/goccy/go-json"
 
 	"github.com/orderflow/orderflow/contracts"
 )
@@ -108,38 +105,5 @@ func TestAmountIsWrittenWithTwoDecimals(t *testing.T) {
 		if err := back.UnmarshalJSON(b); err != nil || back != a {
 			t.Errorf("Amount(%d) read back as %d (%v)", int64(a), int64(back), err)
 		}
-	}
-}
-
-// TestAmountsEncodeAlikeByEitherEncoder holds the encoder orderflow stores and publishes with, which
-// calls MarshalJSONTo, to encoding/json's bytes, which come from MarshalJSON, and checks that it writes
-// amounts without allocating for each.
-func TestAmountsEncodeAlikeByEitherEncoder(t *testing.T) {
-	amounts := []contracts.Amount{0, 1, 5, 10, 99, 100, 129999, 1_000_000, -1, -250, contracts.MaxAmount, 1<<63 - 1, -1 << 63}
-	one := contracts.Amount(4250)
-	type doc struct {
-		Total   contracts.Amount   `json:"total"`
-		Lines   []contracts.Amount `json:"lines"`
-		Pointer *contracts.Amount  `json:"pointer"`
-		Missing *contracts.Amount  `json:"missing,omitempty"`
-		Map     map[string]contracts.Amount
-	}
-	for _, a := range amounts {
-		v := doc{Total: a, Lines: amounts, Pointer: &one, Map: map[string]contracts.Amount{"x": a}}
-		want, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := gojson.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != string(want) {
-			t.Errorf("goccy wrote %s, encoding/json %s", got, want)
-		}
-	}
-	many := make([]contracts.Amount, 1000)
-	if n := testing.AllocsPerRun(20, func() { _, _ = gojson.Marshal(many) }); n > 500 {
-		t.Errorf("encoding 1,000 amounts took %.0f allocations: MarshalJSONTo is not used", n)
 	}
 }
