@@ -48,6 +48,8 @@ func TestCreateOrderRejectsBadInput(t *testing.T) {
 		{name: "text content type", body: orderBody, contentType: "text/plain", wantStatus: 415, wantCode: contracts.CodeUnsupportedMediaType},
 		{name: "form content type", body: "a=b", contentType: "application/x-www-form-urlencoded", wantStatus: 415, wantCode: contracts.CodeUnsupportedMediaType},
 		{name: "malformed content type", body: orderBody, contentType: "application/json; =", wantStatus: 415, wantCode: contracts.CodeUnsupportedMediaType},
+		// Unicode case folding takes ſ (U+017F) for s; a media type is ASCII.
+		{name: "a content type JSON only by Unicode folding", body: orderBody, contentType: "application/j\u017fon", wantStatus: 415, wantCode: contracts.CodeUnsupportedMediaType},
 		{name: "body over 64 KiB", body: `{"customerId":"` + strings.Repeat("x", 64<<10) + `"}`, wantStatus: 413, wantCode: contracts.CodePayloadTooLarge},
 		{name: "empty body", body: "", contentType: "application/json", wantStatus: 400, wantCode: contracts.CodeInvalidJSON, wantDetails: []issue{{Field: "body", Issue: "is empty (at byte 0)"}}},
 		{
@@ -154,11 +156,12 @@ func TestCreateOrderRejectsBadInput(t *testing.T) {
 			},
 		},
 		{name: "charset parameter is fine", body: orderBody, contentType: "application/json; charset=utf-8", wantStatus: 201},
+		{name: "the type in other cases is fine", body: orderBody, contentType: "Application/JSON", wantStatus: 201},
 	}
 	t.Cleanup(func() {
-		// Nothing was created but by the one valid request.
-		if n := e.orders.Len(); n != 1 {
-			t.Errorf("%d orders stored, want 1", n)
+		// Nothing was created but by the two valid requests.
+		if n := e.orders.Len(); n != 2 {
+			t.Errorf("%d orders stored, want 2", n)
 		}
 	})
 	for _, tt := range tests {

@@ -263,7 +263,10 @@ func fast(b []byte) (any, bool) {
 	// A bytes.Buffer is read in place, without a copy into the decoder's own buffer.
 	d.buf = *bytes.NewBuffer(b)
 	d.dec.Reset(&d.buf, jsontext.AllowDuplicateNames(true))
-	defer d.dec.Reset(&emptyBuffer) // let go of b
+	defer func() { // let go of b
+		d.dec.Reset(&emptyBuffer)
+		d.buf = bytes.Buffer{}
+	}()
 	v, ok := fastValue(&d.dec, 0)
 	if !ok {
 		return nil, false
