@@ -379,7 +379,7 @@ type op struct {
 // under CommitOnly. fn must do as little as possible: callers encode JSON and compute everything they
 // can before calling write.
 func (db *DB) write(ctx context.Context, fn func(w *writer) error) error {
-	o := ops.Get().(*op)
+	o := freeOps.Get().(*op)
 	o.ctx, o.fn, o.commitOnly = ctx, fn, commitOnly(ctx)
 	defer o.recycle()
 	if err := db.submit(ctx, o); err != nil {
@@ -390,19 +390,19 @@ func (db *DB) write(ctx context.Context, fn func(w *writer) error) error {
 	return <-o.done
 }
 
-// ops are the ops of write, reused: every write of every order takes one. An op is answered once, on
+// freeOps are the ops of write, reused: every write of every order takes one. An op is answered once, on
 // done, by finish or by the syncer, and neither reads it after that (finish has copied its messages and
 // entries and run its committed functions before it answers), so once its caller heard the answer the
 // op is free again.
-var ops = sync.Pool{New: func() any { return &op{done: make(chan error, 1)} }}
+var freeOps = sync.Pool{New: func() any { return &op{done: make(chan error, 1)} }}
 
-// recycle returns an answered op of write to ops, keeping its channel and its slices' arrays.
+// recycle returns an answered op of write to freeOps, keeping its channel and its slices' arrays.
 func (o *op) recycle() {
 	clear(o.msgs)
 	clear(o.entries)
 	clear(o.committed)
 	*o = op{done: o.done, msgs: o.msgs[:0], entries: o.entries[:0], committed: o.committed[:0]}
-	ops.Put(o)
+	freeOps.Put(o)
 }
 
 func (db *DB) submit(ctx context.Context, o *op) error {
