@@ -84,7 +84,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "orderflow bench: %d connections, %s per phase, %d CPUs\n", o.conc, o.duration, numCPU())
 
 	fmt.Fprintf(stdout, "\n%s\n", first)
-	empty, err := benchRound(ctx, self, dir, "bench"+tag, o, stdout, stderr)
+	firstRound := o
+	firstRound.apiRef = true // once a run: it does not depend on the data directory
+	empty, err := benchRound(ctx, self, dir, "bench"+tag, firstRound, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -132,6 +134,40 @@ type benchOptions struct {
 	conc, paced     int
 	sustain         float64
 	profile         string
+	// apiRef measures the API over a journal (apiref) after the no-op handler.
+	apiRef bool
+}
+
+// benchAPIRef starts apiref, drives it as the no-op handler was and stops it: what POST /orders takes
+// with the lightest durable store, to tell the embedded store's share of an order's cost from the API's.
+func benchAPIRef(ctx context.Context, self string, client *http.Client, key, prefix string, o benchOptions, f *benchFigures, stdout, stderr io.Writer) error {
+	dir, err := os.MkdirTemp("", "orderflow-apiref-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	addr := freeAddr()
+	srv := exec.CommandContext(ctx, self, "apiref", "--addr", addr, "--dir", dir, "--api-keys", key)
+	srv.Stderr = stderr
+	if err := srv.Start(); err != nil {
+		return fmt.Errorf("start apiref: %w", err)
+	}
+	defer func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }()
+	if err := waitHealthy(ctx, client, "http://"+addr+"/healthz"); err != nil {
+		return err
+	}
+	before, _ := processCPU(srv.Process)
+	res := drive(ctx, client, "http://"+addr+"/orders", key, prefix+"-apiref", o.conc, o.duration, true)
+	after, ok := processCPU(srv.Process)
+	f.APIRef, f.APIRefP99Ms = res.rate(), ms(res.lat, 99)
+	cpu := ""
+	if ok && len(res.lat) > 0 {
+		f.APIRefCPUPerOrderUs = float64((after - before).Microseconds()) / float64(len(res.lat))
+		cpu = fmt.Sprintf("; its CPU %.0f µs per order", f.APIRefCPUPerOrderUs)
+	}
+	fmt.Fprintf(stdout, "  API over a journal      %9.0f orders/s  p50 %7s  p99 %7s  (%d accepted, %d errors; orders in memory, each fsynced to a journal, no pipeline%s)\n",
+		res.rate(), res.pct(50), res.pct(99), len(res.lat), res.errors, cpu)
+	return nil
 }
 
 // benchFigures are the figures of one round, as kept in the baseline file.
@@ -143,6 +179,12 @@ type benchFigures struct {
 	Fill int `json:"fill,omitempty"`
 	// Noop is the no-op JSON handler's requests per second.
 	Noop float64 `json:"noopPerSecond"`
+	// APIRef is POST /orders per second of the API over a journal (apiref: orders in memory, each
+	// creation fsynced to a journal, no pipeline), with its p99 and its CPU time per order (0: not
+	// measured): the API's own cost, without the embedded store.
+	APIRef              float64 `json:"apiJournalPerSecond,omitempty"`
+	APIRefP99Ms         float64 `json:"apiJournalP99Ms,omitempty"`
+	APIRefCPUPerOrderUs float64 `json:"apiJournalCpuPerOrderUs,omitempty"`
 	// Ingest is durable POST /orders per second, with its latency.
 	Ingest      float64 `json:"ingestPerSecond"`
 	IngestP50Ms float64 `json:"ingestP50Ms"`
@@ -230,10 +272,16 @@ func benchRound(ctx context.Context, self, dir, prefix string, o benchOptions, s
 		}
 	}
 
+	noopCPU := phaseCPU(noopSrv.Process)
 	noopRes := drive(ctx, client, "http://"+noopAddr+"/orders", key, prefix, o.conc, o.duration, false)
 	f.Noop = noopRes.rate()
-	fmt.Fprintf(stdout, "  no-op JSON handler      %9.0f req/s     p50 %7s  p99 %7s  (%d requests, %d errors)\n",
-		noopRes.rate(), noopRes.pct(50), noopRes.pct(99), len(noopRes.lat), noopRes.errors)
+	fmt.Fprintf(stdout, "  no-op JSON handler      %9.0f req/s     p50 %7s  p99 %7s  (%d requests, %d errors)%s\n",
+		noopRes.rate(), noopRes.pct(50), noopRes.pct(99), len(noopRes.lat), noopRes.errors, noopCPU(len(noopRes.lat)))
+	if o.apiRef {
+		if err := benchAPIRef(ctx, self, client, key, prefix, o, &f, stdout, stderr); err != nil {
+			return f, err
+		}
+	}
 
 	cpuBefore, _ = processCPU(server.Process)
 	ioBefore, _ = processIO(server.Process)
@@ -490,6 +538,8 @@ func printBenchSummary(w io.Writer, label string, rounds []benchFigures, prev *b
 		fmt.Fprintln(tw, line)
 	}
 	row("no-op JSON handler (req/s)", func(f benchFigures) float64 { return f.Noop }, false, "%.0f", nil)
+	row("API over a journal (orders/s)", func(f benchFigures) float64 { return f.APIRef }, true, "%.0f", hasAPIRef)
+	row("API over a journal, CPU per order (µs)", func(f benchFigures) float64 { return f.APIRefCPUPerOrderUs }, false, "%.0f", hasAPIRef)
 	row("POST /orders, durable (orders/s)", func(f benchFigures) float64 { return f.Ingest }, true, "%.0f", nil)
 	row("POST /orders p99 (ms)", func(f benchFigures) float64 { return f.IngestP99Ms }, false, "%.1f", nil)
 	row("end to end → COMPLETED (orders/s)", func(f benchFigures) float64 { return f.EndToEnd }, true, "%.0f", nil)
@@ -510,6 +560,7 @@ func printBenchSummary(w io.Writer, label string, rounds []benchFigures, prev *b
 }
 
 // What the saved figures of a release hold: a later release may measure more.
+func hasAPIRef(f benchFigures) bool    { return f.APIRef > 0 }
 func hasCPU(f benchFigures) bool       { return f.CPUPerOrderUs > 0 }
 func hasWrites(f benchFigures) bool    { return f.WriteCallsPerOrder > 0 }
 func hasAllocs(f benchFigures) bool    { return f.AllocsPerOrder > 0 }

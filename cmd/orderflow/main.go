@@ -89,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		return awsLocal(ctx, args, stdout, stderr)
 	case "bench":
 		return bench(ctx, args, stdout, stderr)
+	case "apiref":
+		return apiref(ctx, args, stdout, stderr)
 	case "noop":
 		return noop(ctx, args, stdout, stderr)
 	case "fill":
