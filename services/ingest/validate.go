@@ -73,7 +73,7 @@ func draft(req contracts.CreateOrderRequest) (order.Draft, error) {
 	}
 	var sum contracts.Amount
 	overflow := false
-	d.Items = make([]order.Item, 0, len(req.Items))
+	d.Items = make([]order.Item, 0, min(len(req.Items), order.MaxItems)) // a refused request of 20,000 items reserves no room for them
 	for i, in := range req.Items {
 		v.identifier(item(i, "productId"), in.ProductID, contracts.MaxProductIDLength)
 		v.text(item(i, "name"), in.Name, contracts.MaxNameLength)
