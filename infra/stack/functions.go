@@ -141,7 +141,21 @@ func (o *Orderflow) environment(f lambdas.Function) (map[string]*string, error) 
 	if f.Name == lambdas.Reconciler && o.Settings.ReconcileGrace != "" {
 		env[lambdas.EnvReconcileGrace] = jsii.String(o.Settings.ReconcileGrace)
 	}
+	if _, dedups := f.Tables[lambdas.EnvDedupTable]; dedups {
+		env[lambdas.EnvDedupRetention] = jsii.String(DedupRetention(o.Settings.ArchiveRetentionDays).String())
+	}
 	return env, nil
+}
+
+// DedupRetention is how long the functions that deduplicate by the dedup table remember an event, for
+// an archive that keeps events for archiveDays (0: for ever): a day longer, so that any replay from the
+// archive finds every event it replays remembered, and texts or counts nothing twice. An archive kept for
+// ever gets ten years.
+func DedupRetention(archiveDays int) time.Duration {
+	if archiveDays <= 0 {
+		return 10 * 365 * 24 * time.Hour
+	}
+	return time.Duration(archiveDays+1) * 24 * time.Hour
 }
 
 // grant gives fn exactly the access its entry f in lambdas.Functions describes.
@@ -177,9 +191,10 @@ func (o *Orderflow) grant(f lambdas.Function, fn awslambda.Function) {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:     jsii.String("TextCustomers"),
 			Actions: jsii.Strings("sns:Publish"),
-			// "*" on purpose: an SMS is published to a phone number, which has no ARN, so IAM offers no
-			// narrower resource for it.
-			Resources: jsii.Strings("*"),
+			// An SMS is published to a phone number, which has no ARN to name. Everything but an SNS
+			// resource is what IAM offers instead: the texts, and no topic or endpoint of any account
+			// (the operations topic is granted above, by its ARN).
+			NotResources: &[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:sns:*:*:*"), nil)},
 		}))
 	}
 	if f.InvokesModel {

@@ -51,6 +51,12 @@ func search(name, statistic, label string) awscloudwatch.MathExpression {
 }
 
 func (o *Orderflow) alarm(id, description string, metric awscloudwatch.IMetric, threshold float64, periods int) {
+	// No data is no traffic, not a failure.
+	o.alarmMissing(id, description, metric, threshold, periods, awscloudwatch.TreatMissingData_NOT_BREACHING)
+}
+
+// alarmMissing is alarm with what a period without data means.
+func (o *Orderflow) alarmMissing(id, description string, metric awscloudwatch.IMetric, threshold float64, periods int, missing awscloudwatch.TreatMissingData) {
 	a := awscloudwatch.NewAlarm(o.Stack, jsii.String(id+"Alarm"), &awscloudwatch.AlarmProps{
 		AlarmDescription:   jsii.String(description),
 		Metric:             metric,
@@ -58,8 +64,7 @@ func (o *Orderflow) alarm(id, description string, metric awscloudwatch.IMetric, 
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 		EvaluationPeriods:  jsii.Number(periods),
 		DatapointsToAlarm:  jsii.Number(periods),
-		// No data is no traffic, not a failure.
-		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+		TreatMissingData:   missing,
 	})
 	action := awscloudwatchactions.NewSnsAction(o.topic)
 	a.AddAlarmAction(action)
@@ -75,8 +80,12 @@ func (o *Orderflow) addAlarms() {
 		}))
 	}
 	for i, q := range o.dlqs {
-		o.alarm(*q.Node().Id(), "dead letters: "+o.deadLetters[i],
-			q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(1))}), 0, 1)
+		// SQS stops sending a queue's metrics six hours after the last call on it, messages or not: a
+		// DLQ's alarm keeps its state through the silence (IGNORE), so that it stays in ALARM until
+		// someone redrives or deletes the dead letters, instead of turning OK while they wait.
+		o.alarmMissing(*q.Node().Id(), "dead letters: "+o.deadLetters[i],
+			q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(1))}), 0, 1,
+			awscloudwatch.TreatMissingData_IGNORE)
 	}
 	o.alarm("IngestQueueAge", fmt.Sprintf("an accepted order has waited more than %d s for the dispatcher", ingestOldestAgeSeconds),
 		o.queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(1))}),

@@ -33,9 +33,6 @@ func (o *Orderflow) addNagChecks() {
 	for _, f := range lambdas.Functions {
 		fn := o.functions[f.Name]
 		why := "X-Ray's PutTraceSegments and PutTelemetryRecords (added for active tracing) support no resource-level permissions"
-		if f.TextsCustomers {
-			why += "; an SMS is published to a phone number, which has no ARN, so sns:Publish for texts cannot be scoped to a resource"
-		}
 		policy := o.roles[f.Name].Node().FindChild(jsii.String("DefaultPolicy"))
 		suppress(policy, false, "AwsSolutions-IAM5", why, "Resource::*")
 		for _, t := range lambdas.Tables {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 
+	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/lambdas"
 )
 
@@ -191,12 +192,15 @@ func (s Settings) validate() error {
 			bad(CtxMemory, "%s: %d MB is outside Lambda's 128-10240 MB", name, mb)
 		}
 	}
-	for _, v := range []struct{ key, value string }{{CtxMaxEventSize, s.MaxEventSize}, {CtxOrderLimit, s.OrderLimit}} {
-		if v.value == "" {
-			continue
+	// Checked as the functions parse them at a cold start, so that what synthesizes also starts.
+	if v := s.MaxEventSize; v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > lambdas.MaxEventSizeLimit {
+			bad(CtxMaxEventSize, "%q is not a whole number of bytes from 1 to %d (EventBridge's limit)", v, lambdas.MaxEventSizeLimit)
 		}
-		if f, err := strconv.ParseFloat(v.value, 64); err != nil || f <= 0 {
-			bad(v.key, "%q is not a positive number", v.value)
+	}
+	if v := s.OrderLimit; v != "" {
+		if a, err := contracts.ParseAmount(v); err != nil || a <= 0 {
+			bad(CtxOrderLimit, "%q is not a positive amount with at most two decimals, such as 50000.00", v)
 		}
 	}
 	if s.ReconcileGrace != "" {

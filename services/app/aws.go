@@ -60,6 +60,9 @@ type AWS struct {
 	// DedupLease is how long the notifier's and the metrics function's claim on an event holds off other
 	// deliveries of it (0: dynamodb.DefaultClaimLease); it must be shorter than Lambda's retry delay.
 	DedupLease time.Duration
+	// DedupRetention is how long they remember an event they handled (0: dynamodb.DefaultDedupRetention);
+	// at least as long as events can be replayed to them.
+	DedupRetention time.Duration
 	// Metrics is where CloudWatch EMF lines are written (os.Stdout on Lambda; nil: no EMF).
 	Metrics io.Writer
 	// Logger (default slog.Default()).
@@ -112,7 +115,7 @@ func NewAWS(cfg Config, a AWS) (*AWSApp, error) {
 		Gateway:   paysim.New(dynamodb.NewLedger(ddb, a.Tables.Payments)),
 		Carrier:   carriersim.Carrier{},
 		SMS:       sns.New(awssns.NewFromConfig(a.Config), a.TopicARN),
-		Deduper:   dynamodb.NewDeduper(ddb, a.Tables.Dedup, dynamodb.DeduperOptions{Now: a.Now, Lease: a.DedupLease}),
+		Deduper:   dynamodb.NewDeduper(ddb, a.Tables.Dedup, dynamodb.DeduperOptions{Now: a.Now, Lease: a.DedupLease, Retention: a.DedupRetention}),
 		Sessions:  dynamodb.NewSessions(ddb, a.Tables.Sessions, dynamodb.SessionsOptions{}),
 		Now:       a.Now, Logger: a.Logger, API: a.API,
 	}

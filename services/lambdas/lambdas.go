@@ -43,10 +43,18 @@ const (
 	// EnvDedupLease is how long the notifier's and the metrics function's claim on an event holds off
 	// other deliveries of it, as a Go duration (optional, default 30s; keep it below Lambda's retry delay).
 	EnvDedupLease = "DEDUP_LEASE"
+	// EnvDedupRetention is how long the notifier and the metrics function remember an event they handled,
+	// as a Go duration (optional, default 360h, 15 days). The CDK app sets it to a day longer than the
+	// bus's archive keeps events, so that a replay from the archive texts and counts nothing twice.
+	EnvDedupRetention = "DEDUP_RETENTION"
 	// EnvReconcileGrace is how long an order may stay PENDING before the reconciler re-queues it, as a Go
 	// duration such as 2m (optional, default 1m).
 	EnvReconcileGrace = "RECONCILE_GRACE"
 )
+
+// MaxEventSizeLimit is the largest EnvMaxEventSize a function takes: 1 MiB, EventBridge's limit for one
+// PutEvents call since 2026.
+const MaxEventSizeLimit = 1 << 20
 
 // Table is one DynamoDB table of the AWS runtime.
 type Table struct {

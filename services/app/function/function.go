@@ -106,8 +106,11 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 	}
 	cfg := app.Config{OperationsNumber: env[lambdas.EnvOperationsPhone]}
 	if v := env[lambdas.EnvOrderLimit]; v != "" {
-		if cfg.OrderLimit, err = contracts.ParseAmount(v); err != nil {
-			return nil, fmt.Errorf("%s=%q: %w", lambdas.EnvOrderLimit, v, err)
+		if cfg.OrderLimit, err = contracts.ParseAmount(v); err == nil && cfg.OrderLimit <= 0 {
+			err = errors.New("not above zero")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s=%q: want a positive amount such as 50000.00: %w", lambdas.EnvOrderLimit, v, err)
 		}
 	}
 	if v := env[lambdas.EnvReconcileGrace]; v != "" {
@@ -128,8 +131,14 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 	}
 	maxEvent := 0
 	if v := env[lambdas.EnvMaxEventSize]; v != "" {
-		if maxEvent, err = strconv.Atoi(v); err != nil || maxEvent < 1 {
-			return nil, fmt.Errorf("%s=%q: want a positive number of bytes", lambdas.EnvMaxEventSize, v)
+		if maxEvent, err = strconv.Atoi(v); err != nil || maxEvent < 1 || maxEvent > lambdas.MaxEventSizeLimit {
+			return nil, fmt.Errorf("%s=%q: want a whole number of bytes from 1 to %d", lambdas.EnvMaxEventSize, v, lambdas.MaxEventSizeLimit)
+		}
+	}
+	var dedupRetention time.Duration
+	if v := env[lambdas.EnvDedupRetention]; v != "" {
+		if dedupRetention, err = time.ParseDuration(v); err != nil || dedupRetention <= 0 {
+			return nil, fmt.Errorf("%s=%q: want a positive duration such as 744h", lambdas.EnvDedupRetention, v)
 		}
 	}
 	var admins []string
@@ -147,7 +156,7 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 		},
 		QueueURL: env[lambdas.EnvOrderQueueURL], EventBus: env[lambdas.EnvEventBusName], MaxEventSize: maxEvent,
 		TopicARN: env[lambdas.EnvSNSTopicARN], ModelID: env[lambdas.EnvBedrockModelID], AdminKeyIDs: admins,
-		NewModel: o.newModel, API: o.api, DedupLease: lease, Metrics: metricsOut, Logger: log, Now: time.Now,
+		NewModel: o.newModel, API: o.api, DedupLease: lease, DedupRetention: dedupRetention, Metrics: metricsOut, Logger: log, Now: time.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", name, err)
@@ -156,7 +165,7 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 }
 
 // optional are the variables a function may leave unset.
-var optional = []string{lambdas.EnvOperationsPhone, lambdas.EnvMaxEventSize, lambdas.EnvOrderLimit, lambdas.EnvReconcileGrace, lambdas.EnvDedupLease, lambdas.EnvCancelFollowUp, lambdas.EnvAPIBasePath, lambdas.EnvLogLevel}
+var optional = []string{lambdas.EnvOperationsPhone, lambdas.EnvMaxEventSize, lambdas.EnvOrderLimit, lambdas.EnvReconcileGrace, lambdas.EnvDedupLease, lambdas.EnvDedupRetention, lambdas.EnvCancelFollowUp, lambdas.EnvAPIBasePath, lambdas.EnvLogLevel}
 
 // Env reads the variables spec requires, all of them non-empty, and the optional ones. The error names
 // every missing variable.
