@@ -100,6 +100,11 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // writeJSON writes v as the JSON response body with the given status.
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	b, release, err := pipeline.EncodePooled(v)
+	s.writeEncoded(w, r, status, b, release, err)
+}
+
+// writeEncoded writes what pipeline.EncodePooled returned, and releases it.
+func (s *server) writeEncoded(w http.ResponseWriter, r *http.Request, status int, b []byte, release func(), err error) {
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "encode response", "path", r.URL.Path, "error", err)
 		status = http.StatusInternalServerError

@@ -18,6 +18,11 @@ import (
 // DefaultMaxBody is the largest request body accepted when Config.MaxBody is zero: 64 KiB.
 const DefaultMaxBody = 64 << 10
 
+// DefaultMaxPageBytes is Config.MaxPageBytes when it is zero: 4 MiB. A Lambda function returns at most
+// 6 MB to API Gateway, and a body grows on the way by the proxy response's own escaping of it (and by a
+// third where it is base64-encoded): 100 orders of the largest size would not fit.
+const DefaultMaxPageBytes = 4 << 20
+
 // Config is the API's configuration.
 type Config struct {
 	// ClientKeys are the API keys that may use the order, chatbot, metrics and extra endpoints.
@@ -36,6 +41,10 @@ type Config struct {
 	Identify func(r *http.Request) (Caller, bool)
 	// MaxBody is the largest request body in bytes; zero means DefaultMaxBody.
 	MaxBody int64
+	// MaxPageBytes bounds the encoded body of a page of orders (GET /orders); zero means
+	// DefaultMaxPageBytes. A page that would be larger holds fewer orders, and its nextCursor goes on
+	// from the last one it holds.
+	MaxPageBytes int
 	// Logger receives the access log and the errors behind 500s; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -157,6 +166,7 @@ type server struct {
 	deps     Deps
 	log      *slog.Logger
 	maxBody  int64
+	maxPage  int
 	mux      *http.ServeMux
 	keys     *keyring
 	identify func(r *http.Request) (Caller, bool)
@@ -175,11 +185,14 @@ func New(cfg Config, deps Deps) http.Handler {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
+	if cfg.MaxPageBytes <= 0 {
+		cfg.MaxPageBytes = DefaultMaxPageBytes
+	}
 	if deps.Observer == nil {
 		deps.Observer = nopObserver{}
 	}
 	s := &server{
-		deps: deps, log: cfg.Logger, maxBody: cfg.MaxBody, mux: http.NewServeMux(),
+		deps: deps, log: cfg.Logger, maxBody: cfg.MaxBody, maxPage: cfg.MaxPageBytes, mux: http.NewServeMux(),
 		keys: newKeyring(cfg.ClientKeys, cfg.AdminKeys), identify: cfg.Identify, limits: newLimiter(cfg.Rate, cfg.Burst),
 	}
 	s.routes()

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/httpapi"
 	"github.com/orderflow/orderflow/services/order"
 )
 
@@ -180,6 +181,56 @@ func TestListOrders(t *testing.T) {
 	res := e.do(t, request{method: "GET", path: "/orders?customerId=nobody", key: clientKey})
 	if res.status != 200 || !strings.Contains(string(res.body), `"orders":[]`) || e.orders.listLimit() != 20 {
 		t.Errorf("empty list: status %d body %s limit %d; want 200, an empty array, default limit 20", res.status, res.body, e.orders.listLimit())
+	}
+}
+
+// TestAPageOfOrdersStaysWithinItsByteBudget lists orders whose page would exceed the byte budget (on
+// AWS, more than a function may return): each page holds fewer orders and stays within it, and its cursor
+// goes on from its last order, so that paging still yields every order once, newest first.
+func TestAPageOfOrdersStaysWithinItsByteBudget(t *testing.T) {
+	t.Parallel()
+	const budget = 3000
+	e := newEnv(t, func(c *httpapi.Config, _ *httpapi.Deps) { c.MaxPageBytes = budget })
+	var want []string // newest first
+	for range 9 {
+		want = append([]string{e.createOrder(t, "cust-big").OrderID}, want...)
+	}
+	one := e.do(t, request{method: "GET", path: "/orders?customerId=cust-big&limit=1", key: clientKey})
+	if len(one.body) > budget/2 {
+		t.Fatalf("one order's page is %d bytes: the budget of %d must hold at least two", len(one.body), budget)
+	}
+	var got []string
+	cursor, pages := "", 0
+	for ; pages < 20; pages++ {
+		path := "/orders?customerId=cust-big&limit=100"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		res := e.do(t, request{method: "GET", path: path, key: clientKey})
+		if res.status != 200 {
+			t.Fatalf("page %d: status %d: %s", pages, res.status, res.body)
+		}
+		if len(res.body) > budget+1 { // the budget is of the JSON, the newline after it aside
+			t.Errorf("page %d is %d bytes, over the budget of %d", pages, len(res.body), budget)
+		}
+		var list contracts.OrderList
+		res.decode(t, &list)
+		if len(list.Orders) == 0 && list.NextCursor != nil {
+			t.Fatalf("page %d is empty but not the last", pages)
+		}
+		for _, o := range list.Orders {
+			got = append(got, o.OrderID)
+		}
+		if list.NextCursor == nil {
+			break
+		}
+		cursor = *list.NextCursor
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("orders across pages, newest first (-want +got):\n%s", diff)
+	}
+	if pages < 2 {
+		t.Errorf("%d orders came in one page of at most %d bytes", len(got), budget)
 	}
 }
 

@@ -94,6 +94,13 @@ type Local struct {
 
 var _ http.Handler = (*Local)(nil)
 
+// LambdaPayloadLimit is the most a synchronous Lambda invocation takes and returns, in bytes of the
+// event and of the response as JSON: 6 MB. API Gateway's own limit is 10 MB, so a request it takes can
+// still be too large for the function (its body is base64-encoded in the event, a third larger), and a
+// response the handler wrote can be too large to return; either way the client gets a 5xx from the
+// gateway, not the handler's answer.
+const LambdaPayloadLimit = 6 << 20
+
 const healthPath = "/healthz"
 
 // ServeHTTP implements http.Handler.
@@ -117,6 +124,10 @@ func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := l.ProxyRequest(r, body, keyID)
+	if payloadSize(req) > LambdaPayloadLimit {
+		writeGatewayError(w, http.StatusBadGateway, contracts.CodeInternal, "internal server error")
+		return
+	}
 	h := l.API
 	if l.Chatbot != nil && r.URL.Path == "/chatbot" {
 		h = l.Chatbot
@@ -127,9 +138,22 @@ func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeGatewayError(w, http.StatusBadGateway, contracts.CodeInternal, "internal server error")
 		return
 	}
+	if payloadSize(res) > LambdaPayloadLimit {
+		writeGatewayError(w, http.StatusBadGateway, contracts.CodeInternal, "internal server error")
+		return
+	}
 	if err := WriteResponse(w, res); err != nil {
 		writeGatewayError(w, http.StatusBadGateway, contracts.CodeInternal, "malformed Lambda proxy response")
 	}
+}
+
+// payloadSize is the size of v as Lambda receives or returns it, JSON.
+func payloadSize(v any) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return 0
+	}
+	return len(b)
 }
 
 func (l *Local) keyID(value string) (string, bool) {

@@ -118,3 +118,42 @@ func TestLocalChecksKeysAsAPIGatewayDoes(t *testing.T) {
 		t.Errorf("healthz without key: %d %s, want it to reach the function with no caller", code, body)
 	}
 }
+
+// TestLocalRefusesWhatLambdaCannotTakeOrReturn: a request API Gateway takes (under 10 MB) whose event is
+// over Lambda's 6 MB, and a response over it, are the gateway's 502 in orderflow's error body, as on AWS;
+// the handler's answer is never returned. Just below the limit, the function answers.
+func TestLocalRefusesWhatLambdaCannotTakeOrReturn(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", apigateway.LambdaPayloadLimit)
+	api := apigateway.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			_, _ = io.WriteString(w, big)
+			return
+		}
+		n, _ := io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, strings.Repeat("y", int(n)%7)) // small
+	}), "")
+	srv := httptest.NewServer(&apigateway.Local{API: api, Keys: []apigateway.Key{{ID: "cli", Value: "k"}}})
+	defer srv.Close()
+	call := func(method, path string, body string) (int, string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("X-API-Key", "k")
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	// Base64 makes 4.5 MiB of body about 6 MiB of event.
+	if code, body := call("POST", "/orders", strings.Repeat("a", 4<<20+600<<10)); code != http.StatusBadGateway || !strings.Contains(body, `"code":"`+contracts.CodeInternal+`"`) {
+		t.Errorf("a body of 4.6 MiB: %d %.80s, want the gateway's 502", code, body)
+	}
+	if code, _ := call("POST", "/orders", strings.Repeat("a", 4<<20)); code != http.StatusOK {
+		t.Errorf("a body of 4 MiB: %d, want the function's answer", code)
+	}
+	if code, body := call("GET", "/big", ""); code != http.StatusBadGateway || len(body) > 1000 {
+		t.Errorf("a response of 6 MiB: %d (%d bytes), want the gateway's 502", code, len(body))
+	}
+}
