@@ -39,7 +39,14 @@ const (
 	DefaultMaxSessions = 10_000
 	DefaultMaxTurns    = 10
 	DefaultCancelHelp  = "To cancel an order, use the cancel option on it in your account, or contact customer support."
+	// DefaultFallbackReserve is the default of Options.FallbackReserve: on AWS the chatbot function has
+	// 28 s, and the offline responder needs a few reads of the orders and the session.
+	DefaultFallbackReserve = 3 * time.Second
 )
+
+// fallbackShare bounds the fallback reserve to this fraction of the time left before a request's
+// deadline: with a short deadline the model still gets most of it.
+const fallbackShare = 4
 
 // Options tune a Chatbot. The zero value gives the defaults.
 type Options struct {
@@ -66,6 +73,12 @@ type Options struct {
 	// CancelHelp tells the customer how to cancel an order that can still be cancelled
 	// (DefaultCancelHelp).
 	CancelHelp string
+	// FallbackReserve is the time kept back for the offline responder when a question's context has a
+	// deadline (DefaultFallbackReserve): the model's rounds, and the tools they run, end that long before
+	// the deadline, so that a slow model still leaves the responder time to answer. It is at most a
+	// quarter of the time left when the model is first called. A negative value keeps nothing back.
+	// Without a deadline the model's rounds are bounded only by the model itself.
+	FallbackReserve time.Duration
 }
 
 // Chatbot answers customers' questions about their orders. It is safe for concurrent use.
@@ -79,6 +92,7 @@ type Chatbot struct {
 	newID     func() string
 	maxRounds int
 	cancel    string
+	reserve   time.Duration
 }
 
 // New returns a chatbot reading orders through orders. model may be nil (an untyped nil): then every question is
@@ -99,7 +113,7 @@ func New(orders Orders, model Model, reg prometheus.Registerer, opts Options) (*
 	}
 	c := &Chatbot{
 		tools: tb, model: model, metrics: m, log: opts.Logger, now: opts.Now, newID: opts.NewSessionID,
-		maxRounds: opts.MaxRounds, cancel: opts.CancelHelp,
+		maxRounds: opts.MaxRounds, cancel: opts.CancelHelp, reserve: opts.FallbackReserve,
 	}
 	if c.maxRounds <= 0 {
 		c.maxRounds = DefaultMaxRounds
@@ -116,6 +130,9 @@ func New(orders Orders, model Model, reg prometheus.Registerer, opts Options) (*
 	if c.cancel == "" {
 		c.cancel = DefaultCancelHelp
 	}
+	if c.reserve == 0 {
+		c.reserve = DefaultFallbackReserve
+	}
 	c.sessions = opts.Sessions
 	if c.sessions == nil {
 		c.sessions = NewMemorySessions(opts.SessionTTL, opts.MaxSessions, opts.MaxTurns)
@@ -128,8 +145,10 @@ func (c *Chatbot) Tools() []ToolSpec { return append([]ToolSpec(nil), c.tools.sp
 
 // Answer answers one question of a customer. A missing query or customer id, a query over
 // MaxQueryLength characters or a session id over MaxSessionIDLength is a fault.Invalid error. When the
-// model fails, the offline responder answers and the response says source "fallback". An error is
-// returned only when the orders cannot be read (or ctx ends) and no answer can be given.
+// model fails, the offline responder answers and the response says source "fallback". When ctx has a
+// deadline, the model must be done Options.FallbackReserve before it; a model still busy then has failed,
+// and the responder answers in the time left. An error is returned only when the orders cannot be read
+// (or ctx ends) and no answer can be given.
 func (c *Chatbot) Answer(ctx context.Context, req contracts.ChatRequest) (contracts.ChatResponse, error) {
 	return c.answer(ctx, req, nil)
 }
@@ -174,7 +193,9 @@ func (c *Chatbot) answer(ctx context.Context, req contracts.ChatRequest, calls *
 		a, err = c.respondOffline(ctx, customerID, query, history, calls)
 	} else {
 		var reason string
-		a, reason = c.converse(ctx, customerID, query, history, calls)
+		modelCtx, cancel := c.modelContext(ctx)
+		a, reason = c.converse(modelCtx, customerID, query, history, calls)
+		cancel()
 		if reason != "" {
 			c.metrics.fallbacks.WithLabelValues(reason).Inc()
 			a, err = c.respondOffline(ctx, customerID, query, history, calls)
@@ -194,6 +215,23 @@ func (c *Chatbot) answer(ctx context.Context, req contracts.ChatRequest, calls *
 		ids = []string{}
 	}
 	return contracts.ChatResponse{Answer: a.text, SessionID: sessionID, OrderIDs: ids, Source: a.source}, nil
+}
+
+// modelContext returns the context the model's rounds run under: ctx itself when it has no deadline,
+// and otherwise one ending the fallback reserve before ctx's deadline, so that the offline responder,
+// which runs on ctx, has that reserve left when the model is too slow.
+func (c *Chatbot) modelContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok || c.reserve <= 0 {
+		return ctx, func() {}
+	}
+	// The deadline is on the wall clock, not on c.now, which tests may fix.
+	reserve := min(c.reserve, time.Until(deadline)/fallbackShare)
+	if reserve <= 0 {
+		// The deadline has passed already: there is nothing to keep back.
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, deadline.Add(-reserve))
 }
 
 // answer is what either responder produced.
