@@ -3,6 +3,8 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/orderflow/orderflow/contracts"
@@ -82,3 +84,60 @@ func (q *memQueue) messages() []contracts.OrderMessage {
 	defer q.mu.Unlock()
 	return append([]contracts.OrderMessage(nil), q.sent...)
 }
+
+// memBatchQueue is a memQueue that also sends in batches (ingest.BatchQueue), recording each batch.
+type memBatchQueue struct {
+	memQueue
+	batches [][]string
+	// failBatch, when set, decides per batch whether the whole call fails (sending nothing).
+	failBatch func(msgs []contracts.OrderMessage) bool
+}
+
+var _ ingest.BatchQueue = (*memBatchQueue)(nil)
+
+// SendBatch sends every message that q.fail does not refuse. When some are refused it returns an error
+// naming them (as the SQS adapter's does).
+func (q *memBatchQueue) SendBatch(ctx context.Context, msgs []contracts.OrderMessage) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.OrderID
+	}
+	q.batches = append(q.batches, ids)
+	if q.failBatch != nil && q.failBatch(msgs) {
+		return errQueueDown
+	}
+	var refused []contracts.OrderMessage
+	for _, m := range msgs {
+		if q.fail != nil && q.fail(m) {
+			refused = append(refused, m)
+			continue
+		}
+		q.sent = append(q.sent, m)
+	}
+	if len(refused) > 0 {
+		return fmt.Errorf("send batch: %w", &notSentError{msgs: refused})
+	}
+	return nil
+}
+
+func (q *memBatchQueue) batchIDs() [][]string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.batches)
+}
+
+// notSentError names the messages of a batch that were not sent.
+type notSentError struct{ msgs []contracts.OrderMessage }
+
+func (e *notSentError) Error() string {
+	return fmt.Sprintf("%d messages not sent: %v", len(e.msgs), errQueueDown)
+}
+
+func (e *notSentError) Unwrap() error { return errQueueDown }
+
+func (e *notSentError) NotSent() []contracts.OrderMessage { return e.msgs }

@@ -45,6 +45,13 @@ type Store interface {
 	// PendingBefore returns the ids of up to limit orders still PENDING that were created before t,
 	// oldest first: the orders the reconciler re-queues.
 	PendingBefore(ctx context.Context, t time.Time, limit int) ([]string, error)
+	// PendingPage is PendingBefore a page at a time: the ids of up to limit orders still PENDING that
+	// were created before t, oldest first (by creation time, then id), that come after the position of
+	// cursor ("" starts at the oldest), and the opaque cursor of the next page ("" on the last page). The
+	// cursor is the position of the last order returned, not the order itself, so an order that leaves
+	// PENDING between two calls makes the next page neither skip nor repeat another. A limit below 1, or
+	// a cursor that PendingPage did not return, is a fault.Invalid error.
+	PendingPage(ctx context.Context, t time.Time, limit int, cursor string) ([]string, string, error)
 }
 
 // QueueingStore is a Store that can also put the new order on the ingest queue in the same atomic write

@@ -23,11 +23,11 @@
 // RFC 3339 with nanoseconds at a fixed width, so that strings sort as times; List queries it newest
 // first. Index pendingByAge (keys only) is sparse: pendingPk = PENDING and pendingSk = <createdAt>#<id>
 // are written only while the order is PENDING, and the update that moves it on rewrites the item
-// without them, so PendingBefore is a Query of the PENDING orders alone, oldest first, never a Scan.
-// Both indexes are eventually consistent (an order written a moment ago may be missing or stale in
-// them); Get, Update and Events read the table itself, strongly consistent. Every pending order shares
-// one index partition key, which bounds the rate of order creation an index partition absorbs (about
-// 1,000 writes a second); sharding pendingPk is the way past that.
+// without them, so PendingBefore and PendingPage are Queries of the PENDING orders alone, oldest
+// first, never a Scan. Both indexes are eventually consistent (an order written a moment ago may be
+// missing or stale in them); Get, Update and Events read the table itself, strongly consistent. Every
+// pending order shares one index partition key, which bounds the rate of order creation an index
+// partition absorbs (about 1,000 writes a second); sharding pendingPk is the way past that.
 //
 // Update is a strongly consistent GetItem, the caller's function, then one TransactWriteItems: a Put of
 // the whole order item on condition version = :read (with version + 1), plus one write per event. A

@@ -271,6 +271,93 @@ func (st *Orders) PendingBefore(ctx context.Context, t time.Time, limit int) ([]
 	}
 }
 
+// PendingPage returns the ids of up to limit PENDING orders created before t, oldest first, after the
+// position of cursor ("" for the first page), and the cursor of the next page ("" on the last), by
+// Queries of the pendingByAge index as PendingBefore (eventually consistent in the same way). The cursor
+// is the last order's index sort key, <createdAt>#<id>; a page after it is a Query of the keys between
+// it and t, which needs no item at the cursor any more, so the order there may have left PENDING. A
+// limit below 1 or a cursor PendingPage did not return is a fault.Invalid error.
+func (st *Orders) PendingPage(ctx context.Context, t time.Time, limit int, cursor string) ([]string, string, error) {
+	if limit < 1 {
+		return nil, "", fault.Invalidf("pending orders: limit %d must be at least 1", limit)
+	}
+	before := sortable(t)
+	in := &awsdynamodb.QueryInput{
+		TableName: aws.String(st.ordersTable), IndexName: aws.String(indexPendingByAge),
+		KeyConditionExpression: aws.String("pendingPk = :p AND pendingSk < :t"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p": s(pendingPK), ":t": s(before),
+		},
+		ScanIndexForward: aws.Bool(true),
+	}
+	after := ""
+	if cursor != "" {
+		var err error
+		if after, err = decodePendingCursor(cursor); err != nil {
+			return nil, "", err
+		}
+		if after >= before { // BETWEEN refuses a lower bound above the upper one
+			return []string{}, "", nil
+		}
+		// BETWEEN includes both bounds: the order at the cursor, if still PENDING, is dropped below; no
+		// key equals the bare time before, which sorts below every "<before>#<id>".
+		in.KeyConditionExpression = aws.String("pendingPk = :p AND pendingSk BETWEEN :a AND :t")
+		in.ExpressionAttributeValues[":a"] = s(after)
+	}
+	// One more than the page, so that a last page that is exactly full says so; and one more again while
+	// the order at the cursor may still be read.
+	var keys []string
+	atCursor := after != ""
+	for len(keys) <= limit {
+		want := limit + 1 - len(keys)
+		if atCursor {
+			want++
+		}
+		in.Limit = aws.Int32(int32(min(want, MaxListLimit)))
+		out, err := st.api.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("list pending orders: %w", classify(err))
+		}
+		for _, item := range out.Items {
+			atCursor = false
+			if sk := getS(item, attrPendingSK); sk != after {
+				keys = append(keys, sk)
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	next := ""
+	if len(keys) > limit {
+		keys = keys[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(keys[limit-1]))
+	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		_, ids[i], _ = strings.Cut(k, "#")
+	}
+	return ids, next, nil
+}
+
+// decodePendingCursor returns the index sort key that a cursor of PendingPage holds.
+func decodePendingCursor(cursor string) (string, error) {
+	invalid := fault.Invalidf("pending orders: cursor %q is not valid", cursor)
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return "", invalid
+	}
+	at, id, ok := strings.Cut(string(b), "#")
+	if !ok || id == "" {
+		return "", invalid
+	}
+	if t, err := time.Parse(time.RFC3339Nano, at); err != nil || sortable(t) != at {
+		return "", invalid
+	}
+	return string(b), nil
+}
+
 // Get returns the order (a strongly consistent read), or a fault.NotFound error.
 func (st *Orders) Get(ctx context.Context, id string) (*order.Order, error) {
 	item, err := st.load(ctx, id)

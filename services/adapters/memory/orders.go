@@ -115,25 +115,95 @@ func (s *Orders) PendingBefore(_ context.Context, t time.Time, limit int) ([]str
 	if limit < 1 {
 		return nil, fault.Invalidf("pending orders: limit %d must be at least 1", limit)
 	}
-	s.mu.Lock()
-	var pending []order.Snapshot
-	for _, o := range s.orders {
-		if o.Status == order.Pending && o.CreatedAt.Before(t) {
-			pending = append(pending, o)
-		}
-	}
-	s.mu.Unlock()
-	slices.SortFunc(pending, func(a, b order.Snapshot) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	pending := s.pending(t, pendingPos{})
 	ids := []string{}
 	for _, o := range pending[:min(limit, len(pending))] {
 		ids = append(ids, o.ID)
 	}
 	return ids, nil
+}
+
+// PendingPage returns the ids of up to limit PENDING orders created before t, oldest first, after the
+// position of cursor ("" for the first page), and the cursor of the next page ("" on the last). A limit
+// below 1 or a cursor PendingPage did not return is a fault.Invalid error.
+func (s *Orders) PendingPage(_ context.Context, t time.Time, limit int, cursor string) ([]string, string, error) {
+	if limit < 1 {
+		return nil, "", fault.Invalidf("pending orders: limit %d must be at least 1", limit)
+	}
+	var after pendingPos
+	if cursor != "" {
+		var err error
+		if after, err = decodePendingCursor(cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	pending := s.pending(t, after)
+	page := pending[:min(limit, len(pending))]
+	ids := make([]string, 0, len(page))
+	for _, o := range page {
+		ids = append(ids, o.ID)
+	}
+	next := ""
+	if len(pending) > limit {
+		last := page[len(page)-1]
+		next = encodePendingCursor(pendingPos{createdAt: last.CreatedAt, id: last.ID})
+	}
+	return ids, next, nil
+}
+
+// pendingPos is the position of a PENDING order among the others: its creation time, then its id. The
+// zero value is before every order.
+type pendingPos struct {
+	createdAt time.Time
+	id        string
+}
+
+// compare orders positions as PendingBefore lists orders.
+func (p pendingPos) compare(q pendingPos) int {
+	if c := p.createdAt.Compare(q.createdAt); c != 0 {
+		return c
+	}
+	return strings.Compare(p.id, q.id)
+}
+
+// pending returns the PENDING orders created before t that come after position after, oldest first.
+func (s *Orders) pending(t time.Time, after pendingPos) []order.Snapshot {
+	s.mu.Lock()
+	var pending []order.Snapshot
+	for _, o := range s.orders {
+		at := pendingPos{createdAt: o.CreatedAt, id: o.ID}
+		if o.Status == order.Pending && o.CreatedAt.Before(t) && (after.id == "" || at.compare(after) > 0) {
+			pending = append(pending, o)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(pending, func(a, b order.Snapshot) int {
+		return pendingPos{createdAt: a.CreatedAt, id: a.ID}.compare(pendingPos{createdAt: b.CreatedAt, id: b.ID})
+	})
+	return pending
+}
+
+// encodePendingCursor is the cursor of PendingPage: the position's time (RFC 3339 with nanoseconds) and
+// id, base64-encoded.
+func encodePendingCursor(p pendingPos) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(p.createdAt.UTC().Format(time.RFC3339Nano) + " " + p.id))
+}
+
+func decodePendingCursor(cursor string) (pendingPos, error) {
+	invalid := fault.Invalidf("pending orders: cursor %q is not valid", cursor)
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return pendingPos{}, invalid
+	}
+	at, id, ok := strings.Cut(string(b), " ")
+	if !ok || id == "" {
+		return pendingPos{}, invalid
+	}
+	created, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return pendingPos{}, invalid
+	}
+	return pendingPos{createdAt: created, id: id}, nil
 }
 
 // Get returns the order, or a fault.NotFound error.

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,19 +147,102 @@ func (db *DB) PendingBefore(ctx context.Context, t time.Time, limit int) ([]stri
 	if err != nil {
 		return nil, fmt.Errorf("list pending orders: %w", err)
 	}
-	defer rows.Close()
-	ids := []string{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("list pending orders: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
+	page, err := readPending(rows)
+	if err != nil {
 		return nil, fmt.Errorf("list pending orders: %w", err)
 	}
+	ids := make([]string, len(page))
+	for i, p := range page {
+		ids[i] = p.id
+	}
 	return ids, nil
+}
+
+// PendingPage returns the ids of up to limit PENDING orders created before t, oldest first (by creation
+// time, then id), after the position of cursor ("" for the first page), and the cursor of the next page
+// ("" on the last). It reads the partial index orders_pending. A limit below 1 or a cursor PendingPage
+// did not return is a fault.Invalid error.
+func (db *DB) PendingPage(ctx context.Context, t time.Time, limit int, cursor string) ([]string, string, error) {
+	if limit < 1 {
+		return nil, "", fault.Invalidf("pending orders: limit %d must be at least 1", limit)
+	}
+	var after pendingPos
+	if cursor != "" {
+		var err error
+		if after, err = decodePendingCursor(cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	// One more than the page, so that a last page that is exactly full says so.
+	var rows *sql.Rows
+	var err error
+	if cursor == "" {
+		rows, err = db.rs.pendingBefore.QueryContext(ctx, t.UnixNano(), limit+1)
+	} else {
+		rows, err = db.rs.pendingAfter.QueryContext(ctx, t.UnixNano(), after.createdAt, after.id, limit+1)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("list pending orders: %w", err)
+	}
+	page, err := readPending(rows)
+	if err != nil {
+		return nil, "", fmt.Errorf("list pending orders: %w", err)
+	}
+	next := ""
+	if len(page) > limit {
+		page = page[:limit]
+		next = encodePendingCursor(page[limit-1])
+	}
+	ids := make([]string, len(page))
+	for i, p := range page {
+		ids[i] = p.id
+	}
+	return ids, next, nil
+}
+
+// pendingPos is the position of a PENDING order in orders_pending: created_at (Unix nanoseconds), then id.
+type pendingPos struct {
+	createdAt int64
+	id        string
+}
+
+// readPending reads rows of (created_at, id) and closes them.
+func readPending(rows *sql.Rows) ([]pendingPos, error) {
+	defer rows.Close()
+	page := []pendingPos{}
+	for rows.Next() {
+		var p pendingPos
+		if err := rows.Scan(&p.createdAt, &p.id); err != nil {
+			return nil, err
+		}
+		page = append(page, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// encodePendingCursor is PendingPage's cursor: "<created_at>:<id>", base64-encoded.
+func encodePendingCursor(p pendingPos) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.createdAt, 10) + ":" + p.id))
+}
+
+func decodePendingCursor(cursor string) (pendingPos, error) {
+	invalid := fault.Invalidf("pending orders: cursor %q is not valid", cursor)
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return pendingPos{}, invalid
+	}
+	at, id, ok := strings.Cut(string(b), ":")
+	if !ok || id == "" {
+		return pendingPos{}, invalid
+	}
+	created, err := strconv.ParseInt(at, 10, 64)
+	if err != nil {
+		return pendingPos{}, invalid
+	}
+	return pendingPos{createdAt: created, id: id}, nil
 }
 
 // Get returns the order, or a fault.NotFound error.

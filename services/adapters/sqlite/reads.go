@@ -4,10 +4,10 @@ import "database/sql"
 
 // readStmts are prepared on the read pool; database/sql prepares each on a connection when first used there.
 type readStmts struct {
-	getOrder, orderExists, getIdempotency, pendingBefore, listFirst, listAfter, events *sql.Stmt
-	due, deadLetters, countDeadLetters, byReference, log                               *sql.Stmt
-	product, products, seen                                                            *sql.Stmt
-	texts, textRecorded                                                                *sql.Stmt
+	getOrder, orderExists, getIdempotency, pendingBefore, pendingAfter, listFirst, listAfter, events *sql.Stmt
+	due, deadLetters, countDeadLetters, byReference, log                                             *sql.Stmt
+	product, products, seen                                                                          *sql.Stmt
+	texts, textRecorded                                                                              *sql.Stmt
 }
 
 func (s *readStmts) list() []stmtSpec {
@@ -16,8 +16,10 @@ func (s *readStmts) list() []stmtSpec {
 		{&s.orderExists, `SELECT EXISTS (SELECT 1 FROM orders WHERE id = ?)`},
 		{&s.getIdempotency, `SELECT request_hash, order_id, response, created_at FROM idempotency
 			WHERE key = ? AND expires_at > ?`},
-		{&s.pendingBefore, `SELECT id FROM orders WHERE status = 'PENDING' AND created_at < ?
+		{&s.pendingBefore, `SELECT created_at, id FROM orders WHERE status = 'PENDING' AND created_at < ?
 			ORDER BY created_at, id LIMIT ?`},
+		{&s.pendingAfter, `SELECT created_at, id FROM orders WHERE status = 'PENDING' AND created_at < ?
+			AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?`},
 		{&s.listFirst, `SELECT version, snapshot FROM orders WHERE customer_id = ? ORDER BY id DESC LIMIT ?`},
 		{&s.listAfter, `SELECT version, snapshot FROM orders WHERE customer_id = ? AND id < ?
 			ORDER BY id DESC LIMIT ?`},

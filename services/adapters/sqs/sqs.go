@@ -43,6 +43,7 @@ type Queue struct {
 var (
 	_ ingest.Queue        = (*Queue)(nil)
 	_ ingest.DelayedQueue = (*Queue)(nil)
+	_ ingest.BatchQueue   = (*Queue)(nil)
 )
 
 // Option configures a Queue.
@@ -115,6 +116,16 @@ func (e *BatchError) Error() string {
 		parts[i] = fmt.Sprintf("order %s (%s: %s)", f.Message.OrderID, f.Code, f.Reason)
 	}
 	return fmt.Sprintf("%d messages not sent: %s", len(e.Failed), strings.Join(parts, ", "))
+}
+
+// NotSent returns the messages not sent, in the order they were given: the reconciler reads it (see
+// ingest.BatchQueue) to tell the orders queued from those to send again.
+func (e *BatchError) NotSent() []contracts.OrderMessage {
+	msgs := make([]contracts.OrderMessage, len(e.Failed))
+	for i, f := range e.Failed {
+		msgs[i] = f.Message
+	}
+	return msgs
 }
 
 // SendBatch sends msgs with SendMessageBatch, MaxBatch at a time. SQS can accept a call and still fail

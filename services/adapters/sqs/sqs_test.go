@@ -201,6 +201,8 @@ func TestSendBatchResendsOnlyTheFailedEntries(t *testing.T) {
 		wantKind  fault.Kind
 		wantErr   []string // orders the error must name; nil for success
 		wantSent  int      // messages that reach the queue
+		// wantNotSent are the orders the error's NotSent returns.
+		wantNotSent []string
 	}{
 		{
 			name:      "entries failing once are resent alone, in order, and then sent",
@@ -209,20 +211,22 @@ func TestSendBatchResendsOnlyTheFailedEntries(t *testing.T) {
 			wantSent:  5,
 		},
 		{
-			name:      "an entry failing every time is retried three times and then named",
-			inject:    failEntries(99, "ServiceUnavailable", false, "2"),
-			wantCalls: [][]string{{"0", "1", "2", "3", "4"}, {"2"}, {"2"}, {"2"}},
-			wantKind:  fault.Unavailable,
-			wantErr:   []string{"order retry-02 (ServiceUnavailable: injected)"},
-			wantSent:  4,
+			name:        "an entry failing every time is retried three times and then named",
+			inject:      failEntries(99, "ServiceUnavailable", false, "2"),
+			wantCalls:   [][]string{{"0", "1", "2", "3", "4"}, {"2"}, {"2"}, {"2"}},
+			wantKind:    fault.Unavailable,
+			wantErr:     []string{"order retry-02 (ServiceUnavailable: injected)"},
+			wantSent:    4,
+			wantNotSent: []string{"retry-02"},
 		},
 		{
-			name:      "an entry that is the sender's fault is not resent",
-			inject:    failEntries(99, "InvalidMessageContents", true, "4"),
-			wantCalls: [][]string{{"0", "1", "2", "3", "4"}},
-			wantKind:  fault.Invalid,
-			wantErr:   []string{"order retry-04 (InvalidMessageContents: injected)"},
-			wantSent:  4,
+			name:        "an entry that is the sender's fault is not resent",
+			inject:      failEntries(99, "InvalidMessageContents", true, "4"),
+			wantCalls:   [][]string{{"0", "1", "2", "3", "4"}},
+			wantKind:    fault.Invalid,
+			wantErr:     []string{"order retry-04 (InvalidMessageContents: injected)"},
+			wantSent:    4,
+			wantNotSent: []string{"retry-04"},
 		},
 		{
 			name: "an entry SQS reports neither as sent nor as failed is resent",
@@ -261,6 +265,19 @@ func TestSendBatchResendsOnlyTheFailedEntries(t *testing.T) {
 				}
 				if len(be.Failed) != len(tt.wantErr) {
 					t.Errorf("BatchError lists %d messages, want %d", len(be.Failed), len(tt.wantErr))
+				}
+				var partial interface {
+					NotSent() []contracts.OrderMessage
+				}
+				if !errors.As(err, &partial) {
+					t.Fatalf("SendBatch error = %v, want one that names the messages not sent", err)
+				}
+				var notSent []string
+				for _, m := range partial.NotSent() {
+					notSent = append(notSent, m.OrderID)
+				}
+				if diff := cmp.Diff(tt.wantNotSent, notSent); diff != "" {
+					t.Errorf("NotSent (-want +got):\n%s", diff)
 				}
 			}
 			if got := len(drain(t, c.Client, url)); got != tt.wantSent {

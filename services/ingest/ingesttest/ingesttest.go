@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +36,8 @@ type Store interface {
 	// GetByReference returns the customer's order with the reference (canonical form), or a
 	// fault.NotFound error, also when the order with that reference is another customer's.
 	GetByReference(ctx context.Context, customerID, reference string) (*order.Order, error)
+	// Update changes a stored order (pipeline.Orders.Update), here to move one out of PENDING.
+	Update(ctx context.Context, id string, fn func(o *order.Order) ([]contracts.Event, error)) (*order.Order, error)
 }
 
 // Run runs the suite. open must return an empty store of its own, cleaned up when the test ends.
@@ -42,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("create", func(t *testing.T) { t.Parallel(); testCreate(t, open) })
 	t.Run("idempotency", func(t *testing.T) { t.Parallel(); testIdempotency(t, open) })
 	t.Run("pending before", func(t *testing.T) { t.Parallel(); testPendingBefore(t, open) })
+	t.Run("pending page", func(t *testing.T) { t.Parallel(); testPendingPage(t, open) })
+	t.Run("pending page across a change", func(t *testing.T) { t.Parallel(); testPendingPageAcrossAChange(t, open) })
 	t.Run("list", func(t *testing.T) { t.Parallel(); testList(t, open) })
 	t.Run("reference", func(t *testing.T) { t.Parallel(); testReference(t, open) })
 }
@@ -270,6 +275,149 @@ func testPendingBefore(t *testing.T, open func(t *testing.T) Store) {
 				t.Errorf("PendingBefore (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func testPendingPage(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	// Created out of time order, two of them at the same instant (which sort by id), so that a page
+	// boundary falls between orders of equal creation time.
+	minutes := []int{3, 0, 5, 1, 2, 2, 4}
+	type created struct {
+		at time.Time
+		id string
+	}
+	var all []created
+	for _, m := range minutes {
+		o := newOrder(t, "cust-1", start.Add(time.Duration(m)*time.Minute))
+		mustCreate(t, s, o, nil)
+		all = append(all, created{o.CreatedAt(), o.ID()})
+	}
+	moved := newOrder(t, "cust-1", start.Add(time.Minute))
+	if err := moved.StartValidation(start); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, moved, nil) // not PENDING: never returned
+	slices.SortFunc(all, func(a, b created) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	idsBefore := func(before time.Time) []string {
+		ids := []string{}
+		for _, c := range all {
+			if c.at.Before(before) {
+				ids = append(ids, c.id)
+			}
+		}
+		return ids
+	}
+	// pages reads every page and returns the ids and how many ids each page held.
+	pages := func(t *testing.T, before time.Time, limit int) (ids []string, sizes []int) {
+		t.Helper()
+		ids = []string{}
+		cursor := ""
+		for range 100 {
+			page, next, err := s.PendingPage(t.Context(), before, limit, cursor)
+			if err != nil {
+				t.Fatalf("PendingPage(cursor %q): %v", cursor, err)
+			}
+			ids, sizes = append(ids, page...), append(sizes, len(page))
+			if next == "" {
+				return ids, sizes
+			}
+			if len(page) != limit {
+				t.Fatalf("PendingPage returned %d ids and a next cursor, want a full page of %d before a cursor", len(page), limit)
+			}
+			cursor = next
+		}
+		t.Fatal("PendingPage still had a next page after 100 pages")
+		return nil, nil
+	}
+	tests := []struct {
+		name      string
+		before    time.Time
+		limit     int
+		wantSizes []int
+	}{
+		{"pages through the pending orders oldest first", start.Add(time.Hour), 2, []int{2, 2, 2, 1}},
+		{"splits orders created at the same time between pages", start.Add(3 * time.Minute), 3, []int{3, 1}},
+		{"has no next page after an exactly full last page", start.Add(3 * time.Minute), 2, []int{2, 2}},
+		{"returns one page when the limit allows", start.Add(time.Hour), 100, []int{7}},
+		{"returns an empty page when none is old enough", start, 10, []int{0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ids, sizes := pages(t, tt.before, tt.limit)
+			if diff := cmp.Diff(idsBefore(tt.before), ids, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("ids of every page (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantSizes, sizes); diff != "" {
+				t.Errorf("page sizes (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("a cursor past the time gives an empty last page", func(t *testing.T) {
+		_, next, err := s.PendingPage(t.Context(), start.Add(time.Hour), 6, "")
+		if err != nil || next == "" {
+			t.Fatalf("PendingPage = %q, %v; want a next cursor", next, err)
+		}
+		page, next, err := s.PendingPage(t.Context(), start, 6, next)
+		if err != nil || len(page) != 0 || next != "" {
+			t.Errorf("PendingPage before the cursor's order = %v, %q, %v; want an empty last page", page, next, err)
+		}
+	})
+	t.Run("refuses a bad limit or cursor", func(t *testing.T) {
+		for _, c := range []struct {
+			limit  int
+			cursor string
+		}{{0, ""}, {10, "not a cursor"}, {10, "bm90IGEgY3Vyc29y"}} {
+			if _, _, err := s.PendingPage(t.Context(), start.Add(time.Hour), c.limit, c.cursor); fault.KindOf(err) != fault.Invalid {
+				t.Errorf("PendingPage(limit %d, cursor %q) error = %v, want kind %s", c.limit, c.cursor, err, fault.Invalid)
+			}
+		}
+	})
+}
+
+// testPendingPageAcrossAChange is in its own store: the orders at and before a page's cursor leave
+// PENDING before the next page is read, as the dispatcher moves them on.
+func testPendingPageAcrossAChange(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	var ids []string
+	for i := range 5 {
+		o := newOrder(t, "cust-1", start.Add(time.Duration(i)*time.Minute))
+		mustCreate(t, s, o, nil)
+		ids = append(ids, o.ID())
+	}
+	before := start.Add(time.Hour)
+	first, next, err := s.PendingPage(t.Context(), before, 2, "")
+	if err != nil || next == "" {
+		t.Fatalf("first PendingPage = %v, %q, %v; want a page and a next cursor", first, next, err)
+	}
+	if diff := cmp.Diff(ids[:2], first); diff != "" {
+		t.Fatalf("first page (-want +got):\n%s", diff)
+	}
+	for _, id := range first { // the order at the cursor and the one before it
+		if _, err := s.Update(t.Context(), id, func(o *order.Order) ([]contracts.Event, error) {
+			return nil, o.StartValidation(start.Add(time.Hour))
+		}); err != nil {
+			t.Fatalf("Update(%s): %v", id, err)
+		}
+	}
+	second, next, err := s.PendingPage(t.Context(), before, 2, next)
+	if err != nil {
+		t.Fatalf("second PendingPage: %v", err)
+	}
+	if diff := cmp.Diff(ids[2:4], second); diff != "" {
+		t.Errorf("second page (-want +got):\n%s", diff)
+	}
+	third, next, err := s.PendingPage(t.Context(), before, 2, next)
+	if err != nil || next != "" {
+		t.Fatalf("third PendingPage = %v, %q, %v; want the last page", third, next, err)
+	}
+	if diff := cmp.Diff(ids[4:], third); diff != "" {
+		t.Errorf("third page (-want +got):\n%s", diff)
 	}
 }
 
