@@ -517,8 +517,11 @@ func printBenchSummary(w io.Writer, label string, rounds []benchFigures, prev *b
 			line += ratio(get(empty), empty.Noop)
 		}
 		line += "\t"
-		if len(rounds) > 1 {
-			f := rounds[1]
+		switch f := rounds[len(rounds)-1]; {
+		case len(rounds) == 1:
+		case has != nil && !has(f): // measured once a run, in its first round
+			line += "-\t\t\t"
+		default:
 			line += num(format, get(f)) + "\t"
 			if ratios {
 				line += ratio(get(f), f.Noop)

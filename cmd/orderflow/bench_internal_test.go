@@ -235,3 +235,27 @@ func TestTheSummaryMarksWhatThePreviousReleaseDidNotMeasure(t *testing.T) {
 		}
 	}
 }
+
+// TestTheSummaryMarksWhatOnlyTheFirstRoundMeasured: the API over a journal runs once a run, so the
+// filled round shows no figure for it rather than a zero and its ratios.
+func TestTheSummaryMarksWhatOnlyTheFirstRoundMeasured(t *testing.T) {
+	empty := benchFigures{Noop: 1000, Ingest: 100, APIRef: 400, APIRefCPUPerOrderUs: 70}
+	filled := benchFigures{Fill: 1000, Noop: 800, Ingest: 80}
+	var out strings.Builder
+	printBenchSummary(&out, "empty", []benchFigures{empty, filled}, nil)
+	lines := map[string]string{}
+	for line := range strings.Lines(out.String()) {
+		if name, rest, ok := strings.Cut(strings.TrimSpace(line), "  "); ok {
+			lines[name] = strings.Join(strings.Fields(rest), " ")
+		}
+	}
+	for name, want := range map[string]string{
+		"API over a journal (orders/s)":          "400 0.40 -",
+		"API over a journal, CPU per order (µs)": "70 -",
+		"POST /orders, durable (orders/s)":       "100 0.10 80 0.10 0.80",
+	} {
+		if got := lines[name]; got != want {
+			t.Errorf("row %q = %q, want %q\n%s", name, got, want, out.String())
+		}
+	}
+}
