@@ -216,12 +216,7 @@ func TestTheSummaryMarksWhatThePreviousReleaseDidNotMeasure(t *testing.T) {
 	prev := benchFigures{Noop: 900, Ingest: 90, Backlog: 0, PacedRate: 1000, PacedP99Ms: 15, CPUPerOrderUs: 800}
 	var out strings.Builder
 	printBenchSummary(&out, "empty", []benchFigures{cur}, &prev)
-	lines := map[string]string{}
-	for line := range strings.Lines(out.String()) {
-		if name, rest, ok := strings.Cut(strings.TrimSpace(line), "  "); ok {
-			lines[name] = strings.Join(strings.Fields(rest), " ")
-		}
-	}
+	lines := summaryRows(out.String())
 	for name, want := range map[string]string{
 		"POST /orders, durable (orders/s)":       "100 0.10 90 0.10",
 		"backlog when ingest stopped (orders)":   "0 0", // a real zero, not a figure left out
@@ -236,6 +231,17 @@ func TestTheSummaryMarksWhatThePreviousReleaseDidNotMeasure(t *testing.T) {
 	}
 }
 
+// summaryRows maps each row of a printed summary to its figures, separated by single spaces.
+func summaryRows(summary string) map[string]string {
+	rows := map[string]string{}
+	for line := range strings.Lines(summary) {
+		if name, rest, ok := strings.Cut(strings.TrimSpace(line), "  "); ok {
+			rows[name] = strings.Join(strings.Fields(rest), " ")
+		}
+	}
+	return rows
+}
+
 // TestTheSummaryMarksWhatOnlyTheFirstRoundMeasured: the API over a journal runs once a run, so the
 // filled round shows no figure for it rather than a zero and its ratios.
 func TestTheSummaryMarksWhatOnlyTheFirstRoundMeasured(t *testing.T) {
@@ -243,12 +249,7 @@ func TestTheSummaryMarksWhatOnlyTheFirstRoundMeasured(t *testing.T) {
 	filled := benchFigures{Fill: 1000, Noop: 800, Ingest: 80}
 	var out strings.Builder
 	printBenchSummary(&out, "empty", []benchFigures{empty, filled}, nil)
-	lines := map[string]string{}
-	for line := range strings.Lines(out.String()) {
-		if name, rest, ok := strings.Cut(strings.TrimSpace(line), "  "); ok {
-			lines[name] = strings.Join(strings.Fields(rest), " ")
-		}
-	}
+	lines := summaryRows(out.String())
 	for name, want := range map[string]string{
 		"API over a journal (orders/s)":          "400 0.40 -",
 		"API over a journal, CPU per order (µs)": "70 -",

@@ -79,6 +79,22 @@ func TestHandlerRoutesTheSamePathsOnTheExecuteAPIEndpointAndACustomDomain(t *tes
 	}
 }
 
+// send makes one request to srv with the API key (none if empty) and returns its status and body.
+func send(t *testing.T, srv *httptest.Server, method, path, key, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
 func TestLocalChecksKeysAsAPIGatewayDoes(t *testing.T) {
 	t.Parallel()
 	identify := apigateway.Identify([]string{"adm"})
@@ -86,19 +102,7 @@ func TestLocalChecksKeysAsAPIGatewayDoes(t *testing.T) {
 	chat := apigateway.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, `{"chat":true}`) }), "")
 	srv := httptest.NewServer(&apigateway.Local{API: api, Chatbot: chat, Keys: []apigateway.Key{{ID: "adm", Value: "secret-admin"}, {ID: "cli", Value: "secret-client"}}})
 	defer srv.Close()
-	call := func(method, path, key string) (int, string) {
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(`{}`))
-		if key != "" {
-			req.Header.Set("X-API-Key", key)
-		}
-		res, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
+	call := func(method, path, key string) (int, string) { return send(t, srv, method, path, key, `{}`) }
 	if code, body := call("GET", "/orders/1", ""); code != 403 || !strings.Contains(body, `"code":"`+contracts.CodeForbidden+`"`) {
 		t.Errorf("no key: %d %s, want 403 with orderflow's error body", code, body)
 	}
@@ -135,17 +139,7 @@ func TestLocalRefusesWhatLambdaCannotTakeOrReturn(t *testing.T) {
 	}), "")
 	srv := httptest.NewServer(&apigateway.Local{API: api, Keys: []apigateway.Key{{ID: "cli", Value: "k"}}})
 	defer srv.Close()
-	call := func(method, path string, body string) (int, string) {
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("X-API-Key", "k")
-		res, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
+	call := func(method, path, body string) (int, string) { return send(t, srv, method, path, "k", body) }
 	// Base64 makes 4.5 MiB of body about 6 MiB of event.
 	if code, body := call("POST", "/orders", strings.Repeat("a", 4<<20+600<<10)); code != http.StatusBadGateway || !strings.Contains(body, `"code":"`+contracts.CodeInternal+`"`) {
 		t.Errorf("a body of 4.6 MiB: %d %.80s, want the gateway's 502", code, body)
