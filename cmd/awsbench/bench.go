@@ -173,17 +173,25 @@ func numberAfter(s, prefix string) (float64, error) {
 }
 
 // packageInit sums the clock time of the package initializers in GODEBUG=inittrace=1 output
-// ("init <package> @<start> ms, <clock> ms clock, …") and returns the slowest package.
+// ("init <package> @<start> ms, <clock> ms clock, …") and returns the slowest package. The emulator is a
+// Go program too and traces its own initializers first, before it starts the bootstrap; each process's
+// trace starts again near @0 ms, so only the last process's lines, the bootstrap's, are counted.
 func packageInit(out string) (total float64, slowest string, slowestMs float64) {
+	last := -1.0
 	for line := range strings.Lines(out) {
 		f := strings.Fields(line)
-		if len(f) < 7 || f[0] != "init" || f[5] != "ms" || f[6] != "clock," {
+		if len(f) < 7 || f[0] != "init" || f[5] != "ms" || f[6] != "clock," || !strings.HasPrefix(f[2], "@") {
 			continue
 		}
-		ms, err := strconv.ParseFloat(f[4], 64)
-		if err != nil {
+		at, err1 := strconv.ParseFloat(strings.TrimPrefix(f[2], "@"), 64)
+		ms, err2 := strconv.ParseFloat(f[4], 64)
+		if err1 != nil || err2 != nil {
 			continue
 		}
+		if at < last { // a new process's trace
+			total, slowest, slowestMs = 0, "", 0
+		}
+		last = at
 		total += ms
 		if ms > slowestMs {
 			slowest, slowestMs = f[1], ms
