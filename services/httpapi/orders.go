@@ -92,8 +92,8 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
 		body, release, err := pipeline.EncodePooled(pageOf(orders, next))
 		if err == nil && len(body) > s.maxPage && len(orders) > 1 {
 			// Too large to answer (on AWS, more than a function may return): ask for half as many, whose
-			// cursor goes on from the last of them. Orders are at most MaxBody each, so this ends well
-			// before one order a page.
+			// cursor goes on from the last of them. A page of one order is answered whatever its size
+			// (one order's reply is a few hundred KiB at most), so this ends.
 			release()
 			limit = len(orders) / 2
 			continue
