@@ -85,6 +85,10 @@ type Settings struct {
 	Subscribers          []Subscriber
 }
 
+// maxArchiveRetentionDays bounds archiveRetentionDays: ten years, which is also what the dedup of an
+// archive kept for ever is set to (DedupRetention), and far from where a day count overflows a duration.
+const maxArchiveRetentionDays = 3650
+
 // Defaults are the settings when the context says nothing.
 var Defaults = Settings{
 	StackName:            "Orderflow",
@@ -175,8 +179,8 @@ func (s Settings) validate() error {
 	if strings.TrimSpace(s.BedrockModelID) == "" {
 		bad(CtxBedrockModelID, "must name a model or inference profile")
 	}
-	if s.ArchiveRetentionDays < 0 {
-		bad(CtxArchiveRetention, "must be 0 (forever) or a number of days")
+	if s.ArchiveRetentionDays < 0 || s.ArchiveRetentionDays > maxArchiveRetentionDays {
+		bad(CtxArchiveRetention, "must be 0 (forever) or a number of days up to %d (for longer, 0)", maxArchiveRetentionDays)
 	}
 	if _, ok := retentionDays[s.LogRetentionDays]; !ok {
 		bad(CtxLogRetention, "%d is not a retention CloudWatch Logs offers (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)", s.LogRetentionDays)

@@ -830,6 +830,7 @@ func TestSettingsAreCheckedAndParsed(t *testing.T) {
 		{"order limit in exponent form", map[string]any{stack.CtxOrderLimit: "1e5"}, stack.CtxOrderLimit},
 		{"order limit with three decimals", map[string]any{stack.CtxOrderLimit: "50000.001"}, stack.CtxOrderLimit},
 		{"order limit of zero", map[string]any{stack.CtxOrderLimit: "0"}, stack.CtxOrderLimit},
+		{"archive past ten years", map[string]any{stack.CtxArchiveRetention: 106752}, stack.CtxArchiveRetention},
 		{"unknown subscriber field", map[string]any{stack.CtxSubscribers: `[{"name":"x","pattern":{}}]`}, "unknown field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

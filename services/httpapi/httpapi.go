@@ -19,8 +19,8 @@ import (
 const DefaultMaxBody = 64 << 10
 
 // DefaultMaxPageBytes is Config.MaxPageBytes when it is zero: 4 MiB. A Lambda function returns at most
-// 6 MB to API Gateway, and a body grows on the way by the proxy response's own escaping of it (and by a
-// third where it is base64-encoded): 100 orders of the largest size would not fit.
+// 6 MB to API Gateway, and the body goes in the proxy response as a JSON string, where every quote and
+// backslash doubles: 100 orders of the largest size would not fit.
 const DefaultMaxPageBytes = 4 << 20
 
 // Config is the API's configuration.
@@ -41,9 +41,9 @@ type Config struct {
 	Identify func(r *http.Request) (Caller, bool)
 	// MaxBody is the largest request body in bytes; zero means DefaultMaxBody.
 	MaxBody int64
-	// MaxPageBytes bounds the encoded body of a page of orders (GET /orders); zero means
-	// DefaultMaxPageBytes. A page that would be larger holds fewer orders, and its nextCursor goes on
-	// from the last one it holds.
+	// MaxPageBytes bounds a page of orders (GET /orders) as a JSON string, the size its body takes in a
+	// Lambda proxy response; zero means DefaultMaxPageBytes. A page that would be larger holds fewer
+	// orders, and its nextCursor goes on from the last one it holds.
 	MaxPageBytes int
 	// Logger receives the access log and the errors behind 500s; nil means slog.Default().
 	Logger *slog.Logger

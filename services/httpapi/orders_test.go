@@ -3,7 +3,11 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -11,6 +15,7 @@ import (
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/httpapi"
+	"github.com/orderflow/orderflow/services/ingest"
 	"github.com/orderflow/orderflow/services/order"
 )
 
@@ -231,6 +236,41 @@ func TestAPageOfOrdersStaysWithinItsByteBudget(t *testing.T) {
 	}
 	if pages < 2 {
 		t.Errorf("%d orders came in one page of at most %d bytes", len(got), budget)
+	}
+}
+
+// TestAPageOfQuotedOrdersFitsALambdaResponse lists, through API Gateway proxy events, 80 orders whose
+// item names are all double quotes: the page's body doubles as the proxy response's JSON string, and
+// over 6 MB the gateway would answer 502. The page holds fewer orders instead and is answered.
+func TestAPageOfQuotedOrdersFitsALambdaResponse(t *testing.T) {
+	t.Parallel()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	orders := newMemOrders()
+	cfg := httpapi.Config{ClientKeys: []string{clientKey}, Logger: quiet}
+	deps := httpapi.Deps{Orders: orders, Ingest: ingest.NewService(orders, nopQueue{}, orders, ingest.Config{Logger: quiet}),
+		Inventory: newMemInventory(), Chatbot: &fakeChatbot{}, Observer: &recordingObserver{}}
+	srv := httptest.NewServer(behindAPIGateway(cfg, deps))
+	defer srv.Close()
+	e := &env{srv: srv, orders: orders}
+	items := make([]map[string]any, 100)
+	for i := range items {
+		items[i] = map[string]any{"productId": fmt.Sprintf("P%03d", i), "name": strings.Repeat(`"`, 200), "quantity": 1, "price": 1}
+	}
+	body, _ := json.Marshal(map[string]any{"customerId": "cust-q", "items": items, "totalAmount": 100, "customerEmail": "a@example.com",
+		"shippingAddress": map[string]string{"street": "1 Main St", "city": "Berlin", "state": "BE", "zipCode": "10115", "country": "DE"}})
+	for i := range 80 {
+		if res := e.do(t, request{method: "POST", path: "/orders", key: clientKey, body: string(body)}); res.status != 201 {
+			t.Fatalf("create %d: %d %.200s", i, res.status, res.body)
+		}
+	}
+	res := e.do(t, request{method: "GET", path: "/orders?customerId=cust-q&limit=100", key: clientKey})
+	var list contracts.OrderList
+	if res.status != 200 {
+		t.Fatalf("GET /orders: %d %.200s, want 200", res.status, res.body)
+	}
+	res.decode(t, &list)
+	if len(list.Orders) == 0 || len(list.Orders) == 80 || list.NextCursor == nil {
+		t.Errorf("page of %d orders (next %v), want fewer than 80 and a cursor to the rest", len(list.Orders), list.NextCursor)
 	}
 }
 
