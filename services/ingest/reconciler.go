@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -73,8 +74,9 @@ type ReconcilerConfig struct {
 // crashed between storing an order and queueing it, or the queue refused the send. Queueing an order
 // twice is harmless: the dispatcher is idempotent.
 //
-// A pass pages through every order PENDING for longer than Grace, oldest first, until there are no more
-// or its time is up, and queues those it has not itself queued within Backoff, in batches when the
+// A pass pages through every order PENDING for longer than Grace, oldest first, from where the pass
+// before it stopped (after the last page, from the oldest again), until there are no more or its time
+// is up, and queues those it has not itself queued within Backoff, in batches when the
 // queue is a BatchQueue. What it has queued, and when, it remembers in memory, so what holds depends on
 // where it runs: locally, one process runs every pass and remembers across all of them until it
 // restarts; on AWS the function builds its Reconciler at init, so a warm container remembers across its
@@ -86,6 +88,9 @@ type Reconciler struct {
 	cfg     ReconcilerConfig
 	queued  *queuedOrders
 	batches BatchQueue // queue, when it is a BatchQueue
+
+	mu     sync.Mutex
+	resume string // the PendingPage cursor the next pass starts at ("" for the oldest)
 }
 
 // NewReconciler returns a Reconciler that finds stranded orders in store and sends them to queue.
@@ -126,8 +131,9 @@ func NewReconciler(store PendingFinder, queue Queue, cfg ReconcilerConfig) *Reco
 }
 
 // RunOnce makes one pass and returns how many orders it queued. It reads the orders PENDING for longer
-// than Grace a page at a time, oldest first, and queues those it has not itself queued within Backoff,
-// until no page is left, Batch orders have been tried or the pass's time is up (Budget and Margin). A
+// than Grace a page at a time, oldest first from where the last pass stopped (the cursor is kept in
+// memory, like what was queued), and queues those it has not itself queued within Backoff, until no page
+// is left, Batch orders have been tried or the pass's time is up (Budget and Margin). A
 // failed send does not stop the pass; a failed read of the store does. It returns its first errors
 // joined, and how many more there were.
 //
@@ -152,21 +158,55 @@ func (r *Reconciler) RunOnce(ctx context.Context) (int, error) {
 		}
 		return true
 	}
-	// Orders due are sent SendBatchSize at a time, across page boundaries; the last few at the end.
-	var due []string
-	cursor, sends := "", 0
-	for {
-		if cursor != "" && !more() {
+	// Orders due are sent SendBatchSize at a time, across page boundaries; the last few at the end. A
+	// pass starts where the one before it stopped, so that a pass that runs out of time behind a long
+	// queue of older PENDING orders does not leave the newer ones for ever; one that reads the last page
+	// has the next start from the oldest again.
+	var due, ids []string // ids: the page last read, at idsCursor
+	cursor, sends := r.resumeCursor(), 0
+	idsCursor := cursor
+	unsentFrom := cursor // the page the oldest order of due came from
+	resume := ""         // where the next pass starts
+	// at is where the next pass starts when this one stops with due not sent: at the oldest of them.
+	at := func() string {
+		if len(due) == 0 {
+			return cursor
+		}
+		i := slices.Index(ids, due[0])
+		if i <= 0 {
+			return unsentFrom
+		}
+		// After the orders of its page before it: the cursor of a page of just those.
+		if _, after, err := r.store.PendingPage(ctx, before, i, idsCursor); err == nil && after != "" {
+			return after
+		}
+		return idsCursor
+	}
+	for first := true; ; first = false {
+		if len(due) == 0 {
+			unsentFrom = cursor
+		}
+		if !first && !more() {
+			resume = at()
 			break
 		}
-		ids, next, err := r.store.PendingPage(ctx, before, r.cfg.PageSize, cursor)
-		if err != nil {
+		var next string
+		var err error
+		idsCursor = cursor
+		if ids, next, err = r.store.PendingPage(ctx, before, r.cfg.PageSize, cursor); err != nil {
 			errs.add(fmt.Errorf("reconcile: find pending orders: %w", err))
+			ids, resume = nil, unsentFrom
 			break
 		}
 		due = append(due, r.queued.due(ids, r.cfg.Now())...)
 		last := next == ""
 		if r.cfg.Batch > 0 && tried+len(due) >= r.cfg.Batch {
+			if dropped := tried+len(due) > r.cfg.Batch; dropped || !last {
+				resume = cursor // this page again: what was sent of it is skipped by its back-off
+				if !dropped {
+					resume = next
+				}
+			}
 			due, last = due[:r.cfg.Batch-tried], true
 		}
 		stopped := false
@@ -180,12 +220,29 @@ func (r *Reconciler) RunOnce(ctx context.Context) (int, error) {
 			r.queued.add(done, r.cfg.Now())
 			tried, sent, due = tried+len(group), sent+len(done), due[len(group):]
 		}
+		if stopped {
+			resume = at()
+		}
 		if stopped || last {
 			break
 		}
 		cursor = next
 	}
+	r.setResume(resume)
 	return sent, errs.err()
+}
+
+// resumeCursor is where a pass starts: where the pass before it stopped, or "" (the oldest order).
+func (r *Reconciler) resumeCursor() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.resume
+}
+
+func (r *Reconciler) setResume(cursor string) {
+	r.mu.Lock()
+	r.resume = cursor
+	r.mu.Unlock()
 }
 
 // maxPassErrors is how many errors a pass returns; of the others it says how many there were.

@@ -387,3 +387,28 @@ func TestReconcilerReturnsTheFirstErrorsOfAPassAndCountsTheRest(t *testing.T) {
 		t.Errorf("RunOnce error %q does not count the 20 left out", err)
 	}
 }
+
+// TestAPassGoesOnWhereTheLastStopped: 101 orders stay PENDING (their messages wait behind a backlog, or
+// keep failing); a pass has time for 25 sends and the back-off lasts three passes. A pass that runs out
+// of time mid-page leaves the next one to start after what it sent, so that every order is queued within
+// a few passes, the newest too, instead of each pass re-sending the oldest whose back-off has ended.
+func TestAPassGoesOnWhereTheLastStopped(t *testing.T) {
+	store, c := newMemStore(), &clock{now: t0}
+	ids := stranded(t, store, 0, 101)
+	queue := slowQueue{memQueue: &memQueue{}, clock: c, each: time.Second}
+	cfg := reconcilerConfig(0)
+	cfg.Now, cfg.Budget, cfg.SendBatchSize, cfg.Backoff = c.Now, 25*time.Second, 10, 3*time.Minute
+	rec := ingest.NewReconciler(store, queue, cfg)
+	for range 5 {
+		if _, err := rec.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		c.advance(time.Minute)
+	}
+	sent := sentIDs(queue, 0)
+	for _, id := range ids {
+		if !slices.Contains(sent, id) {
+			t.Errorf("after 5 passes (%d sends), order %s was never queued", len(sent), id)
+		}
+	}
+}
