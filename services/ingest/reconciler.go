@@ -200,30 +200,30 @@ func (r *Reconciler) RunOnce(ctx context.Context) (int, error) {
 		}
 		due = append(due, r.queued.due(ids, r.cfg.Now())...)
 		last := next == ""
-		if r.cfg.Batch > 0 && tried+len(due) >= r.cfg.Batch {
-			if dropped := tried+len(due) > r.cfg.Batch; dropped || !last {
-				resume = cursor // this page again: what was sent of it is skipped by its back-off
-				if !dropped {
-					resume = next
-				}
-			}
-			due, last = due[:r.cfg.Batch-tried], true
+		// allowed is how many of due this pass may still try (Batch); once it is used up the pass stops
+		// as when its time is up.
+		allowed := len(due)
+		capped := r.cfg.Batch > 0 && tried+len(due) >= r.cfg.Batch
+		if capped {
+			allowed = r.cfg.Batch - tried
 		}
 		stopped := false
-		for len(due) >= r.cfg.SendBatchSize || (last && len(due) > 0) {
+		for allowed >= r.cfg.SendBatchSize || ((last || capped) && allowed > 0) {
 			if sends++; sends > 1 && !more() {
 				stopped = true
 				break
 			}
-			group := due[:min(r.cfg.SendBatchSize, len(due))]
+			group := due[:min(r.cfg.SendBatchSize, allowed)]
 			done := r.send(ctx, group, &errs)
 			r.queued.add(done, r.cfg.Now())
-			tried, sent, due = tried+len(group), sent+len(done), due[len(group):]
+			tried, sent, due, allowed = tried+len(group), sent+len(done), due[len(group):], allowed-len(group)
 		}
-		if stopped {
+		if stopped || (capped && len(due) > 0) {
 			resume = at()
+			break
 		}
-		if stopped || last {
+		if last || capped {
+			resume = next // after the last page, "": the oldest again
 			break
 		}
 		cursor = next
