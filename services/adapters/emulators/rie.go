@@ -5,8 +5,10 @@ package emulators
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -28,7 +30,13 @@ type LogLine struct {
 // RIE is the AWS Lambda Runtime Interface Emulator running one bootstrap, in a process group of its own.
 type RIE struct {
 	// URL is where invocations are posted.
-	URL  string
+	URL string
+	// RuntimeAPI is the address of the runtime API the emulator serves the bootstrap.
+	RuntimeAPI string
+
+	rie, bootstrap string
+	env            []string
+
 	cmd  *exec.Cmd
 	mu   sync.Mutex
 	log  []LogLine
@@ -38,32 +46,63 @@ type RIE struct {
 // StartRIE runs bootstrap under the emulator binary rie (built from the module's aws-lambda-rie tool) on
 // free loopback ports with exactly env, and waits until it accepts invocations. The bootstrap itself
 // starts on the first invocation, as on Lambda. Stop it with Stop.
+//
+// A port found free can be taken by another process before the emulator binds it; the emulator then
+// dies saying so, and it is started again on other ports, up to three times in all.
 func StartRIE(rie, bootstrap string, env []string) (*RIE, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	e := &RIE{rie: rie, bootstrap: bootstrap, env: env}
+	for attempt := 1; ; attempt++ {
+		err := e.start()
+		if err == nil {
+			return e, nil
+		}
+		if attempt == 3 || !errors.Is(err, errPortTaken) {
+			return nil, err
+		}
 	}
-	apiPort, err := freePort()
+}
+
+var errPortTaken = errors.New("a port was taken before the emulator bound it")
+
+// pickPort chooses each of the emulator's two ports; tests replace it.
+var pickPort = quietPort
+
+// start runs the emulator on two ports that were free a moment ago and waits until both its invocation
+// API and the runtime API it serves the bootstrap accept connections.
+func (e *RIE) start() error {
+	port, err := pickPort()
 	if err != nil {
-		return nil, err
+		return err
+	}
+	apiPort, err := pickPort()
+	for err == nil && apiPort == port {
+		apiPort, err = pickPort()
+	}
+	if err != nil {
+		return err
 	}
 	addr, apiAddr := "127.0.0.1:"+strconv.Itoa(port), "127.0.0.1:"+strconv.Itoa(apiPort)
-	e := &RIE{URL: "http://" + addr + "/2015-03-31/functions/function/invocations", done: make(chan struct{})}
-	e.cmd = exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, bootstrap)
-	e.cmd.Env = env
-	e.cmd.Dir = filepath.Dir(bootstrap)
+	e.URL, e.RuntimeAPI = "http://"+addr+"/2015-03-31/functions/function/invocations", apiAddr
+	e.done = make(chan struct{})
+	e.mu.Lock()
+	e.log = nil
+	e.mu.Unlock()
+	e.cmd = exec.Command(e.rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, e.bootstrap)
+	e.cmd.Env = e.env
+	e.cmd.Dir = filepath.Dir(e.bootstrap)
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw := io.Pipe()
 	e.cmd.Stdout, e.cmd.Stderr = pw, pw
 	if err := e.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the Runtime Interface Emulator: %w", err)
+		return fmt.Errorf("start the Runtime Interface Emulator: %w", err)
 	}
+	cmd, done := e.cmd, e.done
 	go func() {
-		_ = e.cmd.Wait()
+		_ = cmd.Wait()
 		_ = pw.Close()
 	}()
 	go func() {
-		defer close(e.done)
+		defer close(done)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
@@ -74,18 +113,39 @@ func StartRIE(rie, bootstrap string, env []string) (*RIE, error) {
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.Close()
-			return e, nil
+	for _, a := range []string{addr, apiAddr} {
+		for {
+			c, err := net.DialTimeout("tcp", a, time.Second)
+			if err == nil {
+				_ = c.Close()
+				break
+			}
+			select {
+			case <-done:
+				if strings.Contains(e.Output(), "bind: address already in use") {
+					return fmt.Errorf("%w: %s", errPortTaken, e.Output())
+				}
+				return fmt.Errorf("the Runtime Interface Emulator exited before it listened on %s:\n%s", a, e.Output())
+			default:
+			}
+			if time.Now().After(deadline) {
+				e.Stop()
+				return fmt.Errorf("the Runtime Interface Emulator does not listen on %s: %v", a, err)
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			e.Stop()
-			return nil, fmt.Errorf("the Runtime Interface Emulator does not listen on %s: %v", addr, err)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
+	// Both listen, yet the emulator may have failed to bind one a moment after a connection to it went
+	// through; it panics at once when it does.
+	select {
+	case <-done:
+		if strings.Contains(e.Output(), "bind: address already in use") {
+			return fmt.Errorf("%w: %s", errPortTaken, e.Output())
+		}
+		return fmt.Errorf("the Runtime Interface Emulator exited as it started:\n%s", e.Output())
+	case <-time.After(20 * time.Millisecond):
+	}
+	return nil
 }
 
 // Invoke posts event and returns the emulator's status and answer, and how long the round trip took.
@@ -100,6 +160,28 @@ func (e *RIE) Invoke(event []byte) (int, []byte, time.Duration, error) {
 	took := time.Since(start)
 	_ = res.Body.Close()
 	return res.StatusCode, body, took, err
+}
+
+// quietPort returns a loopback TCP port below the ephemeral range that was free a moment ago.
+func quietPort() (int, error) {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
+				low = n
+			}
+		}
+	}
+	for range 100 {
+		port := 10000 + rand.IntN(low-10000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		return port, nil
+	}
+	return freePort()
 }
 
 // WaitLine waits up to timeout for a line of the emulator's output that contains s, and returns it.
