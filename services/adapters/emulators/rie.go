@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -65,7 +64,7 @@ func StartRIE(rie, bootstrap string, env []string) (*RIE, error) {
 var errPortTaken = errors.New("a port was taken before the emulator bound it")
 
 // pickPort chooses each of the emulator's two ports; tests replace it.
-var pickPort = quietPort
+var pickPort = freePort
 
 // start runs the emulator on two ports that were free a moment ago and waits until both its invocation
 // API and the runtime API it serves the bootstrap accept connections.
@@ -160,28 +159,6 @@ func (e *RIE) Invoke(event []byte) (int, []byte, time.Duration, error) {
 	took := time.Since(start)
 	_ = res.Body.Close()
 	return res.StatusCode, body, took, err
-}
-
-// quietPort returns a loopback TCP port below the ephemeral range that was free a moment ago.
-func quietPort() (int, error) {
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
-				low = n
-			}
-		}
-	}
-	for range 100 {
-		port := 10000 + rand.IntN(low-10000)
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		_ = l.Close()
-		return port, nil
-	}
-	return freePort()
 }
 
 // WaitLine waits up to timeout for a line of the emulator's output that contains s, and returns it.

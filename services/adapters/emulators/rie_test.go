@@ -58,9 +58,9 @@ func pickTaken(t *testing.T, taken int, want func(call int) bool) {
 		if want(n) {
 			return taken, nil
 		}
-		return quietPort()
+		return freePort()
 	}
-	t.Cleanup(func() { pickPort = quietPort })
+	t.Cleanup(func() { pickPort = freePort })
 }
 
 // TestRIEStartsAgainWhenItsPortWasTaken: a port found free and taken by another process before the
