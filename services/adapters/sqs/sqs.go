@@ -136,11 +136,13 @@ func (e *BatchError) NotSent() []contracts.OrderMessage {
 // the error (classified by awsfault) says how many messages were sent before it.
 func (q *Queue) SendBatch(ctx context.Context, msgs []contracts.OrderMessage) error {
 	var failed []FailedMessage
+	sent := 0
 	for start := 0; start < len(msgs); start += MaxBatch {
 		chunk := msgs[start:min(start+MaxBatch, len(msgs))]
-		f, err := q.sendChunk(ctx, chunk)
+		f, n, err := q.sendChunk(ctx, chunk)
+		sent += n
 		if err != nil {
-			return fmt.Errorf("%d of %d messages sent before a call failed: %w", start-len(failed), len(msgs), err)
+			return fmt.Errorf("%d of %d messages sent before a call failed: %w", sent, len(msgs), err)
 		}
 		failed = append(failed, f...)
 	}
@@ -156,14 +158,15 @@ func (q *Queue) SendBatch(ctx context.Context, msgs []contracts.OrderMessage) er
 	return fault.Wrap(kind, &BatchError{Failed: failed}, "send batch to queue "+q.url)
 }
 
-// sendChunk sends at most MaxBatch messages, resending failed entries, and returns those never sent.
-func (q *Queue) sendChunk(ctx context.Context, chunk []contracts.OrderMessage) ([]FailedMessage, error) {
+// sendChunk sends at most MaxBatch messages, resending failed entries, and returns those never sent and
+// how many SQS listed as sent, also when a call fails outright (that call's entries are not counted).
+func (q *Queue) sendChunk(ctx context.Context, chunk []contracts.OrderMessage) ([]FailedMessage, int, error) {
 	entries := make([]types.SendMessageBatchRequestEntry, len(chunk))
 	pending := make([]int, len(chunk)) // indexes into chunk, which are also the entry ids
 	for i, m := range chunk {
 		body, err := json.Marshal(m)
 		if err != nil {
-			return nil, fmt.Errorf("encode queue message of order %s: %w", m.OrderID, err)
+			return nil, 0, fmt.Errorf("encode queue message of order %s: %w", m.OrderID, err)
 		}
 		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))}
 		pending[i] = i
@@ -171,6 +174,7 @@ func (q *Queue) sendChunk(ctx context.Context, chunk []contracts.OrderMessage) (
 	var given []FailedMessage                     // refused as the sender's fault: not resent
 	last := map[int]types.BatchResultErrorEntry{} // the latest failure of each pending entry
 	delay := q.backoff
+	done := 0 // entries SQS listed as sent
 	for attempt := 1; len(pending) > 0 && attempt <= q.attempts; attempt++ {
 		if attempt > 1 {
 			if awsfault.Wait(ctx, delay) != nil {
@@ -184,13 +188,13 @@ func (q *Queue) sendChunk(ctx context.Context, chunk []contracts.OrderMessage) (
 		}
 		out, err := q.client.SendMessageBatch(ctx, in)
 		if err != nil {
-			return nil, awsfault.Wrap(err, "send message batch to queue %s", q.url)
+			return nil, done, awsfault.Wrap(err, "send message batch to queue %s", q.url)
 		}
 		failures := map[int]types.BatchResultErrorEntry{}
 		for _, f := range out.Failed {
 			i, err := strconv.Atoi(aws.ToString(f.Id))
 			if err != nil || !slices.Contains(pending, i) {
-				return nil, fmt.Errorf("send message batch to queue %s: SQS reported a failure of an entry not sent, %q", q.url, aws.ToString(f.Id))
+				return nil, done, fmt.Errorf("send message batch to queue %s: SQS reported a failure of an entry not sent, %q", q.url, aws.ToString(f.Id))
 			}
 			failures[i] = f
 		}
@@ -209,7 +213,9 @@ func (q *Queue) sendChunk(ctx context.Context, chunk []contracts.OrderMessage) (
 			case failed:
 				last[i] = f
 				retry = append(retry, i)
-			case !sent[i]:
+			case sent[i]:
+				done++
+			default:
 				// An entry is sent only if SQS lists it as such: one listed nowhere is resent.
 				last[i] = types.BatchResultErrorEntry{Code: aws.String("NotReported"), Message: aws.String("SQS reported neither success nor failure")}
 				retry = append(retry, i)
@@ -221,5 +227,5 @@ func (q *Queue) sendChunk(ctx context.Context, chunk []contracts.OrderMessage) (
 		f := last[i]
 		given = append(given, FailedMessage{Message: chunk[i], Code: aws.ToString(f.Code), Reason: aws.ToString(f.Message)})
 	}
-	return given, nil
+	return given, done, nil
 }

@@ -312,6 +312,29 @@ func TestSendBatchClassifiesAFailedCall(t *testing.T) {
 	}
 }
 
+// TestSendBatchCountsWhatWasSentBeforeACallFailed: a call that fails outright while a chunk's failed
+// entries are resent leaves the rest of that chunk sent, and the error counts them.
+func TestSendBatchCountsWhatWasSentBeforeACallFailed(t *testing.T) {
+	t.Parallel()
+	refused := &smithy.GenericAPIError{Code: "RequestThrottled", Message: "slow down"}
+	first := failEntries(1, "InternalError", false, "3")
+	c := &recordingClient{Client: client(t)}
+	c.inject = func(call int, in *sqs.SendMessageBatchInput) ([]types.SendMessageBatchRequestEntry, []types.BatchResultErrorEntry, error) {
+		if call == 2 {
+			return nil, nil, refused
+		}
+		return first(call, in)
+	}
+	url := createQueue(t, c.Client, nil)
+	err := sqsadapter.NewQueue(c, url, sqsadapter.WithBatchRetries(3, time.Millisecond)).SendBatch(t.Context(), orders("part", 12))
+	if !errors.Is(err, refused) || !strings.Contains(err.Error(), "9 of 12 messages sent") {
+		t.Errorf("SendBatch error = %v, want the refused call saying 9 of 12 were sent", err)
+	}
+	if got := len(drain(t, c.Client, url)); got != 9 {
+		t.Errorf("%d messages reached the queue, want 9", got)
+	}
+}
+
 // lambdaEvent is what Lambda's event source mapping hands the function for received messages.
 func lambdaEvent(msgs []types.Message) events.SQSEvent {
 	var ev events.SQSEvent
