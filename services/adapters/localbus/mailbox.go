@@ -86,7 +86,7 @@ type Mailbox interface {
 	// DeadLetters lists up to limit dead letters, oldest first.
 	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
 	// Redrive moves the given dead letters (all of them when ids is empty) back for delivery with no
-	// attempts counted, returning how many moved.
+	// attempts counted, each once however often its id is given, returning how many moved.
 	Redrive(ctx context.Context, ids ...int64) (int, error)
 	// CountDeadLetters returns the dead-letter table's size.
 	CountDeadLetters(ctx context.Context) (int, error)

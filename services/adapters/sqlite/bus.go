@@ -321,7 +321,7 @@ func (db *DB) DeadLetters(ctx context.Context, limit int) ([]localbus.DeadLetter
 
 // Redrive moves the dead letters with the given ids (every dead letter when ids is empty) back to the
 // messages, due now with no attempts counted, in one transaction, and returns how many moved. Ids that
-// are not dead letters are ignored. The moved messages are handed to OnMessages like new ones.
+// are not dead letters are ignored, and an id given more than once is moved once. The moved messages are handed to OnMessages like new ones.
 func (db *DB) Redrive(ctx context.Context, ids ...int64) (int, error) {
 	moved := 0
 	err := db.write(ctx, func(w *writer) error {
@@ -350,7 +350,13 @@ func (db *DB) Redrive(ctx context.Context, ids ...int64) (int, error) {
 				return err
 			}
 		} else {
+			// An id named twice is one dead letter: moving it twice would deliver its message twice.
+			named := make(map[int64]bool, len(ids))
 			for _, id := range ids {
+				if named[id] {
+					continue
+				}
+				named[id] = true
 				l := letter{id: id}
 				err := w.queryRow(w.st.getDeadLetter, id).Scan(&l.target, &l.body)
 				if errors.Is(err, sql.ErrNoRows) {

@@ -585,6 +585,19 @@ func testDeadLetters(t *testing.T, open func(t *testing.T) Store) {
 			t.Errorf("second Redrive() = %d, %v; want 0", n, err)
 		}
 	})
+	t.Run("redrive naming an id twice brings its message back once", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		bury(t, s, deferred(t, s, event("e1", "Plain"))[0], 8, "boom")
+		dl := letters(t, s, 10)
+		n, err := s.Redrive(t.Context(), dl[0].ID, dl[0].ID)
+		if err != nil || n != 1 {
+			t.Errorf("Redrive(id, id) = %d, %v; want 1", n, err)
+		}
+		if got := due(t, s, later(), 10, nil); len(got) != 1 {
+			t.Errorf("Due after redrive = %d messages, want 1", len(got))
+		}
+	})
 	t.Run("redrive of unknown ids moves nothing", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
