@@ -123,6 +123,7 @@ func TestHostileChatbotAndInventoryBodies(t *testing.T) {
 		{"inventory: duplicate available", "PUT", "/inventory/X1", `{"name":"x","price":1,"available":1,"available":1000}`, contracts.CodeInvalidJSON, []issue{{Field: "available", Issue: `duplicate key "available" (at byte 36)`}}},
 		{"inventory: lone surrogate in the name", "PUT", "/inventory/X1", `{"name":"\udfff","price":1,"available":1}`, contracts.CodeInvalidJSON, []issue{{Field: "name", Issue: "escapes a lone UTF-16 surrogate, which is not a character (at byte 9)"}}},
 		{"inventory: product id with an override", "PUT", "/inventory/X%E2%80%AE1", `{"name":"x","price":1,"available":1}`, contracts.CodeValidationFailed, []issue{{Field: "productId", Issue: "must not contain format characters such as U+202E (U+202E at byte 1)"}}},
+		{"inventory: product id not UTF-8", "PUT", "/inventory/X%FF", `{"name":"x","price":1,"available":1}`, contracts.CodeValidationFailed, []issue{{Field: "productId", Issue: "must be valid UTF-8 (byte 1 is not)"}}},
 		{"inventory: product id not in NFC", "PUT", "/inventory/e%CC%81", `{"name":"x","price":1,"available":1}`, contracts.CodeValidationFailed, []issue{{Field: "productId", Issue: "must be in Unicode Normalization Form C (NFC)"}}},
 		{"inventory: name with a newline", "PUT", "/inventory/X1", `{"name":"a\nb","price":1,"available":1}`, contracts.CodeValidationFailed, []issue{{Field: "name", Issue: "must not contain control characters or line breaks (U+000A at byte 1)"}}},
 		{"inventory: name of 201 characters", "PUT", "/inventory/X1", `{"name":"` + strings.Repeat("n", 201) + `","price":1,"available":1}`, contracts.CodeValidationFailed, []issue{{Field: "name", Issue: "must be at most 200 characters (has 201)"}}},
@@ -157,8 +158,10 @@ func TestHostileChatbotAndInventoryBodies(t *testing.T) {
 		if len(e.chatbot.got) != 0 {
 			t.Errorf("the chatbot was asked %d refused questions", len(e.chatbot.got))
 		}
-		if _, err := e.inventory.Product(t.Context(), "X1"); err == nil {
-			t.Errorf("a refused PUT stored product X1")
+		for _, id := range []string{"X1", "X\xff", "X\ufffd"} {
+			if _, err := e.inventory.Product(t.Context(), id); err == nil {
+				t.Errorf("a refused PUT stored product %q", id)
+			}
 		}
 	})
 }
