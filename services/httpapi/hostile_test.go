@@ -13,6 +13,7 @@ import (
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/input"
 	"github.com/orderflow/orderflow/services/input/inputtest"
+	"github.com/orderflow/orderflow/services/inventory"
 )
 
 // TestHostileOrderBodiesAreRefusedAndWriteNothing runs the table of hostile bodies: each is a 400 whose
@@ -101,6 +102,38 @@ func TestListAndPathIDsAreBounded(t *testing.T) {
 	}
 	if res := e.do(t, request{method: "GET", path: "/inventory/" + strings.Repeat("P", 2100), key: adminKey}); res.status != http.StatusNotFound {
 		t.Errorf("GET /inventory/<2100 characters> = %d, want 404", res.status)
+	}
+}
+
+// TestIDsThatAreNotUTF8AreNeverLookedUp: nothing stored has an id that is not UTF-8 (every body is
+// checked for it, and so is a product id in a path), and DynamoDB would look one up as U+FFFD, another
+// customer's or product's id. A customerId query that is not UTF-8 is refused; a path id is not found.
+func TestIDsThatAreNotUTF8AreNeverLookedUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.createOrder(t, "\ufffd")
+	if err := e.inventory.PutProduct(t.Context(), inventory.Product{ID: "\ufffd", Name: "Replacement", Price: 100, Available: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/orders?customerId=%FF", "/orders?customerId=%FF&reference=7K3M-Q9TX"} {
+		res := e.do(t, request{method: "GET", path: path, key: clientKey})
+		if res.status != http.StatusBadRequest {
+			t.Errorf("GET %s = %d %s, want 400", path, res.status, res.body)
+			continue
+		}
+		if want := []contracts.FieldIssue{{Field: "customerId", Issue: "must be valid UTF-8 (byte 0 is not)"}}; !cmp.Equal(want, res.errorBody(t).Error.Details) {
+			t.Errorf("GET %s details = %s, want %+v", path, res.body, want)
+		}
+	}
+	for _, path := range []string{"/inventory/%FF", "/inventory/X%FF"} {
+		if res := e.do(t, request{method: "GET", path: path, key: adminKey}); res.status != http.StatusNotFound {
+			t.Errorf("GET %s = %d %s, want 404", path, res.status, res.body)
+		}
+	}
+	for _, path := range []string{"/orders/%FF", "/orders/%FF/events"} {
+		if res := e.do(t, request{method: "GET", path: path, key: clientKey}); res.status != http.StatusNotFound {
+			t.Errorf("GET %s = %d %s, want 404", path, res.status, res.body)
+		}
 	}
 }
 
