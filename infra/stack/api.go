@@ -97,8 +97,14 @@ func (o *Orderflow) addAPI() {
 		{"Default5xx", awsapigateway.ResponseType_DEFAULT_5XX(), 502, contracts.CodeInternal, "internal server error"},
 	} {
 		body, _ := json.Marshal(contracts.ErrorBody{Error: contracts.ErrorDetail{Code: gr.code, Message: gr.msg}})
+		var headers *map[string]*string
+		if gr.id == "Throttled" {
+			// As the local server's 429 does: the usage plan's token bucket refills every second. A used-up
+			// daily quota has no such bound, so its 429 says nothing it could not keep.
+			headers = &map[string]*string{"Retry-After": jsii.String("'1'")}
+		}
 		o.api.AddGatewayResponse(jsii.String(gr.id), &awsapigateway.GatewayResponseOptions{
-			Type: gr.typ, StatusCode: jsii.String(strconv.Itoa(gr.status)),
+			Type: gr.typ, StatusCode: jsii.String(strconv.Itoa(gr.status)), ResponseHeaders: headers,
 			Templates: &map[string]*string{"application/json": jsii.String(string(body))},
 		})
 	}

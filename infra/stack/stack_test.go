@@ -873,6 +873,18 @@ func TestGatewayRefusalsUseOrderflowsErrorBody(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("gateway responses (-want +got):\n%s", d)
 	}
+	// A 429 RATE_LIMITED says when to retry, as the local server's does: API Gateway's throttle is a token
+	// bucket refilled every second.
+	for _, r := range resources(tpl, "AWS::ApiGateway::GatewayResponse") {
+		p := props(r)
+		if p["ResponseType"] != "THROTTLED" {
+			continue
+		}
+		headers, _ := p["ResponseParameters"].(map[string]any)
+		if v := headers["gatewayresponse.header.Retry-After"]; v != "'1'" {
+			t.Errorf("THROTTLED gateway response: Retry-After = %v, want '1' (ResponseParameters %v)", v, headers)
+		}
+	}
 	for _, r := range resources(tpl, "AWS::ApiGateway::RestApi") {
 		if types, _ := props(r)["BinaryMediaTypes"].([]any); len(types) != 1 || types[0] != "*/*" {
 			t.Errorf("BinaryMediaTypes = %v, want [*/*] so bodies reach the function unaltered", types)

@@ -13,6 +13,7 @@ import (
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/input"
 	"github.com/orderflow/orderflow/services/input/inputtest"
+	"github.com/orderflow/orderflow/services/inventory"
 )
 
 // TestHostileOrderBodiesAreRefusedAndWriteNothing runs the table of hostile bodies: each is a 400 whose
@@ -104,6 +105,38 @@ func TestListAndPathIDsAreBounded(t *testing.T) {
 	}
 }
 
+// TestIDsThatAreNotUTF8AreNeverLookedUp: nothing stored has an id that is not UTF-8 (every body is
+// checked for it, and so is a product id in a path), and DynamoDB would look one up as U+FFFD, another
+// customer's or product's id. A customerId query that is not UTF-8 is refused; a path id is not found.
+func TestIDsThatAreNotUTF8AreNeverLookedUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.createOrder(t, "\ufffd")
+	if err := e.inventory.PutProduct(t.Context(), inventory.Product{ID: "\ufffd", Name: "Replacement", Price: 100, Available: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/orders?customerId=%FF", "/orders?customerId=%FF&reference=7K3M-Q9TX"} {
+		res := e.do(t, request{method: "GET", path: path, key: clientKey})
+		if res.status != http.StatusBadRequest {
+			t.Errorf("GET %s = %d %s, want 400", path, res.status, res.body)
+			continue
+		}
+		if want := []contracts.FieldIssue{{Field: "customerId", Issue: "must be valid UTF-8 (byte 0 is not)"}}; !cmp.Equal(want, res.errorBody(t).Error.Details) {
+			t.Errorf("GET %s details = %s, want %+v", path, res.body, want)
+		}
+	}
+	for _, path := range []string{"/inventory/%FF", "/inventory/X%FF"} {
+		if res := e.do(t, request{method: "GET", path: path, key: adminKey}); res.status != http.StatusNotFound {
+			t.Errorf("GET %s = %d %s, want 404", path, res.status, res.body)
+		}
+	}
+	for _, path := range []string{"/orders/%FF", "/orders/%FF/events"} {
+		if res := e.do(t, request{method: "GET", path: path, key: clientKey}); res.status != http.StatusNotFound {
+			t.Errorf("GET %s = %d %s, want 404", path, res.status, res.body)
+		}
+	}
+}
+
 func TestHostileChatbotAndInventoryBodies(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -123,6 +156,7 @@ func TestHostileChatbotAndInventoryBodies(t *testing.T) {
 		{"inventory: duplicate available", "PUT", "/inventory/X1", `{"name":"x","price":1,"available":1,"available":1000}`, contracts.CodeInvalidJSON, []issue{{Field: "available", Issue: `duplicate key "available" (at byte 36)`}}},
 		{"inventory: lone surrogate in the name", "PUT", "/inventory/X1", `{"name":"\udfff","price":1,"available":1}`, contracts.CodeInvalidJSON, []issue{{Field: "name", Issue: "escapes a lone UTF-16 surrogate, which is not a character (at byte 9)"}}},
 		{"inventory: product id with an override", "PUT", "/inventory/X%E2%80%AE1", `{"name":"x","price":1,"available":1}`, contracts.CodeValidationFailed, []issue{{Field: "productId", Issue: "must not contain format characters such as U+202E (U+202E at byte 1)"}}},
+		{"inventory: product id not UTF-8", "PUT", "/inventory/X%FF", `{"name":"x","price":1,"available":1}`, contracts.CodeValidationFailed, []issue{{Field: "productId", Issue: "must be valid UTF-8 (byte 1 is not)"}}},
 		{"inventory: product id not in NFC", "PUT", "/inventory/e%CC%81", `{"name":"x","price":1,"available":1}`, contracts.CodeValidationFailed, []issue{{Field: "productId", Issue: "must be in Unicode Normalization Form C (NFC)"}}},
 		{"inventory: name with a newline", "PUT", "/inventory/X1", `{"name":"a\nb","price":1,"available":1}`, contracts.CodeValidationFailed, []issue{{Field: "name", Issue: "must not contain control characters or line breaks (U+000A at byte 1)"}}},
 		{"inventory: name of 201 characters", "PUT", "/inventory/X1", `{"name":"` + strings.Repeat("n", 201) + `","price":1,"available":1}`, contracts.CodeValidationFailed, []issue{{Field: "name", Issue: "must be at most 200 characters (has 201)"}}},
@@ -157,8 +191,10 @@ func TestHostileChatbotAndInventoryBodies(t *testing.T) {
 		if len(e.chatbot.got) != 0 {
 			t.Errorf("the chatbot was asked %d refused questions", len(e.chatbot.got))
 		}
-		if _, err := e.inventory.Product(t.Context(), "X1"); err == nil {
-			t.Errorf("a refused PUT stored product X1")
+		for _, id := range []string{"X1", "X\xff", "X\ufffd"} {
+			if _, err := e.inventory.Product(t.Context(), id); err == nil {
+				t.Errorf("a refused PUT stored product %q", id)
+			}
 		}
 	})
 }

@@ -138,11 +138,12 @@ func checkAmount(sh *shape, field string, n interface{ String() string }) contra
 	return a
 }
 
-// notFoundUnlessID guards path parameters: an id that is blank (an escaped path can make it so) or longer
-// than max cannot name anything stored, and would not fit a DynamoDB key. The alphabet is not checked on
-// a lookup, so that what was stored before the identifier rules stays reachable.
+// notFoundUnlessID guards path parameters: an id that is blank (an escaped path can make it so), longer
+// than max or not UTF-8 cannot name anything stored; the first would not fit a DynamoDB key, and the last
+// would be looked up there as the id spelt with U+FFFD. The alphabet is not checked on a lookup, so that
+// what was stored before the identifier rules stays reachable.
 func notFoundUnlessID(id string, max int, what string) error {
-	if blank(id) || utf8.RuneCountInString(id) > max {
+	if blank(id) || utf8.RuneCountInString(id) > max || notUTF8(id) != "" {
 		return fault.NotFoundf("%s not found", what)
 	}
 	return nil

@@ -72,6 +72,8 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
 		sh.bad("customerId", "is required")
 	case n > contracts.MaxCustomerIDLength:
 		sh.bad("customerId", customerTooLong(n))
+	default:
+		sh.check("customerId", notUTF8(customer))
 	}
 	limit := queryLimit(&sh, q.Get("limit"), defaultListLimit, maxListLimit)
 	reference := queryReference(&sh, q)

@@ -227,6 +227,18 @@ var errNoChange = errors.New("no change")
 func (s *Service) Cancel(ctx context.Context, orderID string) (contracts.Order, error) {
 	followUp := false
 	if dq, ok := s.queue.(DelayedQueue); ok && s.cfg.CancelFollowUp > 0 {
+		// A cancel that will be refused queues nothing: check first, by an Update that never writes, that
+		// the order exists and can be (or already is) cancelled. Both refusals are final: order ids are
+		// never reused, and an order past FULFILLMENT never comes back.
+		_, err := s.orders.Update(ctx, orderID, func(o *order.Order) ([]contracts.Event, error) {
+			if err := o.Cancel(s.cfg.Now()); err != nil && !errors.Is(err, order.ErrAlreadyCancelled) {
+				return nil, err
+			}
+			return nil, errNoChange
+		})
+		if !errors.Is(err, errNoChange) {
+			return contracts.Order{}, fmt.Errorf("cancel order %s: %w", orderID, err)
+		}
 		m := contracts.OrderMessage{OrderID: orderID, CorrelationID: pipeline.CorrelationID(ctx), FollowUp: contracts.FollowUpCancel}
 		if err := dq.SendAfter(ctx, m, s.cfg.CancelFollowUp); err != nil {
 			return contracts.Order{}, fmt.Errorf("cancel order %s: queue its follow-up: %w", orderID, err)

@@ -639,6 +639,26 @@ func TestCancelQueuesAFollowUpBeforeItWrites(t *testing.T) {
 	})
 }
 
+// A cancel that is refused (no such order, or one past FULFILLMENT) writes nothing, on the queue either:
+// no follow-up is queued for a cancel that cannot happen.
+func TestARefusedCancelQueuesNoFollowUp(t *testing.T) {
+	t.Parallel()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store := newMemStore()
+	pendingOrder(t, store, "o-done", order.Fulfillment, t0.Add(-time.Hour))
+	q := &delayedQueue{}
+	svc := ingest.NewService(store, q, store, ingest.Config{Now: func() time.Time { return t0 }, CancelFollowUp: 30 * time.Second, Logger: quiet})
+	if _, err := svc.Cancel(t.Context(), "o-unknown"); !fault.Is(err, fault.NotFound) {
+		t.Errorf("Cancel of an unknown order = %v, want a fault.NotFound error", err)
+	}
+	if _, err := svc.Cancel(t.Context(), "o-done"); !errors.Is(err, order.ErrNotCancellable) {
+		t.Errorf("Cancel of an order in FULFILLMENT = %v, want order.ErrNotCancellable", err)
+	}
+	if msgs := q.messages(); len(msgs) != 0 {
+		t.Errorf("refused cancels queued %+v, want nothing", msgs)
+	}
+}
+
 // keyExpiringStore refuses the first create with an idempotency key as taken, as a store does whose
 // record of the key expires right after its check, and then finds no record of the key.
 type keyExpiringStore struct {

@@ -29,6 +29,8 @@ func Identifier(s string, max int) string {
 	}
 	for i, r := range s {
 		switch {
+		case invalidAt(s, i, r):
+			return fmt.Sprintf("must be valid UTF-8 (byte %d is not)", i)
 		case unicode.Is(unicode.Cc, r):
 			return fmt.Sprintf("must not contain control characters (U+%04X at byte %d)", r, i)
 		case unicode.Is(unicode.Cf, r):
@@ -85,6 +87,8 @@ func text(s string, max int, multiline bool) string {
 	}
 	for i, r := range s {
 		switch {
+		case invalidAt(s, i, r):
+			return fmt.Sprintf("must be valid UTF-8 (byte %d is not)", i)
 		case multiline && (r == '\n' || r == '\t' || r == '\r'):
 		case unicode.Is(unicode.Cc, r), r == '\u2028', r == '\u2029':
 			return fmt.Sprintf("must not contain control characters or line breaks (U+%04X at byte %d)", r, i)
@@ -95,4 +99,12 @@ func text(s string, max int, multiline bool) string {
 		}
 	}
 	return ""
+}
+
+// invalidAt reports whether r, ranged over at byte i of s, stands for a byte that is not UTF-8 rather
+// than for U+FFFD written as such. A body has been checked for UTF-8 by then, but an id taken from a URL
+// path has not: ranging over it would read each bad byte as U+FFFD, a symbol, and the id would then be
+// stored as bytes that no JSON reply can give back (and, on DynamoDB, as U+FFFD itself).
+func invalidAt(s string, i int, r rune) bool {
+	return r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD")
 }

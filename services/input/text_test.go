@@ -34,6 +34,9 @@ func TestIdentifier(t *testing.T) {
 		{"\u0301a", "must not start with a combining mark (U+0301)"},
 		{"e\u0301", "must be in Unicode Normalization Form C (NFC)"},
 		{"\u212b", "must be in Unicode Normalization Form C (NFC)"}, // ANGSTROM SIGN, whose NFC is Å
+		{"a\ufffd", ""}, // the replacement character itself is a symbol
+		{"a\xff", "must be valid UTF-8 (byte 1 is not)"},
+		{"\xc3", "must be valid UTF-8 (byte 0 is not)"},
 	}
 	for _, tt := range tests {
 		if got := input.Identifier(tt.id, 16); got != tt.want {
@@ -59,6 +62,7 @@ func TestText(t *testing.T) {
 		{"\u2066x", "must not contain bidirectional override or isolate controls (U+2066 at byte 0)"},
 		{"x\ufffe", "must not contain Unicode noncharacters (U+FFFE at byte 1)"},
 		{strings.Repeat("ü", 17), "must be at most 16 characters (has 17)"},
+		{"caf\xe9", "must be valid UTF-8 (byte 3 is not)"}, // Latin-1, not UTF-8
 	}
 	for _, tt := range tests {
 		if got := input.Text(tt.text, 16); got != tt.want {

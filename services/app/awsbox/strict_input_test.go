@@ -93,3 +93,19 @@ func (s *system) raw(t *testing.T, method, path, body string) (int, []byte) {
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, b
 }
+
+// TestIDsThatAreNotUTF8FindNothingOnAWS: DynamoDB's SDK sends a string that is not UTF-8 with each bad
+// byte replaced by U+FFFD, so looking one up would find what belongs to the id spelt with U+FFFD. The
+// orders of customer "\ufffd" are not the list of customer "\xff", nor its product the product "\xff".
+func TestIDsThatAreNotUTF8FindNothingOnAWS(t *testing.T) {
+	s := sharedSystem(t)
+	o := s.Create(orderBody("\ufffd"))
+	waitForList(t, s, "\ufffd", o.OrderID)
+	if r := s.Do("GET", "/orders?customerId=%FF", awsbox.ClientKey, nil); r.Status != http.StatusBadRequest {
+		t.Errorf("GET /orders?customerId=%%FF = %d %s, want 400 (and never the orders of customer \\ufffd)", r.Status, r.Body)
+	}
+	s.PutStock("\ufffd", "Replacement", 1, 1)
+	if r := s.Do("GET", "/inventory/%FF", awsbox.AdminKey, nil); r.Status != http.StatusNotFound {
+		t.Errorf("GET /inventory/%%FF = %d %s, want 404 (and never product \\ufffd)", r.Status, r.Body)
+	}
+}
