@@ -41,6 +41,9 @@ func (o *Orderflow) addAPI() {
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	o.api = awsapigateway.NewRestApi(o.Stack, jsii.String("Api"), &awsapigateway.RestApiProps{
+		// API Gateway's metrics name an API by its name (and stage): named after the stack, two copies in
+		// one account keep their metrics, alarms and graphs apart.
+		RestApiName:   jsii.String(o.Settings.StackName),
 		Description:   jsii.String("orderflow REST API"),
 		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
 		// Every request body reaches the function base64-encoded, byte for byte as the client sent it

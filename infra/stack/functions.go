@@ -213,12 +213,21 @@ var inferenceProfilePrefixes = []string{"us.", "us-gov.", "eu.", "apac.", "jp.",
 // inference profile and the foundation model it routes to.
 func (o *Orderflow) modelARNs() *[]*string {
 	id := o.Settings.BedrockModelID
-	if strings.HasPrefix(id, "arn:") {
-		return &[]*string{jsii.String(id)}
-	}
 	foundation := func(region, model string) *string {
 		return awscdk.Fn_Join(jsii.String(""), &[]*string{
 			jsii.String("arn:"), o.Stack.Partition(), jsii.String(":bedrock:" + region + "::foundation-model/" + model)})
+	}
+	if strings.HasPrefix(id, "arn:") {
+		// An inference profile given by its ARN needs the model it routes to as much as one given by its id.
+		const profile = ":inference-profile/"
+		if i := strings.Index(id, profile); i >= 0 {
+			for _, p := range inferenceProfilePrefixes {
+				if model, ok := strings.CutPrefix(id[i+len(profile):], p); ok {
+					return &[]*string{jsii.String(id), foundation("*", model)}
+				}
+			}
+		}
+		return &[]*string{jsii.String(id)}
 	}
 	for _, p := range inferenceProfilePrefixes {
 		if strings.HasPrefix(id, p) {

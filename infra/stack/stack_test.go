@@ -891,3 +891,33 @@ func TestGatewayRefusalsUseOrderflowsErrorBody(t *testing.T) {
 		}
 	}
 }
+
+// API Gateway's metrics name an API by its name and stage, not its id: two copies of the stack in one
+// account (the stackName setting) must not share their API's metrics, alarms and dashboard graphs.
+func TestTheAPIIsNamedAfterTheStackAndItsAlarmsWatchIt(t *testing.T) {
+	_, tpl := synth(t)
+	apis := resources(tpl, "AWS::ApiGateway::RestApi")
+	if len(apis) != 1 {
+		t.Fatalf("%d REST APIs, want 1", len(apis))
+	}
+	for _, api := range apis {
+		if name := props(api)["Name"]; name != stack.Defaults.StackName {
+			t.Errorf("the REST API is named %v, want the stack's name %q", name, stack.Defaults.StackName)
+		}
+	}
+	watched := 0
+	for id, a := range resources(tpl, "AWS::CloudWatch::Alarm") {
+		dims, _ := props(a)["Dimensions"].([]any)
+		for _, d := range dims {
+			if d := d.(map[string]any); d["Name"] == "ApiName" {
+				watched++
+				if d["Value"] != stack.Defaults.StackName {
+					t.Errorf("alarm %s watches the API named %v, want %q", id, d["Value"], stack.Defaults.StackName)
+				}
+			}
+		}
+	}
+	if watched == 0 {
+		t.Error("no alarm watches the API")
+	}
+}
