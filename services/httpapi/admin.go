@@ -8,11 +8,11 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/input"
 	"github.com/orderflow/orderflow/services/order"
 )
 
@@ -138,7 +138,7 @@ func (s *server) searchOrders(w http.ResponseWriter, r *http.Request) {
 	if n := utf8.RuneCountInString(search.CustomerID); n > contracts.MaxCustomerIDLength {
 		sh.bad("customerId", customerTooLong(n))
 	} else {
-		sh.check("customerId", notUTF8(search.CustomerID))
+		sh.check("customerId", input.NotUTF8(search.CustomerID))
 	}
 	search.Limit = queryLimit(&sh, q.Get("limit"), defaultListLimit, maxListLimit)
 	search.Reference = queryReference(&sh, q)
@@ -169,18 +169,6 @@ func queryReference(sh *shape, q url.Values) string {
 		sh.bad("cursor", "cannot be combined with reference")
 	}
 	return ref
-}
-
-// notUTF8 is the issue of an id from a query that is not UTF-8, "" for one that is. Nothing stored has
-// such an id (every body is checked for UTF-8), and DynamoDB's SDK would send it with each bad byte
-// replaced by U+FFFD: the lookup would find what belongs to another id.
-func notUTF8(id string) string {
-	for i, r := range id {
-		if r == utf8.RuneError && !strings.HasPrefix(id[i:], "\uFFFD") {
-			return fmt.Sprintf("must be valid UTF-8 (byte %d is not)", i)
-		}
-	}
-	return ""
 }
 
 // customerTooLong is the issue of a customerId of n characters, past contracts.MaxCustomerIDLength.

@@ -143,7 +143,7 @@ func checkAmount(sh *shape, field string, n interface{ String() string }) contra
 // would be looked up there as the id spelt with U+FFFD. The alphabet is not checked on a lookup, so that
 // what was stored before the identifier rules stays reachable.
 func notFoundUnlessID(id string, max int, what string) error {
-	if blank(id) || utf8.RuneCountInString(id) > max || notUTF8(id) != "" {
+	if blank(id) || utf8.RuneCountInString(id) > max || input.NotUTF8(id) != "" {
 		return fault.NotFoundf("%s not found", what)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/ingest"
+	"github.com/orderflow/orderflow/services/input"
 	"github.com/orderflow/orderflow/services/pipeline"
 )
 
@@ -73,7 +74,7 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) {
 	case n > contracts.MaxCustomerIDLength:
 		sh.bad("customerId", customerTooLong(n))
 	default:
-		sh.check("customerId", notUTF8(customer))
+		sh.check("customerId", input.NotUTF8(customer))
 	}
 	limit := queryLimit(&sh, q.Get("limit"), defaultListLimit, maxListLimit)
 	reference := queryReference(&sh, q)

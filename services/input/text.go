@@ -30,7 +30,7 @@ func Identifier(s string, max int) string {
 	for i, r := range s {
 		switch {
 		case invalidAt(s, i, r):
-			return fmt.Sprintf("must be valid UTF-8 (byte %d is not)", i)
+			return badUTF8(i)
 		case unicode.Is(unicode.Cc, r):
 			return fmt.Sprintf("must not contain control characters (U+%04X at byte %d)", r, i)
 		case unicode.Is(unicode.Cf, r):
@@ -88,7 +88,7 @@ func text(s string, max int, multiline bool) string {
 	for i, r := range s {
 		switch {
 		case invalidAt(s, i, r):
-			return fmt.Sprintf("must be valid UTF-8 (byte %d is not)", i)
+			return badUTF8(i)
 		case multiline && (r == '\n' || r == '\t' || r == '\r'):
 		case unicode.Is(unicode.Cc, r), r == '\u2028', r == '\u2029':
 			return fmt.Sprintf("must not contain control characters or line breaks (U+%04X at byte %d)", r, i)
@@ -108,3 +108,20 @@ func text(s string, max int, multiline bool) string {
 func invalidAt(s string, i int, r rune) bool {
 	return r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD")
 }
+
+// NotUTF8 is the issue of an id that is not UTF-8, "" for one that is. It is for ids that are looked up,
+// not stored (a query's customerId, a path's id): DynamoDB's SDK would send one with each bad byte
+// replaced by U+FFFD, and the lookup would find what belongs to another id.
+func NotUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return ""
+	}
+	for i, r := range s {
+		if invalidAt(s, i, r) {
+			return badUTF8(i)
+		}
+	}
+	return ""
+}
+
+func badUTF8(i int) string { return fmt.Sprintf("must be valid UTF-8 (byte %d is not)", i) }
