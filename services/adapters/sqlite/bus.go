@@ -321,7 +321,8 @@ func (db *DB) DeadLetters(ctx context.Context, limit int) ([]localbus.DeadLetter
 
 // Redrive moves the dead letters with the given ids (every dead letter when ids is empty) back to the
 // messages, due now with no attempts counted, in one transaction, and returns how many moved. Ids that
-// are not dead letters are ignored, and an id given more than once is moved once. The moved messages are handed to OnMessages like new ones.
+// are not dead letters are ignored, and an id given more than once is moved once. The moved messages are
+// handed to OnMessages like new ones.
 func (db *DB) Redrive(ctx context.Context, ids ...int64) (int, error) {
 	moved := 0
 	err := db.write(ctx, func(w *writer) error {
