@@ -74,6 +74,7 @@ BENCH_FILL ?= 1000000
 bench: build
 	./$(BIN) bench --duration $(BENCHTIME) --fill $(BENCH_FILL)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./services/adapters/sqlite/
+	$(GO) test -run '^$$' -bench MotoPutEvents -benchtime 200x ./services/adapters/emulators/
 	$(MAKE) bench-lambdas
 	$(MAKE) bench-aws
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/orderflow/orderflow/services/adapters/emulators"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/orderflow/orderflow/services/adapters/emulators"
 	"github.com/orderflow/orderflow/services/lambdas"
 )
 

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/orderflow/orderflow/services/adapters/emulators"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/orderflow/orderflow/services/adapters/emulators"
 	"github.com/orderflow/orderflow/services/lambdas"
 )
 

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/orderflow/orderflow/services/app/apitest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/adapters/sqlite"
+	"github.com/orderflow/orderflow/services/app/apitest"
 	"github.com/orderflow/orderflow/services/app/local"
 	"github.com/orderflow/orderflow/services/routing"
 )

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/orderflow/orderflow/services/app/apitest"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/app/apitest"
 	"github.com/orderflow/orderflow/services/order"
 )
 

@@ -6,11 +6,11 @@ package app
 import (
 	"context"
 	"fmt"
-	"github.com/orderflow/orderflow/agent"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/orderflow/orderflow/agent"
 	"github.com/orderflow/orderflow/contracts"
 	"github.com/orderflow/orderflow/services/dispatcher"
 	"github.com/orderflow/orderflow/services/fulfillment"

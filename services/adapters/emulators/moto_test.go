@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,6 +27,12 @@ func TestMotoServesSNSAndStopEndsTheProcessGroup(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = m.Stop() })
 	t.Logf("moto_server answered after %s", m.Startup)
+	// The server loaded the patch that makes its EventBridge parse each JSONPath once (a Python that
+	// ignored PYTHONPATH, or a moto without jsonpath_ng, would run unpatched and say so).
+	if out := m.Output(); !strings.Contains(out, "orderflow: moto parses each JSONPath once") {
+		t.Errorf("moto_server's output has no word of the JSONPath patch:\n%s", out)
+	}
+	patch := emulators.MotoPatchDir(m)
 
 	client := sns.NewFromConfig(m.AWSConfig())
 	topic, err := client.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("harness")})
@@ -67,6 +74,9 @@ func TestMotoServesSNSAndStopEndsTheProcessGroup(t *testing.T) {
 	}
 	if err := m.Stop(); err != nil {
 		t.Errorf("second Stop: %v", err)
+	}
+	if _, err := os.Stat(patch); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the patch folder %s is still there after Stop (stat: %v)", patch, err)
 	}
 	if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("process group %d still exists after Stop (kill -0: %v)", pid, err)

@@ -44,9 +44,9 @@ func ProbeQueue(t testing.TB, c *sqs.Client) (url, arn string) {
 //
 // The target has an input transformer whose template is the whole event, <aws.events.event.json>, which on
 // AWS delivers exactly what no transformer does. On moto it is a workaround: for the default input moto
-// 5.2.1 compiles eight JSONPath expressions per delivered event (each builds a parser, some 30 ms of CPU)
-// and drops the account from the event; with this template it compiles one and keeps the event whole
-// (adding only its own ingestion-time member).
+// 5.2.1 resolves eight JSONPath expressions per delivered event and drops the account from the event;
+// with this template it resolves one and keeps the event whole (adding only its own ingestion-time
+// member).
 func RuleToQueue(t testing.TB, c *eventbridge.Client, bus, name, pattern, queueARN string) {
 	t.Helper()
 	if _, err := c.PutRule(t.Context(), &eventbridge.PutRuleInput{Name: aws.String(name), EventBusName: aws.String(bus),
@@ -64,8 +64,7 @@ func RuleToQueue(t testing.TB, c *eventbridge.Client, bus, name, pattern, queueA
 
 // ReceiveAll takes every message off the queue url, deleting each, and returns their bodies: it polls
 // until at least want have arrived or wait has passed, then once more, so that messages beyond want are
-// caught too. It polls without long polling: moto's long poll waits out its whole wait time unless a full
-// batch of messages is there.
+// caught too. It polls without waiting, so that it returns as soon as the queue is empty.
 func ReceiveAll(t testing.TB, c *sqs.Client, url string, want int, wait time.Duration) []json.RawMessage {
 	t.Helper()
 	var bodies []json.RawMessage
