@@ -34,7 +34,7 @@ func (o *Orderflow) addAPIKeys() {
 }
 
 // addAPI creates the REST API: a proxy integration to the API function for every path, /chatbot to
-// the chatbot function, an API key on every method but GET /healthz, and the two usage plans.
+// the chatbot function, an API key on every method but those of /healthz, and the two usage plans.
 func (o *Orderflow) addAPI() {
 	accessLogs := awslogs.NewLogGroup(o.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention:     retentionDays[o.Settings.LogRetentionDays],
@@ -74,9 +74,11 @@ func (o *Orderflow) addAPI() {
 	proxy := o.api.Root().AddResource(jsii.String("{proxy+}"), nil)
 	proxy.AddMethod(jsii.String("ANY"), api, nil)
 	o.api.Root().AddMethod(jsii.String("ANY"), api, nil)
-	// Load balancers and uptime checks probe the health route without a key.
+	// Load balancers and uptime checks probe the health route without a key. ANY, not GET: the function
+	// answers GET and HEAD, and another method 405 with the methods it takes, as the local server does,
+	// where API Gateway alone would answer HEAD and the rest 403 about a missing key.
 	o.api.Root().AddResource(jsii.String("healthz"), nil).
-		AddMethod(jsii.String("GET"), api, &awsapigateway.MethodOptions{ApiKeyRequired: jsii.Bool(false)})
+		AddMethod(jsii.String("ANY"), api, &awsapigateway.MethodOptions{ApiKeyRequired: jsii.Bool(false)})
 	// ANY, not POST: the chatbot function answers other methods 405 in orderflow's error body, as the
 	// local server does, where API Gateway alone would answer 403.
 	o.api.Root().AddResource(jsii.String("chatbot"), nil).
@@ -84,6 +86,8 @@ func (o *Orderflow) addAPI() {
 
 	// What API Gateway refuses itself is answered in orderflow's error body too, so clients handle one
 	// error format whichever runtime answers.
+	// A status of 0 keeps API Gateway's own: DEFAULT_5XX stands for a function that failed (502), one
+	// that was throttled (500) and the like, each of which keeps its status.
 	for _, gr := range []struct {
 		id     string
 		typ    awsapigateway.ResponseType
@@ -97,7 +101,11 @@ func (o *Orderflow) addAPI() {
 		{"Throttled", awsapigateway.ResponseType_THROTTLED(), 429, contracts.CodeRateLimited, "too many requests for this API key; retry later"},
 		{"QuotaExceeded", awsapigateway.ResponseType_QUOTA_EXCEEDED(), 429, contracts.CodeRateLimited, "this API key's daily quota is used up"},
 		{"TooLarge", awsapigateway.ResponseType_REQUEST_TOO_LARGE(), 413, contracts.CodePayloadTooLarge, "request body too large"},
-		{"Default5xx", awsapigateway.ResponseType_DEFAULT_5XX(), 502, contracts.CodeInternal, "internal server error"},
+		// The function did not answer within API Gateway's 29 s: the request may still have been carried
+		// out, so the client is told to retry it as it is, which the Idempotency-Key makes safe.
+		{"Timeout", awsapigateway.ResponseType_INTEGRATION_TIMEOUT(), 504, contracts.CodeUnavailable,
+			"the request timed out and may have been carried out: retry it with the same Idempotency-Key"},
+		{"Default5xx", awsapigateway.ResponseType_DEFAULT_5XX(), 0, contracts.CodeInternal, "internal server error"},
 	} {
 		body, _ := json.Marshal(contracts.ErrorBody{Error: contracts.ErrorDetail{Code: gr.code, Message: gr.msg}})
 		var headers *map[string]*string
@@ -106,8 +114,12 @@ func (o *Orderflow) addAPI() {
 			// daily quota has no such bound, so its 429 says nothing it could not keep.
 			headers = &map[string]*string{"Retry-After": jsii.String("'1'")}
 		}
+		var status *string
+		if gr.status != 0 {
+			status = jsii.String(strconv.Itoa(gr.status))
+		}
 		o.api.AddGatewayResponse(jsii.String(gr.id), &awsapigateway.GatewayResponseOptions{
-			Type: gr.typ, StatusCode: jsii.String(strconv.Itoa(gr.status)), ResponseHeaders: headers,
+			Type: gr.typ, StatusCode: status, ResponseHeaders: headers,
 			Templates: &map[string]*string{"application/json": jsii.String(string(body))},
 		})
 	}

@@ -37,7 +37,7 @@ type Config struct {
 	// Identify, when set, replaces the X-API-Key check against ClientKeys and AdminKeys: it names the
 	// caller that a gateway in front of the API has already checked (API Gateway validates keys and
 	// throttles per usage plan, and tells the function which key was used), or returns false to refuse
-	// the request with 403 FORBIDDEN. GET /healthz is never identified.
+	// the request with 403 FORBIDDEN. /healthz is never identified.
 	Identify func(r *http.Request) (Caller, bool)
 	// MaxBody is the largest request body in bytes; zero means DefaultMaxBody.
 	MaxBody int64

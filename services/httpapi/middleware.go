@@ -195,10 +195,12 @@ func (k *keyring) lookup(key string) (principal, bool) {
 	return principal{admin: admin == 1, id: hex.EncodeToString(d[:16])}, true
 }
 
-// authenticate requires a known X-API-Key on every request but GET /healthz: 403 FORBIDDEN otherwise.
+// authenticate requires a known X-API-Key on every request but those to /healthz: 403 FORBIDDEN
+// otherwise. The health route is open whatever the method, so that a probe using the wrong one learns
+// 405 with the methods it takes, not a 403 about a key it does not need.
 func (s *server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == healthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		if r.URL.Path == healthPath {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -25,6 +25,8 @@ func TestAuthentication(t *testing.T) {
 	}{
 		{name: "health needs no key", method: "GET", path: "/healthz", wantStatus: 200},
 		{name: "health ignores a bad key", method: "GET", path: "/healthz", key: "wrong", wantStatus: 200},
+		{name: "health answers HEAD without a key", method: "HEAD", path: "/healthz", wantStatus: 200},
+		{name: "health's wrong method is 405, not a key error", method: "POST", path: "/healthz", wantStatus: 405},
 		{name: "order without key", method: "GET", path: orderPath, wantStatus: 403},
 		{name: "order with unknown key", method: "GET", path: orderPath, key: "wrong", wantStatus: 403},
 		{name: "order with a prefix of a key", method: "GET", path: orderPath, key: clientKey[:5], wantStatus: 403},

@@ -76,8 +76,9 @@ type Key struct {
 	Value string
 }
 
-// Local stands in front of the Lambda handlers as API Gateway does for orderflow's stack: GET /healthz
-// needs no key; every other method needs one of Keys in X-API-Key, or is answered 403 FORBIDDEN in
+// Local stands in front of the Lambda handlers as API Gateway does for orderflow's stack: /healthz needs
+// no key, whatever the method (the function answers 405 to all but GET and HEAD); every other path needs
+// one of Keys in X-API-Key, or is answered 403 FORBIDDEN in
 // orderflow's error body (the stack configures the same gateway responses); POST /chatbot goes to
 // Chatbot when it is set; everything else goes to API, as a proxy event for the stage Stage.
 type Local struct {
@@ -105,7 +106,7 @@ const healthPath = "/healthz"
 
 // ServeHTTP implements http.Handler.
 func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	open := r.URL.Path == healthPath && r.Method == http.MethodGet
+	open := r.URL.Path == healthPath
 	var keyID string
 	if !open {
 		var ok bool

@@ -121,6 +121,10 @@ func TestLocalChecksKeysAsAPIGatewayDoes(t *testing.T) {
 	if code, body := call("GET", "/healthz", ""); code != http.StatusTeapot || !strings.Contains(body, `"ok":false`) {
 		t.Errorf("healthz without key: %d %s, want it to reach the function with no caller", code, body)
 	}
+	// The stack's /healthz method is ANY without a key: the function, not the gateway, refuses a method.
+	if code, body := call("POST", "/healthz", ""); code != http.StatusTeapot || !strings.Contains(body, `"ok":false`) {
+		t.Errorf("POST /healthz without key: %d %s, want it to reach the function with no caller", code, body)
+	}
 }
 
 // TestLocalRefusesWhatLambdaCannotTakeOrReturn: a request API Gateway takes (under 10 MB) whose event is

@@ -2,6 +2,7 @@ package awsbox_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -107,5 +108,38 @@ func TestIDsThatAreNotUTF8FindNothingOnAWS(t *testing.T) {
 	s.PutStock("\ufffd", "Replacement", 1, 1)
 	if r := s.Do("GET", "/inventory/%FF", awsbox.AdminKey, nil); r.Status != http.StatusNotFound {
 		t.Errorf("GET /inventory/%%FF = %d %s, want 404 (and never product \\ufffd)", r.Status, r.Body)
+	}
+}
+
+// TestTheHealthRouteIsOpenToEveryMethodOnAWS: a probe needs no key for /healthz whatever its method, as
+// locally. GET and HEAD are answered 200; another method is the function's 405 with the methods it takes,
+// never API Gateway's 403 about a missing key. (Plain requests: HEAD and POST /healthz are not API
+// operations, so they are not in the OpenAPI document that s.Do checks answers against.)
+func TestTheHealthRouteIsOpenToEveryMethodOnAWS(t *testing.T) {
+	s := sharedSystem(t)
+	send := func(method string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, s.URL+"/healthz", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s /healthz: %v", method, err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res, body
+	}
+	for _, method := range []string{"GET", "HEAD"} {
+		if res, body := send(method); res.StatusCode != http.StatusOK {
+			t.Errorf("%s /healthz without a key = %d %s, want 200", method, res.StatusCode, body)
+		}
+	}
+	res, body := send("POST")
+	var e contracts.ErrorBody
+	_ = json.Unmarshal(body, &e)
+	if res.StatusCode != http.StatusMethodNotAllowed || e.Error.Code != contracts.CodeMethodNotAllowed || res.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /healthz without a key = %d %s (Allow %q), want 405 METHOD_NOT_ALLOWED allowing GET, HEAD", res.StatusCode, body, res.Header.Get("Allow"))
 	}
 }
