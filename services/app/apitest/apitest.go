@@ -33,6 +33,9 @@ type Client struct {
 	HTTP *http.Client
 	// Patience is how long Await waits (default 20 s), Poll how often it looks (default 10 ms).
 	Patience, Poll time.Duration
+	// Explain, when set, says what the runtime did with an order that Await gave up on (the functions
+	// it went through, their errors), for the failure message.
+	Explain func(orderID string) string
 }
 
 // Response is what came back.
@@ -202,7 +205,11 @@ func (c *Client) Await(id string, want ...string) contracts.Order {
 			return o
 		}
 		if time.Now().After(deadline) {
-			c.T.Fatalf("order %s stuck in %s after %s (history %v), want %v", id, o.Status, patience, o.History, want)
+			var why string
+			if c.Explain != nil {
+				why = "\n" + c.Explain(id)
+			}
+			c.T.Fatalf("order %s stuck in %s after %s (history %v), want %v%s", id, o.Status, patience, o.History, want, why)
 		}
 		time.Sleep(poll)
 	}

@@ -127,6 +127,41 @@ type Box struct {
 
 	mu    sync.Mutex
 	stats map[string]*Invocations
+	trail [trailSize]Step // a ring of the latest invocations, for Trail
+	steps int             // invocations noted so far
+}
+
+// trailSize is how many of the latest invocations Trail looks through.
+const trailSize = 8192
+
+// Step is one invocation of a function about an order.
+type Step struct {
+	// At is when the invocation ended; Function the function invoked.
+	At       time.Time
+	Function string
+	// DetailType is the event's, or "" for a record of the ingest queue; Attempt counts Lambda's
+	// retries of one asynchronous invocation from 1 (a queue record's redeliveries count as new steps).
+	DetailType string
+	Attempt    int
+	// Err is the invocation's error, or, for a queue record, its batch item failure ("" if it succeeded).
+	Err string
+	// OrderID is the orderId of the event's detail or the record's body.
+	OrderID string
+}
+
+// String is the step on one line.
+func (s Step) String() string {
+	what := s.Function
+	if s.DetailType != "" {
+		what += " ← " + s.DetailType
+	}
+	if s.Attempt > 1 {
+		what += fmt.Sprintf(" (attempt %d)", s.Attempt)
+	}
+	if s.Err != "" {
+		what += ": " + s.Err
+	}
+	return s.At.Format("15:04:05.000") + " " + what
 }
 
 // Invocations counts a function's invocations.
@@ -445,6 +480,40 @@ func (b *Box) record(fn string, d time.Duration, records int, failed bool) {
 	}
 }
 
+// note keeps step in the trail.
+func (b *Box) note(s Step) {
+	if s.OrderID == "" {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.trail[b.steps%trailSize] = s
+	b.steps++
+}
+
+// Trail returns the functions' invocations about an order, oldest first, among the latest few thousand
+// of the box: what to look at when an order does not reach the status a test waits for.
+func (b *Box) Trail(orderID string) []Step {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []Step
+	for i := max(0, b.steps-trailSize); i < b.steps; i++ {
+		if s := b.trail[i%trailSize]; s.OrderID == orderID {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// orderOf is the orderId member of a queue record's body or an event's detail ("" if it has none).
+func orderOf(raw []byte) string {
+	var v struct {
+		OrderID string `json:"orderId"`
+	}
+	_ = json.Unmarshal(raw, &v)
+	return v.OrderID
+}
+
 // proxy is the function's proxy handler, counted.
 func (b *Box) proxy(name string) apigateway.ProxyHandler {
 	h := b.Functions[name].Proxy()
@@ -519,12 +588,21 @@ func (b *Box) pumpIngest(ctx context.Context) {
 		start := time.Now()
 		res, err := h(ctx, ev)
 		b.record(routing.Dispatcher, time.Since(start), len(ev.Records), err != nil)
-		if err != nil {
-			continue // the whole batch becomes visible again
-		}
 		failed := map[string]bool{}
 		for _, f := range res.BatchItemFailures {
 			failed[f.ItemIdentifier] = true
+		}
+		for _, m := range msgs {
+			s := Step{At: time.Now(), Function: routing.Dispatcher, Attempt: 1, OrderID: orderOf([]byte(aws.ToString(m.Body)))}
+			if err != nil {
+				s.Err = err.Error()
+			} else if failed[aws.ToString(m.MessageId)] {
+				s.Err = "reported as a batch item failure"
+			}
+			b.note(s)
+		}
+		if err != nil {
+			continue // the whole batch becomes visible again
 		}
 		var del []sqstypes.DeleteMessageBatchRequestEntry
 		for i, m := range msgs {
@@ -578,6 +656,11 @@ func (b *Box) invokeAsync(ctx context.Context, fn string, h func(context.Context
 		start := time.Now()
 		err = invoke(ctx, h, ev)
 		b.record(fn, time.Since(start), 1, err != nil)
+		s := Step{At: time.Now(), Function: fn, DetailType: ev.DetailType, Attempt: attempt + 1, OrderID: orderOf(ev.Detail)}
+		if err != nil {
+			s.Err = err.Error()
+		}
+		b.note(s)
 		if err == nil {
 			return
 		}
@@ -595,6 +678,8 @@ func (b *Box) invokeAsync(ctx context.Context, fn string, h func(context.Context
 	if _, serr := b.sqs.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: aws.String(b.FunctionDLQs[fn]), MessageBody: aws.String(string(record))}); serr != nil {
 		b.log.Error("send to on-failure destination", "function", fn, "error", serr)
 	}
+	b.note(Step{At: time.Now(), Function: fn, DetailType: ev.DetailType, Attempt: b.opts.AsyncRetries + 1,
+		Err: "retries exhausted: sent to the on-failure destination", OrderID: orderOf(ev.Detail)})
 }
 
 // invoke runs one invocation; a panic fails it, as a crashed function does.

@@ -59,9 +59,23 @@ type system struct {
 }
 
 // client is the API client of a box: Lambda's hops through the emulators take longer than the local
-// bus's, so it waits longer and polls less often.
-func client(t *testing.T, url string) apitest.Client {
-	return apitest.Client{T: t, URL: url, ClientKey: awsbox.ClientKey, AdminKey: awsbox.AdminKey, Patience: 60 * time.Second, Poll: 200 * time.Millisecond}
+// bus's, so it waits longer and polls less often. An order it gives up on is explained by the box's
+// trail of the functions invoked about it.
+func client(t *testing.T, url string, b *awsbox.Box) apitest.Client {
+	return apitest.Client{T: t, URL: url, ClientKey: awsbox.ClientKey, AdminKey: awsbox.AdminKey, Patience: 60 * time.Second, Poll: 200 * time.Millisecond,
+		Explain: func(id string) string { return explain(b, id) }}
+}
+
+// explain lists the box's invocations about an order, and every function's counts.
+func explain(b *awsbox.Box, id string) string {
+	var s strings.Builder
+	steps := b.Trail(id)
+	fmt.Fprintf(&s, "the box's %d invocations about order %s:\n", len(steps), id)
+	for _, st := range steps {
+		fmt.Fprintf(&s, "  %s\n", st)
+	}
+	fmt.Fprintf(&s, "every function's invocations: %+v", b.Stats())
+	return s.String()
 }
 
 // start runs a box until the test ends.
@@ -89,7 +103,7 @@ func start(t *testing.T, opts awsbox.Options) *system {
 		cancel()
 		<-done
 	})
-	return &system{Client: client(t, srv.URL), box: b, moto: moto}
+	return &system{Client: client(t, srv.URL, b), box: b, moto: moto}
 }
 
 // shared is one box for the scenarios that need no special settings.
@@ -119,7 +133,7 @@ func sharedSystem(t *testing.T) *system {
 	if sharedErr != nil {
 		t.Fatalf("start the AWS runtime on the emulators: %v", sharedErr)
 	}
-	return &system{Client: client(t, sharedURL), box: shared, moto: moto}
+	return &system{Client: client(t, sharedURL, shared), box: shared, moto: moto}
 }
 
 // orderBody is the seed system's example order for a customer with a phone of its own, adjustable.
@@ -182,6 +196,20 @@ func TestHappyPathReachesCompletedWithHistoryShipmentAndTexts(t *testing.T) {
 		t.Logf("%s after %s", done.History[i].Status, done.History[i].At.Sub(done.History[i-1].At))
 	}
 	t.Logf("create to completed through DynamoDB Local, moto's SQS and EventBridge: %s", done.History[len(done.History)-1].At.Sub(done.History[0].At))
+	// The box's trail of the order: each stage's function invoked once, by the event before it, none failed.
+	var chain []string
+	for _, st := range s.box.Trail(o.OrderID) {
+		if st.Err != "" {
+			t.Errorf("trail: %s failed", st)
+		}
+		if st.Function != "notifier" && st.Function != "metrics" {
+			chain = append(chain, st.Function+" ← "+st.DetailType)
+		}
+	}
+	wantChain := []string{"dispatcher ← ", "validation ← OrderCreated", "inventory-reserve ← OrderValidated", "payment-authorize ← InventoryReserved", "fulfillment ← PaymentAuthorized"}
+	if d := cmp.Diff(wantChain, chain); d != "" {
+		t.Errorf("the box's trail of the order, notifier and metrics aside (-want +got):\n%s", d)
+	}
 	if got := s.Stock("AWSHAPPY1"); got != 8 {
 		t.Errorf("stock = %d, want 8", got)
 	}
