@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/pipeline"
 )
 
@@ -97,6 +98,9 @@ func Format(e contracts.Event) (to, text string, err error) {
 		if err := pipeline.Decode(e, &d); err != nil {
 			return "", "", err
 		}
+		if err := d.complete(e); err != nil {
+			return "", "", err
+		}
 		items := 0
 		for _, it := range d.Items {
 			items += it.Quantity
@@ -153,6 +157,30 @@ type createdText struct {
 	TotalAmount contracts.Amount `json:"totalAmount"`
 	Currency    string           `json:"currency"`
 	CreatedAt   time.Time        `json:"createdAt"`
+}
+
+// complete refuses, as fault.Invalid, a detail that lacks a member its text shows: texting it would tell
+// the customer of an order with no id, no items, a total of 0.00 at 0001-01-01. JSON decoding leaves a
+// missing member at its zero value without complaint, so this is checked here. The order id may come from
+// the event's resources instead (pipeline.EventOrderID); the total may be zero (an order of free items);
+// the phone and reference may be absent.
+func (d *createdText) complete(e contracts.Event) error {
+	var missing []string
+	for _, m := range []struct {
+		name    string
+		missing bool
+	}{
+		{"orderId", pipeline.EventOrderID(e) == ""}, {"customerId", d.CustomerID == ""}, {"items", len(d.Items) == 0},
+		{"currency", d.Currency == ""}, {"createdAt", d.CreatedAt.IsZero()},
+	} {
+		if m.missing {
+			missing = append(missing, m.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fault.Invalidf("malformed %s detail in event %s: no %s", e.DetailType, e.ID, strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 func lines(l ...string) string { return strings.Join(l, "\n") }

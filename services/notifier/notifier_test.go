@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/notifier"
 )
 
@@ -38,6 +39,14 @@ func event(t *testing.T, detailType string, detail any) contracts.Event {
 }
 
 var at = time.Date(2026, 1, 15, 14, 30, 25, 0, time.UTC)
+
+// createdDetail is an OrderCreated detail with what its text shows.
+func createdDetail(orderID string) contracts.OrderCreatedDetail {
+	return contracts.OrderCreatedDetail{
+		DetailMeta: contracts.DetailMeta{OrderID: orderID}, CustomerID: "c1",
+		Items: []contracts.LineItem{{ProductID: "P1", Quantity: 1, Price: 100}}, TotalAmount: 100, Currency: "EUR", CreatedAt: at,
+	}
+}
 
 func TestTextsInTheSeedFormat(t *testing.T) {
 	t.Parallel()
@@ -107,7 +116,7 @@ func TestRedeliveredEventTextsOnce(t *testing.T) {
 	t.Parallel()
 	s := &fakeSender{}
 	svc := &notifier.Service{Sender: s, Deduper: fakeDeduper{}, OperationsNumber: "+3100000000"}
-	e := event(t, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{DetailMeta: contracts.DetailMeta{OrderID: "o1"}, CreatedAt: at})
+	e := event(t, contracts.DetailOrderCreated, createdDetail("o1"))
 	for range 3 {
 		if err := svc.Handle(context.Background(), e); err != nil {
 			t.Fatal(err)
@@ -149,7 +158,7 @@ func TestTextsCarryTheOrderTheyAreAbout(t *testing.T) {
 			t.Parallel()
 			s := &fakeSender{}
 			svc := &notifier.Service{Sender: s, Deduper: fakeDeduper{}, OperationsNumber: "+3100000000"}
-			e := event(t, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{DetailMeta: contracts.DetailMeta{OrderID: "o1"}, CreatedAt: at})
+			e := event(t, contracts.DetailOrderCreated, createdDetail("o1"))
 			e.Resources = tt.resources
 			if err := svc.Handle(context.Background(), e); err != nil {
 				t.Fatal(err)
@@ -167,7 +176,7 @@ func TestWithoutADeduperEveryDeliveryReachesTheSender(t *testing.T) {
 	// redeliveries to it.
 	s := &fakeSender{}
 	svc := &notifier.Service{Sender: s, OperationsNumber: "+3100000000"}
-	e := event(t, contracts.DetailOrderCreated, contracts.OrderCreatedDetail{DetailMeta: contracts.DetailMeta{OrderID: "o1"}, CreatedAt: at})
+	e := event(t, contracts.DetailOrderCreated, createdDetail("o1"))
 	for range 2 {
 		if err := svc.Handle(context.Background(), e); err != nil {
 			t.Fatal(err)
@@ -175,5 +184,41 @@ func TestWithoutADeduperEveryDeliveryReachesTheSender(t *testing.T) {
 	}
 	if len(s.sent) != 2 || s.sent[0].ID != s.sent[1].ID {
 		t.Fatalf("sent = %+v, want the same message twice", s.sent)
+	}
+}
+
+// An OrderCreated detail without what its text shows is refused (and so retried, then dead-lettered),
+// never texted to the customer as an order of 0 items, 0.00, at 0001-01-01.
+func TestACreatedDetailMissingWhatItsTextShowsIsRefusedNotTexted(t *testing.T) {
+	t.Parallel()
+	complete := `"orderId":"o1","eventId":"e1","customerId":"c1","customerPhone":"+31629408162","items":[{"productId":"P1","quantity":1}],"currency":"EUR","createdAt":"2026-01-15T14:30:25Z"`
+	tests := []struct {
+		name, detail, missing string
+	}{
+		{"only ids and a phone", `{"orderId":"o1","eventId":"e1","customerPhone":"+31629408162"}`, "customerId, items, currency, createdAt"},
+		{"no order id", strings.Replace("{"+complete+"}", `"orderId":"o1",`, "", 1), "orderId"},
+		{"no items", strings.Replace("{"+complete+"}", `"items":[{"productId":"P1","quantity":1}],`, "", 1), "items"},
+		{"no time", strings.Replace("{"+complete+"}", `,"createdAt":"2026-01-15T14:30:25Z"`, "", 1), "createdAt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sender := &fakeSender{}
+			s := &notifier.Service{Sender: sender}
+			e := contracts.Event{ID: "e1", DetailType: contracts.DetailOrderCreated, Detail: json.RawMessage(tt.detail)}
+			err := s.Handle(t.Context(), e)
+			if !fault.Is(err, fault.Invalid) || !strings.Contains(err.Error(), "no "+tt.missing) {
+				t.Errorf("Handle = %v (kind %s), want invalid naming %q", err, fault.KindOf(err), tt.missing)
+			}
+			if len(sender.sent) != 0 {
+				t.Errorf("texted %q", sender.sent[0].Text)
+			}
+		})
+	}
+	sender := &fakeSender{}
+	s := &notifier.Service{Sender: sender}
+	// A total of zero (free items) is an order like any other.
+	if err := s.Handle(t.Context(), contracts.Event{ID: "e1", DetailType: contracts.DetailOrderCreated, Detail: json.RawMessage("{" + complete + "}")}); err != nil || len(sender.sent) != 1 {
+		t.Errorf("complete detail: Handle = %v, %d texts, want nil and 1", err, len(sender.sent))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/orderflow/orderflow/services/adapters/awsfault"
 	"github.com/orderflow/orderflow/services/fault"
 )
 
@@ -67,11 +68,16 @@ var retryableCodes = map[string]bool{
 }
 
 // classify gives a DynamoDB error its fault kind: throttling, throughput, request limits, server errors
-// and transaction conflicts are fault.Unavailable (retried with backoff); a request DynamoDB refuses as
-// malformed (ValidationException: a key over 2,048 bytes, an item over 400 KB) is fault.Invalid, a 4xx
-// on the API and a dead letter rather than endless retries in a stage; anything else keeps its error
+// and transaction conflicts are fault.Unavailable (retried with backoff), and so is a call that never
+// got an answer (a dropped connection or a timeout, once the SDK's retries are spent: what awsfault
+// calls unavailable for every other AWS adapter); a request DynamoDB refuses as malformed
+// (ValidationException: a key over 2,048 bytes, an item over 400 KB) is fault.Invalid, a 4xx on the API
+// and a dead letter rather than endless retries in a stage; anything else keeps its error
 // (fault.Internal), since a condition failure is mapped by the caller that knows what it means.
 func classify(err error) error {
+	if err == nil {
+		return nil
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch {
@@ -80,6 +86,9 @@ func classify(err error) error {
 		case ae.ErrorCode() == "ValidationException":
 			return fault.Wrap(fault.Invalid, err, "DynamoDB refused the request as invalid (a key or item over its size limit?)")
 		}
+	}
+	if awsfault.Kind(err) == fault.Unavailable {
+		return fault.Wrap(fault.Unavailable, err, "DynamoDB did not answer")
 	}
 	return err
 }
@@ -148,14 +157,15 @@ func transact(ctx context.Context, api API, items []types.TransactWriteItem) (re
 }
 
 // pause waits before another attempt of a write that lost a race: a few milliseconds, growing with the
-// attempt and jittered, so that racing writers spread out.
+// attempt and jittered, so that racing writers spread out. When ctx ends first it returns ctx's error as
+// fault.Unavailable: the write was not done, and may be tried again.
 func pause(ctx context.Context, attempt int) error {
 	limit := time.Duration(min(attempt, 10)) * 4 * time.Millisecond
 	t := time.NewTimer(time.Duration(rand.Int64N(int64(limit))) + time.Millisecond)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return fault.Wrap(fault.Unavailable, ctx.Err(), "stopped before writing again")
 	case <-t.C:
 		return nil
 	}
