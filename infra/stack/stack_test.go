@@ -752,6 +752,30 @@ func TestSubscribersGetAForwardingRuleWithADLQ(t *testing.T) {
 	if len(*rules) != 1 {
 		t.Fatalf("%d forwarding rules for the subscriber, want 1", len(*rules))
 	}
+	// The role may be assumed by EventBridge only for this account's rules on this stack's bus: without
+	// the conditions, a rule of any account could forward through it (a confused deputy).
+	var role string
+	for _, r := range *rules {
+		role = props(*r)["Targets"].([]any)[0].(map[string]any)["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+	}
+	var bus string
+	for id := range resources(tpl, "AWS::Events::EventBus") {
+		bus = id
+	}
+	trust := props(resources(tpl, "AWS::IAM::Role")[role])["AssumeRolePolicyDocument"].(map[string]any)["Statement"].([]any)
+	if len(trust) != 1 {
+		t.Fatalf("forwarding role trust policy has %d statements, want 1: %v", len(trust), trust)
+	}
+	cond, _ := trust[0].(map[string]any)["Condition"].(map[string]any)
+	account, _ := cond["StringEquals"].(map[string]any)
+	if !reflect.DeepEqual(account["aws:SourceAccount"], ref("AWS::AccountId")) {
+		t.Errorf("forwarding role trust: aws:SourceAccount = %v, want this account", account["aws:SourceAccount"])
+	}
+	arnLike, _ := cond["ArnLike"].(map[string]any)
+	src, _ := json.Marshal(arnLike["aws:SourceArn"])
+	if !strings.Contains(string(src), `":rule/"`) || !strings.Contains(string(src), `{"Ref":"`+bus+`"}`) || !strings.HasSuffix(string(src), `"/*"]]}`) {
+		t.Errorf("forwarding role trust: aws:SourceArn = %s, want the rules of bus %s", src, bus)
+	}
 }
 
 func TestOutputs(t *testing.T) {
