@@ -129,6 +129,9 @@ func (o *Orderflow) environment(f lambdas.Function) (map[string]*string, error) 
 			return nil, fmt.Errorf("function %s needs %s, which the CDK app does not provide", f.Name, name)
 		}
 	}
+	// Every function may write EMF lines (the API its requests, the metrics function the order flow):
+	// all of them under the stack's own namespace, which the alarms and the dashboard read.
+	env[lambdas.EnvMetricsNamespace] = jsii.String(o.metricsNamespace())
 	if f.TextsCustomers && o.Settings.OperationsPhone != "" {
 		env[lambdas.EnvOperationsPhone] = jsii.String(o.Settings.OperationsPhone)
 	}

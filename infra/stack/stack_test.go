@@ -950,3 +950,73 @@ func TestTheAPIIsNamedAfterTheStackAndItsAlarmsWatchIt(t *testing.T) {
 		t.Error("no alarm watches the API")
 	}
 }
+
+// synthWith synthesizes another copy of the stack, with context on top of the tests' own, and returns its
+// template.
+func synthWith(t *testing.T, context map[string]any) map[string]any {
+	t.Helper()
+	synth(t) // one jsii runtime
+	ctx := map[string]any{stack.CtxLambdaDist: dist, stack.CtxSchemasDir: schemasDir}
+	for k, v := range context {
+		ctx[k] = v
+	}
+	app := stack.NewApp(nil, ctx)
+	o, err := stack.New(app)
+	if err != nil {
+		t.Fatalf("synthesize: %v", err)
+	}
+	asm := app.Synth(nil)
+	b, err := os.ReadFile(filepath.Join(*asm.Directory(), *o.Stack.TemplateFile()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl map[string]any
+	if err := json.Unmarshal(b, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+// Two copies of the stack in one account and region (the stackName setting) must not count, alarm on
+// and graph each other's orders: every function writes its EMF metrics under the stack's own namespace,
+// and the alarms and the dashboard read that one.
+func TestEachStackHasItsOwnMetricsNamespace(t *testing.T) {
+	_, defaults := synth(t)
+	for name, tpl := range map[string]map[string]any{stack.Defaults.StackName: defaults, "OrderflowStaging": synthWith(t, map[string]any{stack.CtxStackName: "OrderflowStaging"})} {
+		for id, fn := range resources(tpl, "AWS::Lambda::Function") {
+			env := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+			if got := env[lambdas.EnvMetricsNamespace]; got != name {
+				t.Errorf("stack %s: function %s writes its metrics to namespace %v, want %q", name, id, got, name)
+			}
+		}
+		custom := 0
+		for id, a := range resources(tpl, "AWS::CloudWatch::Alarm") {
+			p := props(a)
+			namespaces := []any{p["Namespace"]}
+			metrics, _ := p["Metrics"].([]any)
+			for _, m := range metrics {
+				if stat, ok := m.(map[string]any)["MetricStat"].(map[string]any); ok {
+					namespaces = append(namespaces, stat["Metric"].(map[string]any)["Namespace"])
+				}
+			}
+			for _, ns := range namespaces {
+				if s, ok := ns.(string); ok && !strings.HasPrefix(s, "AWS/") {
+					custom++
+					if s != name {
+						t.Errorf("stack %s: alarm %s reads namespace %q, want %q", name, id, s, name)
+					}
+				}
+			}
+		}
+		if custom == 0 {
+			t.Errorf("stack %s: no alarm reads the order metrics", name)
+		}
+		for id, d := range resources(tpl, "AWS::CloudWatch::Dashboard") {
+			body, _ := json.Marshal(props(d)["DashboardBody"])
+			want := `Namespace=\\\"` + name + `\\\"`
+			if got := strings.Count(string(body), `Namespace=\\\"`); got == 0 || got != strings.Count(string(body), want) {
+				t.Errorf("stack %s: dashboard %s searches %d namespaces, %d of them %q", name, id, got, strings.Count(string(body), want), name)
+			}
+		}
+	}
+}
