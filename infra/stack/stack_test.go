@@ -660,7 +660,7 @@ func TestFunctions(t *testing.T) {
 				for _, a := range archive {
 					days = props(a)["RetentionDays"].(float64)
 				}
-				want := time.Duration(days+1) * 24 * time.Hour
+				want := time.Duration(max(days, 14)+1) * 24 * time.Hour
 				if len(archive) != 1 || env[lambdas.EnvDedupRetention] != want.String() {
 					t.Errorf("%s = %v with an archive of %v days, want %s", lambdas.EnvDedupRetention, env[lambdas.EnvDedupRetention], days, want)
 				}
@@ -1017,6 +1017,27 @@ func TestEachStackHasItsOwnMetricsNamespace(t *testing.T) {
 			if got := strings.Count(string(body), `Namespace=\\\"`); got == 0 || got != strings.Count(string(body), want) {
 				t.Errorf("stack %s: dashboard %s searches %d namespaces, %d of them %q", name, id, got, strings.Count(string(body), want), name)
 			}
+		}
+	}
+}
+
+// A handled event is remembered longer than it can come back: from the archive (its retention) or from
+// a dead-letter queue, which keeps a message 14 days and whose event is redriven by putting it back on
+// the bus. Forgotten sooner, a redriven event would text the customer and count the order again.
+func TestDedupOutlastsTheArchiveAndTheDeadLetterQueues(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		archiveDays int
+		want        time.Duration
+	}{{1, 15 * day}, {7, 15 * day}, {14, 15 * day}, {30, 31 * day}, {3650, 3651 * day}, {0, 3650 * day}} {
+		if got := stack.DedupRetention(tc.archiveDays); got != tc.want {
+			t.Errorf("archive of %d days: dedup retention %v, want %v", tc.archiveDays, got, tc.want)
+		}
+	}
+	_, tpl := synth(t)
+	for id, q := range resources(tpl, "AWS::SQS::Queue") {
+		if p := props(q)["MessageRetentionPeriod"]; p != nil && p.(float64) > float64(14*day/time.Second) {
+			t.Errorf("queue %s keeps messages %v s, longer than the dedup retention assumes", id, p)
 		}
 	}
 }
