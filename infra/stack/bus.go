@@ -171,8 +171,18 @@ func (o *Orderflow) addSubscribers() error {
 	for _, s := range o.Settings.Subscribers {
 		buses = append(buses, jsii.String(s.Bus))
 	}
+	// Only this account's rules on this stack's bus may assume the role (confused deputy prevention):
+	// EventBridge sets aws:SourceAccount and aws:SourceArn (the rule's ARN) when it assumes a target's
+	// role. The rules are matched by the bus's name rather than named one by one, since each rule names
+	// the role and the role cannot name them back without a dependency cycle.
 	role := awsiam.NewRole(o.Stack, jsii.String("ForwardingRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		AssumedBy: awsiam.NewPrincipalWithConditions(awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil), &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": o.Stack.Account()},
+			"ArnLike": map[string]any{"aws:SourceArn": awscdk.Fn_Join(jsii.String(""), &[]*string{
+				jsii.String("arn:"), o.Stack.Partition(), jsii.String(":events:"), o.Stack.Region(), jsii.String(":"),
+				o.Stack.Account(), jsii.String(":rule/"), o.bus.EventBusName(), jsii.String("/*"),
+			})},
+		}),
 		Description: jsii.String("puts orderflow events on the event buses of subscribing teams"),
 	})
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

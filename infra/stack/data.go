@@ -69,10 +69,13 @@ func (o *Orderflow) newQueue(id string, props *awssqs.QueueProps) awssqs.Queue {
 	return awssqs.NewQueue(o.Stack, jsii.String(id), props)
 }
 
+// dlqRetentionDays is how long a dead-letter queue keeps a message: the longest SQS allows.
+const dlqRetentionDays = 14
+
 // newDLQ returns a dead-letter queue that keeps messages for the longest time SQS allows, and records
 // it so that it gets an alarm and a line on the dashboard. catches says what lands in it.
 func (o *Orderflow) newDLQ(id, catches string) awssqs.Queue {
-	q := o.newQueue(id, &awssqs.QueueProps{RetentionPeriod: awscdk.Duration_Days(jsii.Number(14))})
+	q := o.newQueue(id, &awssqs.QueueProps{RetentionPeriod: awscdk.Duration_Days(jsii.Number(dlqRetentionDays))})
 	o.dlqs = append(o.dlqs, q)
 	o.deadLetters = append(o.deadLetters, catches)
 	return q

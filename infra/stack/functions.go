@@ -129,6 +129,9 @@ func (o *Orderflow) environment(f lambdas.Function) (map[string]*string, error) 
 			return nil, fmt.Errorf("function %s needs %s, which the CDK app does not provide", f.Name, name)
 		}
 	}
+	// Every function may write EMF lines (the API its requests, the metrics function the order flow):
+	// all of them under the stack's own namespace, which the alarms and the dashboard read.
+	env[lambdas.EnvMetricsNamespace] = jsii.String(o.metricsNamespace())
 	if f.TextsCustomers && o.Settings.OperationsPhone != "" {
 		env[lambdas.EnvOperationsPhone] = jsii.String(o.Settings.OperationsPhone)
 	}
@@ -148,14 +151,15 @@ func (o *Orderflow) environment(f lambdas.Function) (map[string]*string, error) 
 }
 
 // DedupRetention is how long the functions that deduplicate by the dedup table remember an event, for
-// an archive that keeps events for archiveDays (0: for ever): a day longer, so that any replay from the
-// archive finds every event it replays remembered, and texts or counts nothing twice. An archive kept for
-// ever gets ten years.
+// an archive that keeps events for archiveDays (0: for ever): a day longer than the archive or a
+// dead-letter queue keeps an event, whichever is longer, so that a replay from the archive and a
+// dead letter's event put back on the bus (its requestPayload) find every event remembered, and text or
+// count nothing twice. An archive kept for ever gets ten years.
 func DedupRetention(archiveDays int) time.Duration {
 	if archiveDays <= 0 {
 		return 10 * 365 * 24 * time.Hour
 	}
-	return time.Duration(archiveDays+1) * 24 * time.Hour
+	return time.Duration(max(archiveDays, dlqRetentionDays)+1) * 24 * time.Hour
 }
 
 // grant gives fn exactly the access its entry f in lambdas.Functions describes.

@@ -11,17 +11,15 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// EMF metrics the functions print (namespace and names identical to the Prometheus metrics of the local
-// runtime).
+// EMF metrics the functions print (names identical to the Prometheus metrics of the local runtime).
 const (
-	metricsNamespace = "Orderflow"
-	ordersCreated    = "orderflow_orders_created_total"
-	ordersCompleted  = "orderflow_orders_completed_total"
-	ordersFailed     = "orderflow_orders_failed_total"
-	stageDuration    = "orderflow_stage_duration_seconds"
-	orderCompletion  = "orderflow_order_completion_seconds"
-	httpRequests     = "orderflow_http_requests_total"
-	httpDuration     = "orderflow_http_request_duration_seconds"
+	ordersCreated   = "orderflow_orders_created_total"
+	ordersCompleted = "orderflow_orders_completed_total"
+	ordersFailed    = "orderflow_orders_failed_total"
+	stageDuration   = "orderflow_stage_duration_seconds"
+	orderCompletion = "orderflow_order_completion_seconds"
+	httpRequests    = "orderflow_http_requests_total"
+	httpDuration    = "orderflow_http_request_duration_seconds"
 )
 
 // Alarm thresholds.
@@ -34,17 +32,22 @@ const (
 
 var fiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))
 
-func orderflowMetric(name, statistic, label string) awscloudwatch.Metric {
+// metricsNamespace is the CloudWatch namespace of the stack's EMF metrics (METRICS_NAMESPACE): the stack's
+// name, so that two copies of the stack in one account and region (the stackName setting) count, alarm
+// on and graph only their own orders. The default stack keeps the namespace "Orderflow".
+func (o *Orderflow) metricsNamespace() string { return o.Settings.StackName }
+
+func (o *Orderflow) orderflowMetric(name, statistic, label string) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace: jsii.String(metricsNamespace), MetricName: jsii.String(name),
+		Namespace: jsii.String(o.metricsNamespace()), MetricName: jsii.String(name),
 		Statistic: jsii.String(statistic), Period: fiveMinutes, Label: jsii.String(label),
 	})
 }
 
 // search graphs every dimension combination of an EMF metric, whatever its labels are.
-func search(name, statistic, label string) awscloudwatch.MathExpression {
+func (o *Orderflow) search(name, statistic, label string) awscloudwatch.MathExpression {
 	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-		Expression: jsii.String(fmt.Sprintf(`SEARCH('Namespace="%s" MetricName="%s"', '%s', 300)`, metricsNamespace, name, statistic)),
+		Expression: jsii.String(fmt.Sprintf(`SEARCH('Namespace="%s" MetricName="%s"', '%s', 300)`, o.metricsNamespace(), name, statistic)),
 		Label:      jsii.String(label),
 		Period:     fiveMinutes,
 	})
@@ -111,8 +114,8 @@ func (o *Orderflow) addAlarms() {
 			Label:      jsii.String("failed orders, % of created"),
 			Period:     awscdk.Duration_Minutes(jsii.Number(15)),
 			UsingMetrics: &map[string]awscloudwatch.IMetric{
-				"created": orderflowMetric(ordersCreated, "Sum", "created"),
-				"failed":  orderflowMetric(ordersFailed, "Sum", "failed"),
+				"created": o.orderflowMetric(ordersCreated, "Sum", "created"),
+				"failed":  o.orderflowMetric(ordersFailed, "Sum", "failed"),
 			},
 		}), orderFailurePercent, 1)
 }
@@ -146,15 +149,15 @@ func (o *Orderflow) addDashboard() {
 		Widgets: &[]*[]awscloudwatch.IWidget{
 			{
 				graph("Orders", 12, []awscloudwatch.IMetric{
-					search(ordersCreated, "Sum", "created"),
-					search(ordersCompleted, "Sum", "completed"),
-					search(ordersFailed, "Sum", "failed"),
+					o.search(ordersCreated, "Sum", "created"),
+					o.search(ordersCompleted, "Sum", "completed"),
+					o.search(ordersFailed, "Sum", "failed"),
 				}, nil),
 				graph("Time per stage and created to completed (s)", 12, []awscloudwatch.IMetric{
-					search(stageDuration, "p99", "stage p99"),
+					o.search(stageDuration, "p99", "stage p99"),
 				}, []awscloudwatch.IMetric{
-					search(orderCompletion, "p50", "created to completed p50"),
-					search(orderCompletion, "p99", "created to completed p99"),
+					o.search(orderCompletion, "p50", "created to completed p50"),
+					o.search(orderCompletion, "p99", "created to completed p99"),
 				}),
 			},
 			{
@@ -169,9 +172,9 @@ func (o *Orderflow) addDashboard() {
 					stage.MetricServerError(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: fiveMinutes, Label: jsii.String("5xx")}),
 				}),
 				graph("Requests by route and status; duration by route", 8, []awscloudwatch.IMetric{
-					search(httpRequests, "Sum", "requests"),
+					o.search(httpRequests, "Sum", "requests"),
 				}, []awscloudwatch.IMetric{
-					search(httpDuration, "p99", "p99 s"),
+					o.search(httpDuration, "p99", "p99 s"),
 				}),
 			},
 			{

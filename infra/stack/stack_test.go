@@ -660,7 +660,7 @@ func TestFunctions(t *testing.T) {
 				for _, a := range archive {
 					days = props(a)["RetentionDays"].(float64)
 				}
-				want := time.Duration(days+1) * 24 * time.Hour
+				want := time.Duration(max(days, 14)+1) * 24 * time.Hour
 				if len(archive) != 1 || env[lambdas.EnvDedupRetention] != want.String() {
 					t.Errorf("%s = %v with an archive of %v days, want %s", lambdas.EnvDedupRetention, env[lambdas.EnvDedupRetention], days, want)
 				}
@@ -751,6 +751,30 @@ func TestSubscribersGetAForwardingRuleWithADLQ(t *testing.T) {
 	})
 	if len(*rules) != 1 {
 		t.Fatalf("%d forwarding rules for the subscriber, want 1", len(*rules))
+	}
+	// The role may be assumed by EventBridge only for this account's rules on this stack's bus: without
+	// the conditions, a rule of any account could forward through it (a confused deputy).
+	var role string
+	for _, r := range *rules {
+		role = props(*r)["Targets"].([]any)[0].(map[string]any)["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+	}
+	var bus string
+	for id := range resources(tpl, "AWS::Events::EventBus") {
+		bus = id
+	}
+	trust := props(resources(tpl, "AWS::IAM::Role")[role])["AssumeRolePolicyDocument"].(map[string]any)["Statement"].([]any)
+	if len(trust) != 1 {
+		t.Fatalf("forwarding role trust policy has %d statements, want 1: %v", len(trust), trust)
+	}
+	cond, _ := trust[0].(map[string]any)["Condition"].(map[string]any)
+	account, _ := cond["StringEquals"].(map[string]any)
+	if !reflect.DeepEqual(account["aws:SourceAccount"], ref("AWS::AccountId")) {
+		t.Errorf("forwarding role trust: aws:SourceAccount = %v, want this account", account["aws:SourceAccount"])
+	}
+	arnLike, _ := cond["ArnLike"].(map[string]any)
+	src, _ := json.Marshal(arnLike["aws:SourceArn"])
+	if !strings.Contains(string(src), `":rule/"`) || !strings.Contains(string(src), `{"Ref":"`+bus+`"}`) || !strings.HasSuffix(string(src), `"/*"]]}`) {
+		t.Errorf("forwarding role trust: aws:SourceArn = %s, want the rules of bus %s", src, bus)
 	}
 }
 
@@ -924,5 +948,96 @@ func TestTheAPIIsNamedAfterTheStackAndItsAlarmsWatchIt(t *testing.T) {
 	}
 	if watched == 0 {
 		t.Error("no alarm watches the API")
+	}
+}
+
+// synthWith synthesizes another copy of the stack, with context on top of the tests' own, and returns its
+// template.
+func synthWith(t *testing.T, context map[string]any) map[string]any {
+	t.Helper()
+	synth(t) // one jsii runtime
+	ctx := map[string]any{stack.CtxLambdaDist: dist, stack.CtxSchemasDir: schemasDir}
+	for k, v := range context {
+		ctx[k] = v
+	}
+	app := stack.NewApp(nil, ctx)
+	o, err := stack.New(app)
+	if err != nil {
+		t.Fatalf("synthesize: %v", err)
+	}
+	asm := app.Synth(nil)
+	b, err := os.ReadFile(filepath.Join(*asm.Directory(), *o.Stack.TemplateFile()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl map[string]any
+	if err := json.Unmarshal(b, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+// Two copies of the stack in one account and region (the stackName setting) must not count, alarm on
+// and graph each other's orders: every function writes its EMF metrics under the stack's own namespace,
+// and the alarms and the dashboard read that one.
+func TestEachStackHasItsOwnMetricsNamespace(t *testing.T) {
+	_, defaults := synth(t)
+	for name, tpl := range map[string]map[string]any{stack.Defaults.StackName: defaults, "OrderflowStaging": synthWith(t, map[string]any{stack.CtxStackName: "OrderflowStaging"})} {
+		for id, fn := range resources(tpl, "AWS::Lambda::Function") {
+			env := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+			if got := env[lambdas.EnvMetricsNamespace]; got != name {
+				t.Errorf("stack %s: function %s writes its metrics to namespace %v, want %q", name, id, got, name)
+			}
+		}
+		custom := 0
+		for id, a := range resources(tpl, "AWS::CloudWatch::Alarm") {
+			p := props(a)
+			namespaces := []any{p["Namespace"]}
+			metrics, _ := p["Metrics"].([]any)
+			for _, m := range metrics {
+				if stat, ok := m.(map[string]any)["MetricStat"].(map[string]any); ok {
+					namespaces = append(namespaces, stat["Metric"].(map[string]any)["Namespace"])
+				}
+			}
+			for _, ns := range namespaces {
+				if s, ok := ns.(string); ok && !strings.HasPrefix(s, "AWS/") {
+					custom++
+					if s != name {
+						t.Errorf("stack %s: alarm %s reads namespace %q, want %q", name, id, s, name)
+					}
+				}
+			}
+		}
+		if custom == 0 {
+			t.Errorf("stack %s: no alarm reads the order metrics", name)
+		}
+		for id, d := range resources(tpl, "AWS::CloudWatch::Dashboard") {
+			body, _ := json.Marshal(props(d)["DashboardBody"])
+			want := `Namespace=\\\"` + name + `\\\"`
+			if got := strings.Count(string(body), `Namespace=\\\"`); got == 0 || got != strings.Count(string(body), want) {
+				t.Errorf("stack %s: dashboard %s searches %d namespaces, %d of them %q", name, id, got, strings.Count(string(body), want), name)
+			}
+		}
+	}
+}
+
+// A handled event is remembered longer than it can come back: from the archive (its retention) or from
+// a dead-letter queue, which keeps a message 14 days and whose event is redriven by putting it back on
+// the bus. Forgotten sooner, a redriven event would text the customer and count the order again.
+func TestDedupOutlastsTheArchiveAndTheDeadLetterQueues(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		archiveDays int
+		want        time.Duration
+	}{{1, 15 * day}, {7, 15 * day}, {14, 15 * day}, {30, 31 * day}, {3650, 3651 * day}, {0, 3650 * day}} {
+		if got := stack.DedupRetention(tc.archiveDays); got != tc.want {
+			t.Errorf("archive of %d days: dedup retention %v, want %v", tc.archiveDays, got, tc.want)
+		}
+	}
+	_, tpl := synth(t)
+	for id, q := range resources(tpl, "AWS::SQS::Queue") {
+		if p := props(q)["MessageRetentionPeriod"]; p != nil && p.(float64) > float64(14*day/time.Second) {
+			t.Errorf("queue %s keeps messages %v s, longer than the dedup retention assumes", id, p)
+		}
 	}
 }

@@ -65,6 +65,9 @@ type AWS struct {
 	DedupRetention time.Duration
 	// Metrics is where CloudWatch EMF lines are written (os.Stdout on Lambda; nil: no EMF).
 	Metrics io.Writer
+	// MetricsNamespace is the CloudWatch namespace of those metrics (METRICS_NAMESPACE; "":
+	// emf.DefaultNamespace).
+	MetricsNamespace string
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -121,7 +124,7 @@ func NewAWS(cfg Config, a AWS) (*AWSApp, error) {
 	}
 	if a.Metrics != nil {
 		// The order failure rate alarm divides the totals of failed by created orders.
-		sink = emf.New(a.Metrics, emf.Options{Now: a.Now, Totals: []string{"orderflow_orders_created_total", "orderflow_orders_failed_total"}})
+		sink = emf.New(a.Metrics, emf.Options{Namespace: a.MetricsNamespace, Now: a.Now, Totals: []string{"orderflow_orders_created_total", "orderflow_orders_failed_total"}})
 		ad.MetricsSink = sink
 	}
 	if a.ModelID != "" && a.ModelID != OfflineModel && a.NewModel != nil {

@@ -45,8 +45,13 @@ const (
 	EnvDedupLease = "DEDUP_LEASE"
 	// EnvDedupRetention is how long the notifier and the metrics function remember an event they handled,
 	// as a Go duration (optional, default 360h, 15 days). The CDK app sets it to a day longer than the
-	// bus's archive keeps events, so that a replay from the archive texts and counts nothing twice.
+	// bus's archive or a dead-letter queue keeps events, whichever is longer, so that a replay from the
+	// archive or a redriven dead letter texts and counts nothing twice.
 	EnvDedupRetention = "DEDUP_RETENTION"
+	// EnvMetricsNamespace is the CloudWatch namespace of the functions' EMF metrics (optional, default
+	// "Orderflow"). The CDK app sets it to the stack's name, so that two copies of the stack in one
+	// account and region keep their metrics, alarms and dashboards apart.
+	EnvMetricsNamespace = "METRICS_NAMESPACE"
 	// EnvReconcileGrace is how long an order may stay PENDING before the reconciler re-queues it, as a Go
 	// duration such as 2m (optional, default 1m).
 	EnvReconcileGrace = "RECONCILE_GRACE"

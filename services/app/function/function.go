@@ -141,6 +141,12 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 			return nil, fmt.Errorf("%s=%q: want a positive duration such as 744h", lambdas.EnvDedupRetention, v)
 		}
 	}
+	namespace := env[lambdas.EnvMetricsNamespace]
+	if namespace != "" {
+		if err := CheckNamespace(namespace); err != nil {
+			return nil, fmt.Errorf("%s=%q: %w", lambdas.EnvMetricsNamespace, namespace, err)
+		}
+	}
 	var admins []string
 	for _, id := range strings.Split(env[lambdas.EnvAdminAPIKeyIDs], ",") {
 		if id = strings.TrimSpace(id); id != "" {
@@ -156,7 +162,7 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 		},
 		QueueURL: env[lambdas.EnvOrderQueueURL], EventBus: env[lambdas.EnvEventBusName], MaxEventSize: maxEvent,
 		TopicARN: env[lambdas.EnvSNSTopicARN], ModelID: env[lambdas.EnvBedrockModelID], AdminKeyIDs: admins,
-		NewModel: o.newModel, API: o.api, DedupLease: lease, DedupRetention: dedupRetention, Metrics: metricsOut, Logger: log, Now: time.Now,
+		NewModel: o.newModel, API: o.api, DedupLease: lease, DedupRetention: dedupRetention, Metrics: metricsOut, MetricsNamespace: namespace, Logger: log, Now: time.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", name, err)
@@ -164,8 +170,29 @@ func New(ctx context.Context, name string, lookup func(string) (string, bool), m
 	return &Function{AWSApp: a, Spec: spec, BasePath: env[lambdas.EnvAPIBasePath], Log: log}, nil
 }
 
+// CheckNamespace returns an error when name is not a safe namespace for custom CloudWatch metrics: 1 to
+// 255 characters among letters, digits and . - _ / # : and space, not starting with ":" nor with "AWS/"
+// (AWS's own). CloudWatch takes somewhat more, but these also fit unquoted in the dashboard's SEARCH
+// expressions. CloudWatch drops an EMF line with a namespace it refuses without a word, so a function
+// with one refuses to start instead.
+func CheckNamespace(name string) error {
+	if len(name) == 0 || len(name) > 255 {
+		return fmt.Errorf("a CloudWatch namespace has 1 to 255 characters, not %d", len(name))
+	}
+	if strings.HasPrefix(name, "AWS/") || strings.HasPrefix(name, ":") {
+		return errors.New(`a custom CloudWatch namespace may not start with "AWS/" or ":"`)
+	}
+	for _, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_/#: ", r)
+		if !ok {
+			return fmt.Errorf("%q is not allowed in a CloudWatch namespace (letters, digits, . - _ / # : and space)", r)
+		}
+	}
+	return nil
+}
+
 // optional are the variables a function may leave unset.
-var optional = []string{lambdas.EnvOperationsPhone, lambdas.EnvMaxEventSize, lambdas.EnvOrderLimit, lambdas.EnvReconcileGrace, lambdas.EnvDedupLease, lambdas.EnvDedupRetention, lambdas.EnvCancelFollowUp, lambdas.EnvAPIBasePath, lambdas.EnvLogLevel}
+var optional = []string{lambdas.EnvOperationsPhone, lambdas.EnvMaxEventSize, lambdas.EnvOrderLimit, lambdas.EnvReconcileGrace, lambdas.EnvDedupLease, lambdas.EnvDedupRetention, lambdas.EnvCancelFollowUp, lambdas.EnvAPIBasePath, lambdas.EnvLogLevel, lambdas.EnvMetricsNamespace}
 
 // Env reads the variables spec requires, all of them non-empty, and the optional ones. The error names
 // every missing variable.
