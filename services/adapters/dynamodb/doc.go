@@ -59,15 +59,16 @@
 // # Inventory table
 //
 //	item          pk                      attributes
-//	product       PRODUCT#<id>            productId, name, price (N), available (N)
+//	product       PRODUCT#<id>            catalog ("PRODUCT"), productId, name, price (N), available (N)
 //	reservation   RESERVATION#<orderId>   orderId, state, lines (JSON, one per product, sorted by id),
 //	                                      partSize, parts, taken, held (N)
 //
 // Stock is taken by UpdateItem SET available = available - :q on condition available >= :q, so it never
 // goes negative. PutProductIf reads the product, compares its ETag and writes on condition that name,
 // price and available are still what gave that ETag: the ETag is a hash of exactly those, so the
-// condition is the ETag check itself, and a reservation in between fails it. Products is a filtered,
-// paginated Scan: fine for a small catalog.
+// condition is the ETag check itself, and a reservation in between fails it. Products reads the keys
+// from the sparse, keys-only catalog index (catalog, productId), which holds products only, and then the
+// products by BatchGetItem: reservation records are kept, one an order, and a Scan would read them all.
 //
 // A reservation takes at most 99 products per transaction, the 100th action being the write of its
 // record. An order has at most 100 lines, so a reservation may need two transactions ("parts"); every

@@ -37,6 +37,7 @@ const (
 	attrPrice     = "price"
 	attrAvailable = "available"
 	attrProductID = "productId"
+	attrCatalog   = "catalog" // the partition key of the catalog index, on products only
 	attrState     = "state"
 	attrLines     = "lines"
 	attrPartSize  = "partSize"
@@ -143,7 +144,7 @@ func validProduct(p inventory.Product) error {
 
 func productItem(p inventory.Product) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		attrPK: s(productPK(p.ID)), attrProductID: s(p.ID), attrName: s(p.Name),
+		attrPK: s(productPK(p.ID)), attrCatalog: s(catalogPartition), attrProductID: s(p.ID), attrName: s(p.Name),
 		attrPrice: n(int64(p.Price)), attrAvailable: n(int64(p.Available)),
 	}
 }
@@ -174,36 +175,83 @@ func (inv *Inventory) Product(ctx context.Context, id string) (inventory.Product
 	return decodeProduct(out.Item)
 }
 
-// Products returns every product ordered by id. It is a paginated Scan of the inventory table filtered
-// to products, which reads the reservations too: fine for a shop's small catalog, and the price of
-// keeping one table; a large catalog would get an index of its own.
+// The catalog index: every product's key under one partition, sorted by product id.
+const (
+	catalogIndex     = "catalog"
+	catalogPartition = "PRODUCT"
+	// maxBatchGet is the most keys one BatchGetItem takes.
+	maxBatchGet = 100
+)
+
+// Products returns every product ordered by id. It reads the product keys from the sparse, keys-only
+// catalog index (eventually consistent: a product created a moment ago may be missing) and the products
+// themselves with strongly consistent BatchGetItem calls, so its cost is that of the catalog, whatever
+// the number of reservations in the table.
 func (inv *Inventory) Products(ctx context.Context) ([]inventory.Product, error) {
-	in := &awsdynamodb.ScanInput{
-		TableName:                 aws.String(inv.table),
-		FilterExpression:          aws.String("begins_with(pk, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("PRODUCT#")},
-		ConsistentRead:            aws.Bool(true),
+	in := &awsdynamodb.QueryInput{
+		TableName: aws.String(inv.table), IndexName: aws.String(catalogIndex),
+		KeyConditionExpression:    aws.String("#c = :c"),
+		ExpressionAttributeNames:  map[string]string{"#c": attrCatalog},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": s(catalogPartition)},
 	}
-	out := []inventory.Product{}
+	var keys []map[string]types.AttributeValue
 	for {
-		page, err := inv.api.Scan(ctx, in)
+		page, err := inv.api.Query(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("list products: %w", classify(err))
 		}
 		for _, item := range page.Items {
-			p, err := decodeProduct(item)
-			if err != nil {
-				return nil, fmt.Errorf("list products: %w", err)
-			}
-			out = append(out, p)
+			keys = append(keys, map[string]types.AttributeValue{attrPK: item[attrPK]})
 		}
 		if page.LastEvaluatedKey == nil {
 			break
 		}
 		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
+	out := make([]inventory.Product, 0, len(keys))
+	for chunk := range slices.Chunk(keys, maxBatchGet) {
+		items, err := inv.batchGet(ctx, chunk)
+		if err != nil {
+			return nil, fmt.Errorf("list products: %w", err)
+		}
+		for _, item := range items {
+			p, err := decodeProduct(item)
+			if err != nil {
+				return nil, fmt.Errorf("list products: %w", err)
+			}
+			out = append(out, p)
+		}
+	}
 	slices.SortFunc(out, func(a, b inventory.Product) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// batchGet reads the items of up to maxBatchGet keys, strongly consistent. Keys DynamoDB leaves
+// unprocessed (over its throughput or its 16 MB a call) are asked for again after a pause, up to
+// maxWriteAttempts calls, and then the read is a fault.Unavailable error. A product deleted between the
+// index and the read is simply not returned.
+func (inv *Inventory) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	var items []map[string]types.AttributeValue
+	for attempt := 1; len(keys) > 0; attempt++ {
+		out, err := inv.api.BatchGetItem(ctx, &awsdynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+			inv.table: {Keys: keys, ConsistentRead: aws.Bool(true)},
+		}})
+		if err != nil {
+			return nil, classify(err)
+		}
+		items = append(items, out.Responses[inv.table]...)
+		keys = out.UnprocessedKeys[inv.table].Keys
+		if len(keys) == 0 {
+			break
+		}
+		if attempt >= maxWriteAttempts {
+			return nil, fault.Unavailablef("%d products still unprocessed after %d reads", len(keys), attempt)
+		}
+		if err := pause(ctx, attempt); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
 }
 
 // reservation is a stored reservation record.

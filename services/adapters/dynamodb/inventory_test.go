@@ -1,15 +1,19 @@
 package dynamodb_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orderflow/orderflow/services/adapters/dynamodb"
+	"github.com/orderflow/orderflow/services/fault"
 	"github.com/orderflow/orderflow/services/inventory"
 )
 
@@ -164,5 +168,109 @@ func TestOutOfStockNamesTheProduct(t *testing.T) {
 		if !errors.Is(err, inventory.ErrOutOfStock) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Reserve(%v) = %v, want ErrOutOfStock saying %q", tt.lines, err, tt.want)
 		}
+	}
+}
+
+// readCounter counts what the inventory reads: Scans, the keys a Query returns and the keys asked of
+// BatchGetItem. unprocessed, when set, is how many keys of every other BatchGetItem call (the first,
+// the third…) to hold back and answer as UnprocessedKeys, as DynamoDB does over its throughput (-1: all
+// keys of every call).
+type readCounter struct {
+	dynamodb.API
+	scans, queried, batchKeys, batches atomic.Int64
+	unprocessed                        int
+}
+
+func (r *readCounter) Scan(ctx context.Context, in *awsdynamodb.ScanInput, opts ...func(*awsdynamodb.Options)) (*awsdynamodb.ScanOutput, error) {
+	r.scans.Add(1)
+	return r.API.Scan(ctx, in, opts...)
+}
+
+func (r *readCounter) Query(ctx context.Context, in *awsdynamodb.QueryInput, opts ...func(*awsdynamodb.Options)) (*awsdynamodb.QueryOutput, error) {
+	out, err := r.API.Query(ctx, in, opts...)
+	if err == nil {
+		r.queried.Add(int64(len(out.Items)))
+	}
+	return out, err
+}
+
+func (r *readCounter) BatchGetItem(ctx context.Context, in *awsdynamodb.BatchGetItemInput, opts ...func(*awsdynamodb.Options)) (*awsdynamodb.BatchGetItemOutput, error) {
+	if r.unprocessed == 0 || (r.unprocessed > 0 && r.batches.Add(1)%2 == 0) {
+		for _, ka := range in.RequestItems {
+			r.batchKeys.Add(int64(len(ka.Keys)))
+		}
+		return r.API.BatchGetItem(ctx, in, opts...)
+	}
+	sent := map[string]types.KeysAndAttributes{}
+	held := map[string]types.KeysAndAttributes{}
+	for table, ka := range in.RequestItems {
+		hold := r.unprocessed
+		if hold < 0 || hold > len(ka.Keys) {
+			hold = len(ka.Keys)
+		}
+		send := ka
+		send.Keys = ka.Keys[:len(ka.Keys)-hold]
+		ka.Keys = ka.Keys[len(ka.Keys)-hold:]
+		if len(send.Keys) > 0 {
+			sent[table] = send
+		}
+		held[table] = ka
+		r.batchKeys.Add(int64(len(send.Keys)))
+	}
+	out := &awsdynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{}}
+	if len(sent) > 0 {
+		var err error
+		if out, err = r.API.BatchGetItem(ctx, &awsdynamodb.BatchGetItemInput{RequestItems: sent}, opts...); err != nil {
+			return nil, err
+		}
+	}
+	out.UnprocessedKeys = held
+	return out, nil
+}
+
+// Listing the catalog costs what the catalog holds: after 60 orders' reservations (kept, one item each),
+// it reads the keys of the 3 products from the catalog index and the 3 products, and scans nothing.
+func TestListingTheCatalogReadsNoReservation(t *testing.T) {
+	client, names := tables(t)
+	healthy := dynamodb.NewInventory(client, names.Inventory)
+	for _, id := range []string{"B", "A", "C"} {
+		if err := healthy.PutProduct(t.Context(), inventory.Product{ID: id, Name: "product " + id, Price: 100, Available: 100}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 60 {
+		if err := healthy.Reserve(t.Context(), fmt.Sprintf("order-%02d", i), []inventory.Line{{ProductID: "ABC"[i%3 : i%3+1], Quantity: 1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	api := &readCounter{API: client}
+	ps, err := dynamodb.NewInventory(api, names.Inventory).Products(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []inventory.Product{{ID: "A", Name: "product A", Price: 100, Available: 80}, {ID: "B", Name: "product B", Price: 100, Available: 80}, {ID: "C", Name: "product C", Price: 100, Available: 80}}
+	if d := cmp.Diff(want, ps); d != "" {
+		t.Errorf("products (-want +got):\n%s", d)
+	}
+	if s, q, b := api.scans.Load(), api.queried.Load(), api.batchKeys.Load(); s != 0 || q != 3 || b != 3 {
+		t.Errorf("listing read %d scans, %d index keys, %d items; want 0, 3, 3 (none of the 60 reservations)", s, q, b)
+	}
+}
+
+// Keys that DynamoDB leaves unprocessed are asked for again until every product is read; keys it never
+// processes make the listing a fault.Unavailable error, not a short catalog.
+func TestProductsAsksAgainForUnprocessedKeys(t *testing.T) {
+	client, names := tables(t)
+	_, want := seedMany(t, dynamodb.NewInventory(client, names.Inventory), 3) // 150: two BatchGetItem calls' worth
+	api := &readCounter{API: client, unprocessed: 40}
+	if got := stockOf(t, dynamodb.NewInventory(api, names.Inventory)); !cmp.Equal(want, got) {
+		t.Errorf("with 40 keys of every other call unprocessed, the catalog read (-want +got):\n%s", cmp.Diff(want, got))
+	}
+	if n := api.batches.Load(); n != 4 {
+		t.Errorf("%d BatchGetItem calls, want 4 (each of the two chunks asked for again once)", n)
+	}
+	_, err := dynamodb.NewInventory(&readCounter{API: client, unprocessed: -1}, names.Inventory).Products(t.Context())
+	if !fault.Is(err, fault.Unavailable) {
+		t.Errorf("with every key unprocessed: %v, want a fault.Unavailable error", err)
 	}
 }
