@@ -92,13 +92,13 @@ var (
 	}}
 	IdempotencyTable = Table{Env: EnvIdempotencyTable, ID: "Idempotency", TTL: "expiresAt"}
 	InventoryTable   = Table{Env: EnvInventoryTable, ID: "Inventory", Indexes: []Index{
-		// Sparse: only products carry "catalog", so listing the catalog reads no reservation (one a
+		// Sparse: only products carry "catalog", so listing the catalog reads no reservation (one per
 		// order, kept). Keys only: a change of stock, on every reservation, writes nothing to it.
 		{Name: "catalog", PartitionKey: "catalog", SortKey: "productId", KeysOnly: true},
 	}}
-	PaymentsTable    = Table{Env: EnvPaymentsTable, ID: "Payments"}
-	DedupTable       = Table{Env: EnvDedupTable, ID: "Dedup", TTL: "expiresAt"}
-	SessionsTable    = Table{Env: EnvSessionsTable, ID: "Sessions", TTL: "expiresAt"}
+	PaymentsTable = Table{Env: EnvPaymentsTable, ID: "Payments"}
+	DedupTable    = Table{Env: EnvDedupTable, ID: "Dedup", TTL: "expiresAt"}
+	SessionsTable = Table{Env: EnvSessionsTable, ID: "Sessions", TTL: "expiresAt"}
 	// Tables lists every table.
 	Tables = []Table{OrdersTable, IdempotencyTable, InventoryTable, PaymentsTable, DedupTable, SessionsTable}
 )
