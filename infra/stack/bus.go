@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventschemas"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -96,12 +97,25 @@ func (o *Orderflow) addRoutes() error {
 			}},
 		})
 		allowRuleToDeadLetter(dlq, rule)
+		o.watchRuleDLQ(rule)
 		fn.AddPermission(jsii.String(id+"Invoke"), &awslambda.Permission{
 			Principal: awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
 			SourceArn: rule.AttrArn(),
 		})
 	}
 	return nil
+}
+
+// watchRuleDLQ counts the events rule could not put in its target's DLQ. EventBridge names a rule on a
+// custom bus by the bus and the rule (dimensions EventBusName, RuleName), the rule's name being the last
+// part of its ARN (arn:…:rule/<bus>/<rule>).
+func (o *Orderflow) watchRuleDLQ(rule awsevents.CfnRule) {
+	name := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), rule.AttrArn(), nil))
+	o.unsent = append(o.unsent, awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String("AWS/Events"), MetricName: jsii.String("InvocationsFailedToBeSentToDlq"),
+		DimensionsMap: &map[string]*string{"EventBusName": o.bus.EventBusName(), "RuleName": name},
+		Statistic:     jsii.String("Sum"), Period: fiveMinutes,
+	}))
 }
 
 // addReconcilerSchedule invokes every Schedule function on a fixed rate.
@@ -111,7 +125,7 @@ func (o *Orderflow) addReconcilerSchedule() {
 			continue
 		}
 		id := construct(f.Name)
-		awsevents.NewRule(o.Stack, jsii.String(id+"Schedule"), &awsevents.RuleProps{
+		rule := awsevents.NewRule(o.Stack, jsii.String(id+"Schedule"), &awsevents.RuleProps{
 			Description: jsii.String("runs " + f.Name + ": " + f.Description),
 			Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(o.Settings.ReconcileEvery))),
 			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(o.functions[f.Name], &awseventstargets.LambdaFunctionProps{
@@ -121,6 +135,12 @@ func (o *Orderflow) addReconcilerSchedule() {
 				MaxEventAge: awscdk.Duration_Minutes(jsii.Number(o.Settings.ReconcileEvery)),
 			})},
 		})
+		// A rule on the default bus is named by RuleName alone.
+		o.unsent = append(o.unsent, awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/Events"), MetricName: jsii.String("InvocationsFailedToBeSentToDlq"),
+			DimensionsMap: &map[string]*string{"RuleName": rule.RuleName()},
+			Statistic:     jsii.String("Sum"), Period: fiveMinutes,
+		}))
 	}
 }
 
@@ -206,6 +226,7 @@ func (o *Orderflow) addSubscribers() error {
 			}},
 		})
 		allowRuleToDeadLetter(dlq, rule)
+		o.watchRuleDLQ(rule)
 	}
 	awscdk.NewCfnOutput(o.Stack, jsii.String("ForwardingRoleArn"), &awscdk.CfnOutputProps{
 		Description: jsii.String("role that forwards events to subscribers: allow it events:PutEvents in your bus policy"),

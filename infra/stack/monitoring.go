@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/orderflow/orderflow/services/lambdas"
 )
 
 // EMF metrics the functions print (names identical to the Prometheus metrics of the local runtime).
@@ -93,6 +95,27 @@ func (o *Orderflow) addAlarms() {
 	o.alarm("IngestQueueAge", fmt.Sprintf("an accepted order has waited more than %d s for the dispatcher", ingestOldestAgeSeconds),
 		o.queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(1))}),
 		ingestOldestAgeSeconds, 3)
+	for _, name := range sortedKeys(o.functions) {
+		if f, _ := lambdas.Lookup(name); asynchronous(f) {
+			// Lambda's count of asynchronous invocations it could not send to the on-failure destination.
+			o.unsent = append(o.unsent, o.functions[name].Metric(jsii.String("DestinationDeliveryFailures"),
+				&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: fiveMinutes}))
+		}
+	}
+	// What could not be put in a DLQ (a queue policy or key that refuses it, say) is lost without a dead
+	// letter to alarm on; an alarm watches at most 10 metrics, so they are summed 10 at a time.
+	for i := 0; i < len(o.unsent); i += 10 {
+		chunk := o.unsent[i:min(i+10, len(o.unsent))]
+		using := map[string]awscloudwatch.IMetric{}
+		for j, m := range chunk {
+			using[fmt.Sprintf("m%d", j)] = m
+		}
+		o.alarm(fmt.Sprintf("UndeliveredDeadLetters%d", i/10+1), "events or invocations lost: they failed and could not be put in their dead-letter queue",
+			awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+				Expression: jsii.String("SUM(METRICS())"), Label: jsii.String("not put in a DLQ"),
+				Period: fiveMinutes, UsingMetrics: &using,
+			}), 0, 1)
+	}
 	for _, name := range sortedKeys(o.functions) {
 		fn := o.functions[name]
 		id := construct(name)

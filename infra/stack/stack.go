@@ -42,6 +42,9 @@ type Orderflow struct {
 	// dlqs are every dead-letter queue, each with an alarm; deadLetters names what each one catches.
 	dlqs        []awssqs.Queue
 	deadLetters []string
+	// unsent are, for every rule target and every function's on-failure destination, the count of what
+	// could not be put in its DLQ: lost, with no dead letter to alarm on.
+	unsent []awscloudwatch.IMetric
 }
 
 // New adds the orderflow stack, configured by the context of app, and the cdk-nag checks.

@@ -419,6 +419,58 @@ func TestEveryQueueHasADLQOrIsOneAndIsEncryptedAndTLSOnly(t *testing.T) {
 	}
 }
 
+// What could not be put in a DLQ is lost with no dead letter to alarm on: every rule's target (the
+// routes, the subscribers' forwarding rules, the reconciler's schedule) and every function invoked
+// asynchronously (its on-failure destination) is watched by an alarm on the operations topic.
+func TestWhatCouldNotReachItsDLQIsAlarmed(t *testing.T) {
+	_, tpl := synth(t)
+	var rules []string // each rule's logical id
+	for id := range resources(tpl, "AWS::Events::Rule") {
+		rules = append(rules, id)
+	}
+	asyncFns := 0
+	for _, f := range lambdas.Functions {
+		if f.Trigger == lambdas.Bus || f.Trigger == lambdas.Schedule {
+			asyncFns++
+		}
+	}
+	watchedRules := map[string]bool{}
+	destinationFailures := 0
+	for _, a := range resources(tpl, "AWS::CloudWatch::Alarm") {
+		p := props(a)
+		metrics, _ := p["Metrics"].([]any)
+		if len(p["AlarmActions"].([]any)) == 0 || p["Threshold"] != 0.0 {
+			continue
+		}
+		for _, m := range metrics {
+			stat, _ := m.(map[string]any)["MetricStat"].(map[string]any)
+			if stat == nil {
+				continue
+			}
+			metric := stat["Metric"].(map[string]any)
+			raw, _ := json.Marshal(metric["Dimensions"])
+			switch metric["MetricName"] {
+			case "InvocationsFailedToBeSentToDlq":
+				for _, id := range rules {
+					if strings.Contains(string(raw), `"`+id+`"`) {
+						watchedRules[id] = true
+					}
+				}
+			case "DestinationDeliveryFailures":
+				destinationFailures++
+			}
+		}
+	}
+	for _, id := range rules {
+		if !watchedRules[id] {
+			t.Errorf("rule %s: no alarm on the events it could not put in its DLQ", id)
+		}
+	}
+	if destinationFailures != asyncFns {
+		t.Errorf("%d functions watched for on-failure destination failures, want the %d invoked asynchronously", destinationFailures, asyncFns)
+	}
+}
+
 func TestEveryDLQHasAnAlarm(t *testing.T) {
 	_, tpl := synth(t)
 	alarmed := map[string]bool{}
