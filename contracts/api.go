@@ -108,10 +108,12 @@ type InventoryItem struct {
 	Available int `json:"available"`
 }
 
-// InventoryList is the body of GET /inventory.
+// InventoryList is the body of GET /inventory: a page of the catalog, by product id.
 type InventoryList struct {
-	// Items are the catalog's products, by product id.
+	// Items are the page's products, by product id.
 	Items []InventoryItem `json:"items"`
+	// NextCursor fetches the next page; null on the last page.
+	NextCursor *string `json:"nextCursor" jsonschema:"nullable"`
 }
 
 // PutInventoryRequest is the body of PUT /inventory/{productId}.

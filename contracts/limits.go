@@ -36,4 +36,6 @@ const (
 	MaxChatQueryLength = 2000
 	// MaxStock is the most stock a product may have.
 	MaxStock = 1_000_000_000
+	// MaxInventoryPage is the largest limit of a page of GET /inventory.
+	MaxInventoryPage = 1000
 )

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -188,8 +189,13 @@ func (g *generator) openAPIDocument() (*openAPI, error) {
 				Responses:  errs(ok200("The order's events, in the EventBridge envelope.", "EventList", nil), 400, 404)},
 		},
 		"/inventory": {
-			"get": {OperationID: "listInventory", Tags: []string{"inventory"}, Summary: "List the catalog with its stock (admin)",
-				Responses: errs(ok200("The catalog.", "InventoryList", nil))},
+			"get": {OperationID: "listInventory", Tags: []string{"inventory"}, Summary: "List the catalog with its stock, by product id (admin)",
+				Parameters: []parameter{
+					{Name: "limit", In: "query", Description: "The page size (default: the whole catalog, as far as one response holds it).",
+						Schema: &jsonschema.Schema{Type: "integer", Minimum: "1", Maximum: json.Number(strconv.Itoa(contracts.MaxInventoryPage))}},
+					{Name: "cursor", In: "query", Description: "The nextCursor of the previous page.", Schema: str()},
+				},
+				Responses: errs(ok200("A page of the catalog.", "InventoryList", nil), 400)},
 		},
 		"/inventory/{productId}": {
 			"get": {OperationID: "getInventoryItem", Tags: []string{"inventory"}, Summary: "Get a product with its stock (admin)",

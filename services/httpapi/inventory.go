@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -12,24 +14,77 @@ import (
 	"github.com/orderflow/orderflow/services/ingest"
 	"github.com/orderflow/orderflow/services/input"
 	"github.com/orderflow/orderflow/services/inventory"
+	"github.com/orderflow/orderflow/services/pipeline"
 )
 
 func itemOf(p inventory.Product) contracts.InventoryItem {
 	return contracts.InventoryItem{ProductID: p.ID, Name: p.Name, Price: p.Price, Available: p.Available}
 }
 
-// listInventory serves GET /inventory (admin): every product, ordered by id.
+// listInventory serves GET /inventory?limit=&cursor= (admin): a page of the catalog by product id, with
+// the cursor of the next page (null on the last). Without limit the page holds every product after the
+// cursor that one response holds (MaxPageBytes: on AWS a function returns at most 6 MB), so a client
+// that follows nextCursor reads any catalog, and one of a shop's usual size comes in one page.
 func (s *server) listInventory(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var sh shape
+	limit := queryLimit(&sh, q.Get("limit"), 0, contracts.MaxInventoryPage)
+	after, ok := decodeProductCursor(q.Get("cursor"))
+	if !ok {
+		sh.bad("cursor", "is not a nextCursor of GET /inventory")
+	}
+	if err := sh.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	products, err := s.deps.Inventory.Products(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	list := contracts.InventoryList{Items: make([]contracts.InventoryItem, len(products))}
-	for i, p := range products {
-		list.Items[i] = itemOf(p)
+	if after != "" {
+		i, _ := slices.BinarySearchFunc(products, after, func(p inventory.Product, id string) int { return strings.Compare(p.ID, id) })
+		for i < len(products) && products[i].ID <= after {
+			i++
+		}
+		products = products[i:]
 	}
-	s.writeJSON(w, r, http.StatusOK, list)
+	if limit == 0 || limit > len(products) {
+		limit = len(products)
+	}
+	for {
+		page := contracts.InventoryList{Items: make([]contracts.InventoryItem, limit)}
+		for i, p := range products[:limit] {
+			page.Items[i] = itemOf(p)
+		}
+		if limit < len(products) {
+			next := base64.RawURLEncoding.EncodeToString([]byte(products[limit-1].ID))
+			page.NextCursor = &next
+		}
+		body, release, err := pipeline.EncodePooled(page)
+		if err == nil && asJSONString(body) > s.maxPage && limit > 1 {
+			// Too large to answer: half as many, whose cursor goes on from the last of them. A page of one
+			// product (a few hundred bytes) is always answered, so this ends.
+			release()
+			limit /= 2
+			continue
+		}
+		s.writeEncoded(w, r, http.StatusOK, body, release, err)
+		return
+	}
+}
+
+// decodeProductCursor returns the product id a nextCursor of GET /inventory goes on after ("" for no
+// cursor), or false when cursor is not one.
+func decodeProductCursor(cursor string) (string, bool) {
+	if cursor == "" {
+		return "", true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(b) == 0 || !utf8.Valid(b) || utf8.RuneCount(b) > contracts.MaxProductIDLength {
+		return "", false
+	}
+	return string(b), true
 }
 
 // getInventory serves GET /inventory/{productId} (admin).

@@ -1,12 +1,15 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orderflow/orderflow/contracts"
+	"github.com/orderflow/orderflow/services/httpapi"
+	"github.com/orderflow/orderflow/services/inventory"
 )
 
 func TestInventory(t *testing.T) {
@@ -150,5 +153,63 @@ func TestPutInventoryCreatesOnlyWhatIsNew(t *testing.T) {
 	}
 	if _, err := e.inventory.Product(t.Context(), "TEA002"); err == nil {
 		t.Error("a refused request created TEA002")
+	}
+}
+
+// TestTheCatalogIsPaged: with limit, pages of that many products by id, each cursor going on after its
+// last; without it, one page of everything that fits the byte budget (on AWS, what a function may
+// return), so that following nextCursor reads a catalog of any size, each product once.
+func TestTheCatalogIsPaged(t *testing.T) {
+	t.Parallel()
+	const budget = 1500
+	e := newEnv(t, func(c *httpapi.Config, _ *httpapi.Deps) { c.MaxPageBytes = budget })
+	want := []string{"BOOK001"}
+	for i := range 24 {
+		id := fmt.Sprintf("P%03d", i)
+		if err := e.inventory.PutProduct(t.Context(), inventory.Product{ID: id, Name: strings.Repeat("n", 20), Price: 100, Available: i}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+	}
+	all := func(query string) (ids []string, pages int) {
+		t.Helper()
+		cursor := ""
+		for ; pages < 50; pages++ {
+			path := "/inventory" + query
+			if cursor != "" {
+				path += map[bool]string{true: "&", false: "?"}[query != ""] + "cursor=" + cursor
+			}
+			res := e.do(t, request{method: "GET", path: path, key: adminKey})
+			if res.status != 200 {
+				t.Fatalf("GET %s: %d %s", path, res.status, res.body)
+			}
+			if len(res.body) > budget+1 {
+				t.Errorf("GET %s: %d bytes, over the budget of %d", path, len(res.body), budget)
+			}
+			var l contracts.InventoryList
+			res.decode(t, &l)
+			for _, it := range l.Items {
+				ids = append(ids, it.ProductID)
+			}
+			if l.NextCursor == nil {
+				return ids, pages + 1
+			}
+			cursor = *l.NextCursor
+		}
+		t.Fatalf("GET /inventory%s: no last page after %d", query, pages)
+		return nil, 0
+	}
+	ids, pages := all("?limit=10")
+	if d := cmp.Diff(want, ids); d != "" || pages != 3 {
+		t.Errorf("limit=10: %d pages (want 3), products (-want +got):\n%s", pages, d)
+	}
+	ids, pages = all("")
+	if d := cmp.Diff(want, ids); d != "" || pages < 2 {
+		t.Errorf("no limit, %d bytes a page: %d pages (want several), products (-want +got):\n%s", budget, pages, d)
+	}
+	for _, path := range []string{"/inventory?limit=0", "/inventory?limit=1001", "/inventory?limit=x", "/inventory?cursor=%21%21", "/inventory?cursor=" + strings.Repeat("QUFB", 50)} {
+		if res := e.do(t, request{method: "GET", path: path, key: adminKey}); res.status != 400 || res.errorBody(t).Error.Code != contracts.CodeValidationFailed {
+			t.Errorf("GET %s: %d %s, want 400 VALIDATION_FAILED", path, res.status, res.body)
+		}
 	}
 }

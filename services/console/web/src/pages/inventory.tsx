@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ApiError, get, message, request } from "../api";
+import { ApiError, get, message, query, request } from "../api";
 import { num, price } from "../format";
 import type { InventoryItem } from "../types";
 import { announce, ErrorMessage, Page, TableScroll, useAsync } from "../ui";
@@ -55,7 +55,18 @@ async function fetchProduct(id: string): Promise<{ item: InventoryItem; etag: st
  * New products are sent with If-None-Match: *, so that an existing one is never overwritten.
  */
 export function Inventory() {
-  const list = useAsync((s) => get<{ items: InventoryItem[] }>("/inventory", s), []);
+  const list = useAsync(async (s) => {
+    // The catalog comes in pages when it is larger than one response holds: read them all.
+    const items: InventoryItem[] = [];
+    let cursor: string | null = null;
+    do {
+      const path: string = "/inventory" + query({ cursor });
+      const page: { items: InventoryItem[]; nextCursor?: string | null } = await get(path, s);
+      items.push(...page.items);
+      cursor = page.nextCursor ?? null;
+    } while (cursor);
+    return { items };
+  }, []);
   const [editing, setEditing] = useState<Record<string, Editing>>({});
   const [rowError, setRowError] = useState<string | null>(null);
 
