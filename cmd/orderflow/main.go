@@ -95,11 +95,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		return noop(ctx, args, stdout, stderr)
 	case "fill":
 		return fill(ctx, args, stdout, stderr)
+	case "backfill-catalog":
+		return backfillCatalog(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: orderflow [serve|aws-local|dlq list|dlq redrive|bench|fill] [flags]; orderflow serve --help lists the configuration")
+		fmt.Fprintln(stdout, "usage: orderflow [serve|aws-local|dlq list|dlq redrive|bench|fill|backfill-catalog] [flags]; orderflow serve --help lists the configuration")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want serve, aws-local, dlq, bench or fill)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, aws-local, dlq, bench, fill or backfill-catalog)", cmd)
 }
 
 // env returns the environment variable's value, or def.

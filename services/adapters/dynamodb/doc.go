@@ -69,6 +69,7 @@
 // condition is the ETag check itself, and a reservation in between fails it. Products reads the keys
 // from the sparse, keys-only catalog index (catalog, productId), which holds products only, and then the
 // products by BatchGetItem: reservation records are kept, one an order, and a Scan would read them all.
+// BackfillCatalog sets the catalog attribute on the products written before the index existed.
 //
 // A reservation takes at most 99 products per transaction, the 100th action being the write of its
 // record. An order has at most 100 lines, so a reservation may need two transactions ("parts"); every

@@ -226,6 +226,49 @@ func (inv *Inventory) Products(ctx context.Context) ([]inventory.Product, error)
 	return out, nil
 }
 
+// BackfillCatalog puts into the catalog index the products written before it existed, which carry no
+// catalog attribute and which Products therefore does not list: run it once on a table that held
+// products before the upgrade. It Scans the table (reservations included, so it costs what the Scan that
+// Products used to do cost, once) and sets the attribute on every product that lacks it, on condition
+// that the product still exists, so that a product is never created. It is safe to run again, and while
+// the API serves, and returns how many products it changed.
+func (inv *Inventory) BackfillCatalog(ctx context.Context) (int, error) {
+	in := &awsdynamodb.ScanInput{
+		TableName:                 aws.String(inv.table),
+		FilterExpression:          aws.String("begins_with(pk, :p) AND attribute_not_exists(#c)"),
+		ProjectionExpression:      aws.String("pk"),
+		ExpressionAttributeNames:  map[string]string{"#c": attrCatalog},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("PRODUCT#")},
+	}
+	changed := 0
+	for {
+		page, err := inv.api.Scan(ctx, in)
+		if err != nil {
+			return changed, fmt.Errorf("backfill the catalog: %w", classify(err))
+		}
+		for _, item := range page.Items {
+			_, err := inv.api.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
+				TableName: aws.String(inv.table), Key: map[string]types.AttributeValue{attrPK: item[attrPK]},
+				UpdateExpression:          aws.String("SET #c = :c"),
+				ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(#c)"),
+				ExpressionAttributeNames:  map[string]string{"#c": attrCatalog},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":c": s(catalogPartition)},
+			})
+			if conditionalCheckFailed(err) {
+				continue // put again meanwhile (with the attribute), or gone
+			}
+			if err != nil {
+				return changed, fmt.Errorf("backfill the catalog: %w", classify(err))
+			}
+			changed++
+		}
+		if page.LastEvaluatedKey == nil {
+			return changed, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
 // batchGet reads the items of up to maxBatchGet keys, strongly consistent. Keys DynamoDB leaves
 // unprocessed (over its throughput or its 16 MB a call) are asked for again after a pause, up to
 // maxWriteAttempts calls, and then the read is a fault.Unavailable error. A product deleted between the

@@ -274,3 +274,51 @@ func TestProductsAsksAgainForUnprocessedKeys(t *testing.T) {
 		t.Errorf("with every key unprocessed: %v, want a fault.Unavailable error", err)
 	}
 }
+
+// Products written before the catalog index existed (no catalog attribute) are missing from the listing
+// until BackfillCatalog has run once; it lists them again, with their stock, creates nothing and changes
+// nothing when run again.
+func TestBackfillCatalogListsTheProductsWrittenBeforeTheIndex(t *testing.T) {
+	client, names := tables(t)
+	inv := dynamodb.NewInventory(client, names.Inventory)
+	for _, id := range []string{"OLD1", "OLD2"} { // as the adapter wrote products before the index
+		if _, err := client.PutItem(t.Context(), &awsdynamodb.PutItemInput{TableName: &names.Inventory, Item: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "PRODUCT#" + id}, "productId": &types.AttributeValueMemberS{Value: id},
+			"name": &types.AttributeValueMemberS{Value: "old " + id}, "price": &types.AttributeValueMemberN{Value: "100"},
+			"available": &types.AttributeValueMemberN{Value: "7"},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := inv.PutProduct(t.Context(), inventory.Product{ID: "NEW1", Name: "new", Price: 100, Available: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.Reserve(t.Context(), "order-1", []inventory.Line{{ProductID: "OLD1", Quantity: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func() []string {
+		t.Helper()
+		ps, err := inv.Products(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range ps {
+			out = append(out, fmt.Sprintf("%s:%d", p.ID, p.Available))
+		}
+		return out
+	}
+	if got := ids(); !cmp.Equal(got, []string{"NEW1:5"}) {
+		t.Fatalf("before the backfill, products = %v, want only NEW1 (the others carry no catalog attribute)", got)
+	}
+	n, err := inv.BackfillCatalog(t.Context())
+	if err != nil || n != 2 {
+		t.Fatalf("BackfillCatalog = %d, %v; want 2 products changed", n, err)
+	}
+	if d := cmp.Diff([]string{"NEW1:5", "OLD1:5", "OLD2:7"}, ids()); d != "" {
+		t.Errorf("after the backfill, products (-want +got):\n%s", d)
+	}
+	if n, err := inv.BackfillCatalog(t.Context()); err != nil || n != 0 {
+		t.Errorf("second BackfillCatalog = %d, %v; want 0, nil", n, err)
+	}
+}

@@ -53,7 +53,7 @@ type Moto struct {
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when the process has been reaped
-	patch  string        // the folder of sitecustomize.py, removed by Stop
+	patch  string        // the folder of sitecustomize.py, removed once the server answers (or by Stop)
 	output *lockedBuffer
 
 	stopOnce sync.Once
@@ -117,6 +117,9 @@ func startMotoOnce(ctx context.Context, path string) (*Moto, error) {
 		return nil, fmt.Errorf("start moto on port %d: %w; output: %s", port, err, out.String())
 	}
 	m.Startup = time.Since(began)
+	// Python read sitecustomize.py when it started, before the server could answer: the folder is not
+	// needed any more, and is not left behind by a process that exits without calling Stop.
+	_ = os.RemoveAll(patch)
 	return m, nil
 }
 

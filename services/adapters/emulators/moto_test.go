@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,7 +34,13 @@ func TestMotoServesSNSAndStopEndsTheProcessGroup(t *testing.T) {
 	if out := m.Output(); !strings.Contains(out, "orderflow: moto parses each JSONPath once") {
 		t.Errorf("moto_server's output has no word of the JSONPath patch:\n%s", out)
 	}
-	patch := emulators.MotoPatchDir(m)
+	// Python has read the patch by the time the server answers: its folder is gone already, so that a
+	// test binary killed before Stop leaves none behind.
+	if patch := emulators.MotoPatchDir(m); patch == "" {
+		t.Error("no patch folder recorded")
+	} else if _, err := os.Stat(patch); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the patch folder %s is still there once moto answers (stat: %v)", patch, err)
+	}
 
 	client := sns.NewFromConfig(m.AWSConfig())
 	topic, err := client.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("harness")})
@@ -75,9 +83,6 @@ func TestMotoServesSNSAndStopEndsTheProcessGroup(t *testing.T) {
 	if err := m.Stop(); err != nil {
 		t.Errorf("second Stop: %v", err)
 	}
-	if _, err := os.Stat(patch); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the patch folder %s is still there after Stop (stat: %v)", patch, err)
-	}
 	if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("process group %d still exists after Stop (kill -0: %v)", pid, err)
 	}
@@ -85,6 +90,29 @@ func TestMotoServesSNSAndStopEndsTheProcessGroup(t *testing.T) {
 	if resp, err := c.Get(m.Endpoint + "/moto-api/"); err == nil {
 		resp.Body.Close()
 		t.Errorf("%s still answers after Stop", m.Endpoint)
+	}
+}
+
+// A sitecustomize the user's PYTHONPATH already had (a coverage hook, a certificate setup) still runs
+// in moto's Python: the patch, first on the path, would otherwise hide it.
+func TestMotoStillRunsTheSitecustomizeOfTheUsersPythonPath(t *testing.T) {
+	own := t.TempDir()
+	ran := filepath.Join(own, "ran")
+	script := "import os\nopen(" + strconv.Quote(ran) + ", 'w').write(__name__)\n"
+	if err := os.WriteFile(filepath.Join(own, "sitecustomize.py"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PYTHONPATH", own)
+	m, err := emulators.StartMoto(context.Background())
+	if err != nil {
+		t.Fatalf("StartMoto: %v", err)
+	}
+	t.Cleanup(func() { _ = m.Stop() })
+	if got, err := os.ReadFile(ran); err != nil || string(got) != "sitecustomize" {
+		t.Errorf("the sitecustomize on the user's PYTHONPATH did not run as sitecustomize (%q, %v); moto's output:\n%s", got, err, m.Output())
+	}
+	if out := m.Output(); !strings.Contains(out, "orderflow: moto parses each JSONPath once") {
+		t.Errorf("moto_server's output has no word of the JSONPath patch:\n%s", out)
 	}
 }
 
