@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -181,7 +183,24 @@ const (
 	catalogPartition = "PRODUCT"
 	// maxBatchGet is the most keys one BatchGetItem takes.
 	maxBatchGet = 100
+	// maxReadAttempts bounds the BatchGetItem calls for one chunk of keys: with readBackoff, about 2.5 s.
+	maxReadAttempts = 8
 )
+
+// readBackoff waits before asking again for keys DynamoDB left unprocessed, which it does when the
+// table is over its throughput: 25 ms doubling to at most 1 s, with full jitter, as AWS advises for
+// UnprocessedKeys. When ctx ends first it returns ctx's error as fault.Unavailable.
+func readBackoff(ctx context.Context, attempt int) error {
+	limit := min(25*time.Millisecond<<(attempt-1), time.Second)
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(limit))) + time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fault.Wrap(fault.Unavailable, ctx.Err(), "stopped before reading again")
+	case <-t.C:
+		return nil
+	}
+}
 
 // Products returns every product ordered by id. It reads the product keys from the sparse, keys-only
 // catalog index (eventually consistent: a product created a moment ago may be missing) and the products
@@ -270,9 +289,9 @@ func (inv *Inventory) BackfillCatalog(ctx context.Context) (int, error) {
 }
 
 // batchGet reads the items of up to maxBatchGet keys, strongly consistent. Keys DynamoDB leaves
-// unprocessed (over its throughput or its 16 MB a call) are asked for again after a pause, up to
-// maxWriteAttempts calls, and then the read is a fault.Unavailable error. A product deleted between the
-// index and the read is simply not returned.
+// unprocessed (over its throughput or its 16 MB a call) are asked for again after an exponential,
+// jittered backoff (readBackoff), up to maxReadAttempts calls, and then the read is a fault.Unavailable
+// error. A product deleted between the index and the read is simply not returned.
 func (inv *Inventory) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
 	var items []map[string]types.AttributeValue
 	for attempt := 1; len(keys) > 0; attempt++ {
@@ -287,10 +306,10 @@ func (inv *Inventory) batchGet(ctx context.Context, keys []map[string]types.Attr
 		if len(keys) == 0 {
 			break
 		}
-		if attempt >= maxWriteAttempts {
+		if attempt >= maxReadAttempts {
 			return nil, fault.Unavailablef("%d products still unprocessed after %d reads", len(keys), attempt)
 		}
-		if err := pause(ctx, attempt); err != nil {
+		if err := readBackoff(ctx, attempt); err != nil {
 			return nil, err
 		}
 	}
