@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"text/tabwriter"
@@ -27,7 +28,13 @@ func dlq(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	db, err := sqlite.Open(filepath.Join(*dataDir, local.DatabaseFile), sqlite.Options{})
+	path := filepath.Join(*dataDir, local.DatabaseFile)
+	// Opening creates a missing database: a mistyped directory would then list "no dead letters" and be
+	// left with an empty store, instead of saying that nothing is there.
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("data directory %s holds no orderflow database (%s): %w", *dataDir, local.DatabaseFile, err)
+	}
+	db, err := sqlite.Open(path, sqlite.Options{PruneInterval: -1})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}

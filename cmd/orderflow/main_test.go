@@ -722,3 +722,18 @@ func TestStaleInventoryEditIsRefused(t *testing.T) {
 		t.Errorf("PUT with the current ETag = %d %s, want 200 with the new ETag", r.Status, r.Body)
 	}
 }
+
+func TestDeadLetterCommandsRefuseADirectoryWithoutADatabase(t *testing.T) {
+	t.Parallel()
+	for _, sub := range []string{"list", "redrive"} {
+		dir := t.TempDir()
+		var out bytes.Buffer
+		err := run(context.Background(), []string{"dlq", sub, "--data-dir", dir}, &out, io.Discard, nil)
+		if err == nil || !strings.Contains(err.Error(), "no orderflow database") {
+			t.Errorf("dlq %s on an empty directory: err %v, output %q; want an error saying there is no database", sub, err, out.String())
+		}
+		if _, err := os.Stat(filepath.Join(dir, local.DatabaseFile)); !os.IsNotExist(err) {
+			t.Errorf("dlq %s created %s in the directory (stat: %v)", sub, local.DatabaseFile, err)
+		}
+	}
+}

@@ -111,9 +111,16 @@ func Routes(subs []Subscription) []routing.Route {
 
 // Handler returns the bus consumer that POSTs events to the subscription's endpoint. A 2xx answer
 // acknowledges the event; 408, 429, 5xx and network errors are retried; any other answer dead-letters it,
-// as EventBridge API destinations do. Every attempt is recorded in log, unless log is nil.
+// as EventBridge API destinations do. A redirect is such an answer: it is not followed, since following a
+// 301, 302 or 303 turns the POST into a GET without the event, whose 2xx would acknowledge an event the
+// endpoint never received (and a redirect could send the call, signed, anywhere). Every attempt is
+// recorded in log, unless log is nil.
 func Handler(client *http.Client, s Subscription, log *Log) pipeline.Handler {
 	rec := log.subscription(s)
+	// A copy, so that the caller's client (shared by every subscription) is left as it was.
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	client = &c
 	return func(ctx context.Context, e contracts.Event) error {
 		start := time.Now()
 		status, answer, err := deliver(ctx, client, s, e)
@@ -169,6 +176,9 @@ func deliver(ctx context.Context, client *http.Client, s Subscription, e contrac
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
 		return resp.StatusCode, string(head), fault.Unavailablef("webhook %s answered %s", s.Name, resp.Status)
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return resp.StatusCode, string(head), fault.Invalidf("webhook %s answered %s to %q: redirects are not followed, update the endpoint",
+			s.Name, resp.Status, shorten(resp.Header.Get("Location")))
 	}
 	return resp.StatusCode, string(head), fault.Invalidf("webhook %s answered %s", s.Name, resp.Status)
 }

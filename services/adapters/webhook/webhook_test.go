@@ -89,3 +89,34 @@ func TestCallsAreSignedWhenTheSubscriptionHasASecret(t *testing.T) {
 		t.Errorf("signature = %q, want %q (HMAC-SHA256 of the body)", sig, want)
 	}
 }
+
+func TestARedirectIsNotADelivery(t *testing.T) {
+	t.Parallel()
+	// An endpoint that moved answers 301/302/303; following it would turn the POST into a GET without
+	// the event, and that GET's 200 would acknowledge an event nobody received.
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect} {
+		var posts, gets int
+		mux := http.NewServeMux()
+		mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/moved", status)
+		})
+		mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				posts++
+			} else {
+				gets++
+			}
+		})
+		srv := httptest.NewServer(mux)
+		err := webhook.Handler(srv.Client(), webhook.Subscription{Name: "t", Endpoint: srv.URL + "/hook"}, nil)(context.Background(), contracts.Event{ID: "ev1", Detail: []byte(`{}`)})
+		srv.Close()
+		if err == nil {
+			t.Errorf("status %d: delivered (posts %d, gets %d at the redirect's target), want a failure that dead-letters the event", status, posts, gets)
+		} else if fault.KindOf(err) != fault.Invalid {
+			t.Errorf("status %d: err %v, want kind %v (a redirect is a wrong endpoint, not an outage)", status, err, fault.Invalid)
+		}
+		if posts+gets != 0 {
+			t.Errorf("status %d: the redirect was followed (posts %d, gets %d)", status, posts, gets)
+		}
+	}
+}
