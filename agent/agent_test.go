@@ -319,6 +319,27 @@ func TestStopReasons(t *testing.T) {
 	}
 }
 
+func TestAnswerCutOffWhileAskingForAToolIsAnsweredOffline(t *testing.T) {
+	t.Parallel()
+	cutOff := func(ModelRequest) (ModelResponse, error) {
+		return ModelResponse{StopReason: StopMaxTokens, Message: Message{Role: RoleAssistant, Content: []Block{
+			{Text: "Let me look that up."},
+			{ToolUse: &ToolUse{ID: "t", Name: ToolExplainFailure, Input: json.RawMessage(`{"orderId":"0193b2c3"}`)}},
+		}}}, nil
+	}
+	bot, reg := newBot(t, fixture(t), &scriptedModel{steps: []func(ModelRequest) (ModelResponse, error){cutOff}}, Options{})
+	resp, err := bot.Answer(context.Background(), contracts.ChatRequest{Query: "Why did order 0193b2c3 fail?", CustomerID: "cust-alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Source != contracts.ChatSourceFallback || !strings.Contains(resp.Answer, "Card declined by issuer") {
+		t.Errorf("response = %+v, want the offline answer with the failure reason, not the model's preamble", resp)
+	}
+	if got := metricValue(t, reg, "orderflow_chatbot_fallbacks_total", "reason", string(StopMaxTokens)); got != 1 {
+		t.Errorf("max_tokens fallbacks = %v, want 1", got)
+	}
+}
+
 func TestModelFailureFallsBack(t *testing.T) {
 	t.Parallel()
 	model := &scriptedModel{steps: []func(ModelRequest) (ModelResponse, error){

@@ -53,8 +53,10 @@ func (c *Chatbot) converse(ctx context.Context, customerID, query string, histor
 			}
 			return model(text)
 		case StopMaxTokens:
-			// A cut-off answer still carries the facts it got to; with nothing said, answer offline.
-			if text == "" {
+			// A cut-off answer still carries the facts it got to; with nothing said, answer offline. A
+			// message cut off while asking for tools has only its preamble ("Let me check that.") and
+			// no facts, and its tool use may be cut in half: answer offline too.
+			if text == "" || len(resp.Message.toolUses()) > 0 {
 				return answer{}, string(StopMaxTokens)
 			}
 			return model(text + " …")

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,6 +51,8 @@ type Model struct {
 	client  *bedrockruntime.Client
 	modelID string
 	opts    Options
+	// status says whether the model takes a toolResult's status field (see takesToolResultStatus).
+	status bool
 }
 
 var _ agent.Model = (*Model)(nil)
@@ -75,7 +78,17 @@ func New(client *bedrockruntime.Client, modelID string, opts Options) (*Model, e
 	if opts.MaxTokens <= 0 {
 		opts.MaxTokens = DefaultMaxTokens
 	}
-	return &Model{client: client, modelID: modelID, opts: opts}, nil
+	return &Model{client: client, modelID: modelID, opts: opts, status: takesToolResultStatus(modelID)}, nil
+}
+
+// takesToolResultStatus reports whether Converse accepts a toolResult's status field for the model:
+// the API documents it for Amazon Nova and Anthropic Claude models only, and other models that use
+// tools (Llama, Mistral, Cohere …) refuse a request that carries it with a ValidationException, which
+// would send every question that ran a tool to the offline responder. An application inference
+// profile's ARN does not say which model it routes to, so it gets no status either.
+func takesToolResultStatus(modelID string) bool {
+	id := strings.ToLower(modelID)
+	return strings.Contains(id, "amazon.nova") || strings.Contains(id, "anthropic.claude")
 }
 
 // NewFromConfig returns a Model with a bedrockruntime client made from cfg; optFns adjust the client
@@ -118,7 +131,7 @@ func (m *Model) input(req agent.ModelRequest) (*bedrockruntime.ConverseInput, er
 		in.System = []types.SystemContentBlock{&types.SystemContentBlockMemberText{Value: req.System}}
 	}
 	for i, msg := range req.Messages {
-		tm, err := message(msg)
+		tm, err := message(msg, m.status)
 		if err != nil {
 			return nil, fmt.Errorf("message %d: %w", i, err)
 		}
@@ -142,7 +155,9 @@ func (m *Model) input(req agent.ModelRequest) (*bedrockruntime.ConverseInput, er
 	return in, nil
 }
 
-func message(msg agent.Message) (types.Message, error) {
+// message translates one message. withStatus says whether a tool result may carry its status; without
+// it, a failed tool's result says so in its text.
+func message(msg agent.Message, withStatus bool) (types.Message, error) {
 	tm := types.Message{Role: types.ConversationRole(msg.Role)}
 	for _, b := range msg.Content {
 		switch {
@@ -158,20 +173,27 @@ func message(msg agent.Message) (types.Message, error) {
 				ToolUseId: aws.String(b.ToolUse.ID), Name: aws.String(b.ToolUse.Name), Input: document.NewLazyDocument(input),
 			}})
 		case b.ToolResult != nil:
-			status := types.ToolResultStatusSuccess
-			if b.ToolResult.IsError {
-				status = types.ToolResultStatusError
-			}
 			text := b.ToolResult.Text
-			if text == "" {
+			if strings.TrimSpace(text) == "" {
 				text = "(no result)" // Converse refuses empty text blocks
+			}
+			var status types.ToolResultStatus
+			switch {
+			case !withStatus && b.ToolResult.IsError:
+				text = "Error: " + text
+			case b.ToolResult.IsError:
+				status = types.ToolResultStatusError
+			case withStatus:
+				status = types.ToolResultStatusSuccess
 			}
 			tm.Content = append(tm.Content, &types.ContentBlockMemberToolResult{Value: types.ToolResultBlock{
 				ToolUseId: aws.String(b.ToolResult.ToolUseID),
 				Content:   []types.ToolResultContentBlock{&types.ToolResultContentBlockMemberText{Value: text}},
 				Status:    status,
 			}})
-		case b.Text != "":
+		case strings.TrimSpace(b.Text) != "":
+			// Converse refuses a blank text block, and models often put one ("\n\n") before a tool use:
+			// sent back as it came, it would fail the next round.
 			tm.Content = append(tm.Content, &types.ContentBlockMemberText{Value: b.Text})
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,9 +33,12 @@ const (
 )
 
 // converseServer speaks the Converse wire format: JSON over POST /model/{modelId}/converse. It answers
-// each call with the next scripted reply (the last one repeats) and records the request bodies.
+// each call with the next scripted reply (the last one repeats) and records the request bodies. Like
+// Converse, it refuses with a ValidationException a request with a blank text block, or with a
+// toolResult status for a model other than Amazon Nova and Anthropic Claude.
 type converseServer struct {
 	t       *testing.T
+	modelID string
 	mu      sync.Mutex
 	replies []reply
 	bodies  []map[string]any
@@ -65,15 +69,20 @@ func toolUse(id, name, input string) string {
 }
 
 func newConverseServer(t *testing.T, replies ...reply) *converseServer {
-	cs := &converseServer{t: t, replies: replies}
+	return newConverseServerFor(t, modelID, replies...)
+}
+
+// newConverseServerFor is newConverseServer for another model.
+func newConverseServerFor(t *testing.T, model string, replies ...reply) *converseServer {
+	cs := &converseServer{t: t, modelID: model, replies: replies}
 	cs.srv = httptest.NewServer(http.HandlerFunc(cs.serve))
 	t.Cleanup(cs.srv.Close)
 	return cs
 }
 
 func (cs *converseServer) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.EscapedPath() != "/model/"+strings.ReplaceAll(modelID, ":", "%3A")+"/converse" && r.URL.Path != "/model/"+modelID+"/converse" {
-		cs.t.Errorf("request %s %s, want POST /model/%s/converse", r.Method, r.URL.Path, modelID)
+	if r.Method != http.MethodPost || r.URL.EscapedPath() != "/model/"+strings.ReplaceAll(cs.modelID, ":", "%3A")+"/converse" && r.URL.Path != "/model/"+cs.modelID+"/converse" {
+		cs.t.Errorf("request %s %s, want POST /model/%s/converse", r.Method, r.URL.Path, cs.modelID)
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
@@ -89,6 +98,9 @@ func (cs *converseServer) serve(w http.ResponseWriter, r *http.Request) {
 	cs.bodies = append(cs.bodies, body)
 	rep := cs.replies[min(len(cs.bodies), len(cs.replies))-1]
 	cs.mu.Unlock()
+	if msg := cs.refusal(body); msg != "" {
+		rep = reply{status: http.StatusBadRequest, body: `{"__type":"ValidationException","message":"` + msg + `"}`}
+	}
 	if rep.delay > 0 {
 		select {
 		case <-time.After(rep.delay):
@@ -106,6 +118,25 @@ func (cs *converseServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(rep.status)
 	_, _ = io.WriteString(w, rep.body)
+}
+
+// refusal is the ValidationException message Converse answers body with, or "" when it takes it.
+func (cs *converseServer) refusal(body map[string]any) string {
+	status := strings.Contains(cs.modelID, "amazon.nova") || strings.Contains(cs.modelID, "anthropic.claude")
+	msgs, _ := body["messages"].([]any)
+	for i, m := range msgs {
+		content, _ := m.(map[string]any)["content"].([]any)
+		for j, c := range content {
+			block, _ := c.(map[string]any)
+			if text, ok := block["text"].(string); ok && strings.TrimSpace(text) == "" {
+				return fmt.Sprintf("The text field in the ContentBlock object at messages.%d.content.%d is blank.", i, j)
+			}
+			if tr, ok := block["toolResult"].(map[string]any); ok && tr["status"] != nil && !status {
+				return "This model doesn't support the toolResult.status field."
+			}
+		}
+	}
+	return ""
 }
 
 func (cs *converseServer) requests() []map[string]any {
@@ -128,7 +159,7 @@ func (cs *converseServer) model(t *testing.T, opts bedrock.Options) *bedrock.Mod
 		HTTPClient:   cs.srv.Client(),
 		BaseEndpoint: aws.String(cs.srv.URL),
 	}
-	m, err := bedrock.NewFromConfig(cfg, modelID, opts)
+	m, err := bedrock.NewFromConfig(cfg, cs.modelID, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,5 +422,51 @@ func TestNewRefusesMissingArguments(t *testing.T) {
 	}
 	if _, err := bedrock.New(bedrockruntime.New(bedrockruntime.Options{Region: "us-east-1"}), "", bedrock.Options{}); err == nil {
 		t.Error("New without a model id: want an error")
+	}
+}
+
+func TestBlankTextBeforeAToolUseIsNotSentBack(t *testing.T) {
+	t.Parallel()
+	cs := newConverseServer(t,
+		message("tool_use", text("\n\n"), toolUse("tu-1", "track_shipment", `{"orderId":"0193a1b2"}`)),
+		message("end_turn", text("Your order 0193a1b2 is on its way with UPS, tracking number 1Z999AA10123456784.")),
+	)
+	bot := chatbot(t, cs.model(t, bedrock.Options{}), agent.Options{})
+	resp, err := bot.Answer(context.Background(), contracts.ChatRequest{Query: "Where is 0193a1b2?", CustomerID: "cust-alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Source != contracts.ChatSourceModel || !strings.Contains(resp.Answer, "on its way") {
+		t.Errorf("response = %+v, want the model's answer after the tool round", resp)
+	}
+}
+
+func TestToolResultsOfModelsWithoutStatus(t *testing.T) {
+	t.Parallel()
+	for _, model := range []string{"meta.llama3-1-70b-instruct-v1:0", "mistral.mistral-large-2407-v1:0", "us.meta.llama3-3-70b-instruct-v1:0"} {
+		t.Run(model, func(t *testing.T) {
+			t.Parallel()
+			cs := newConverseServerFor(t, model,
+				message("tool_use", toolUse("tu-1", "get_order_status", `{"orderId":"0193a1b2"}`),
+					toolUse("tu-2", "get_order_status", `{"orderId":"`+bobCompleted+`"}`)),
+				message("end_turn", text("Order 0193a1b2 is completed; I could not find the other one among your orders.")),
+			)
+			bot := chatbot(t, cs.model(t, bedrock.Options{}), agent.Options{})
+			resp, err := bot.Answer(context.Background(), contracts.ChatRequest{Query: "Status of 0193a1b2 and " + bobCompleted + "?", CustomerID: "cust-alice"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Source != contracts.ChatSourceModel {
+				t.Fatalf("response = %+v, want the model's answer", resp)
+			}
+			reqs := cs.requests()
+			results := get(t, reqs[len(reqs)-1], "messages", 2, "content").([]any)
+			if got := get(t, results[1], "toolResult", "content", 0, "text").(string); !strings.HasPrefix(got, "Error: ") || !strings.Contains(got, "not found") {
+				t.Errorf("failed tool's result = %q, want it to say it is an error", got)
+			}
+			if got := get(t, results[0], "toolResult", "content", 0, "text").(string); strings.HasPrefix(got, "Error") {
+				t.Errorf("successful tool's result = %q", got)
+			}
+		})
 	}
 }

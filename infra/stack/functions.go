@@ -207,7 +207,28 @@ func (o *Orderflow) grant(f lambdas.Function, fn awslambda.Function) {
 			Actions:   jsii.Strings("bedrock:InvokeModel"),
 			Resources: o.modelARNs(),
 		}))
+		if st := o.applicationProfileModels(); st != nil {
+			fn.AddToRolePolicy(st)
+		}
 	}
+}
+
+// applicationProfileModels returns, when bedrockModelId is an application inference profile's ARN, the
+// statement that lets the chatbot invoke the foundation models behind it: Bedrock authorizes a call
+// through any inference profile on the profile and on the model it routes to, and an application
+// profile's ARN does not name its model. The statement allows any foundation model, in any region, but
+// only through this one profile (the bedrock:InferenceProfileArn condition). It returns nil otherwise.
+func (o *Orderflow) applicationProfileModels() awsiam.PolicyStatement {
+	id := o.Settings.BedrockModelID
+	if !strings.HasPrefix(id, "arn:") || !strings.Contains(id, ":application-inference-profile/") {
+		return nil
+	}
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("bedrock:InvokeModel"),
+		Resources: &[]*string{awscdk.Fn_Join(jsii.String(""), &[]*string{
+			jsii.String("arn:"), o.Stack.Partition(), jsii.String(":bedrock:*::foundation-model/*")})},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"bedrock:InferenceProfileArn": id}},
+	})
 }
 
 // inferenceProfilePrefixes are the geographies of cross-region inference profile ids ("us.amazon.…").

@@ -42,6 +42,11 @@ func (o *Orderflow) addNagChecks() {
 					&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<` + t.ID + `Table[0-9A-F]{8}\.Arn>\/index\/\*$/`)})
 			}
 		}
+		if f.InvokesModel && o.applicationProfileModels() != nil {
+			suppress(policy, false, "AwsSolutions-IAM5",
+				"foundation-model/* only through the configured application inference profile (condition bedrock:InferenceProfileArn): Bedrock also authorizes the model a profile routes to, which the profile's ARN does not name",
+				&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:bedrock:\*::foundation-model\/\*$/`)})
+		}
 		switch f.Trigger {
 		case lambdas.HTTP:
 			suppress(fn, false, "Serverless-LambdaDLQ", "invoked synchronously by API Gateway: the caller receives the error, there is no asynchronous event to dead-letter")

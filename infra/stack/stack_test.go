@@ -1093,3 +1093,28 @@ func TestDedupOutlastsTheArchiveAndTheDeadLetterQueues(t *testing.T) {
 		}
 	}
 }
+
+// TestAnApplicationInferenceProfileSynthesizes checks that a stack configured with an application
+// inference profile's ARN synthesizes without unsuppressed cdk-nag findings and lets the chatbot reach
+// the model behind the profile, through that profile only.
+func TestAnApplicationInferenceProfileSynthesizes(t *testing.T) {
+	const profile = "arn:aws:bedrock:eu-west-1:111122223333:application-inference-profile/a1b2c3d4e5f6"
+	app := stack.NewApp(nil, map[string]any{
+		stack.CtxLambdaDist: dist, stack.CtxSchemasDir: schemasDir, stack.CtxBedrockModelID: profile,
+	})
+	o, err := stack.New(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := assertions.Template_FromStack(o.Stack, nil)
+	for _, m := range *assertions.Annotations_FromStack(o.Stack).FindError(jsii.String("*"), assertions.Match_AnyValue()) {
+		t.Errorf("error at %s: %v", *m.Id, m.Entry.Data)
+	}
+	b, err := json.Marshal(tpl.ToJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"bedrock:InferenceProfileArn":"`+profile+`"`) {
+		t.Error("no statement lets the chatbot invoke the model behind its application inference profile")
+	}
+}
