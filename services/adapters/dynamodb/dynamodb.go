@@ -161,12 +161,17 @@ func transact(ctx context.Context, api API, items []types.TransactWriteItem) (re
 // attempt and jittered, so that racing writers spread out. When ctx ends first it returns ctx's error as
 // fault.Unavailable: the write was not done, and may be tried again.
 func pause(ctx context.Context, attempt int) error {
-	limit := time.Duration(min(attempt, 10)) * 4 * time.Millisecond
+	return jitteredWait(ctx, time.Duration(min(attempt, 10))*4*time.Millisecond, "stopped before writing again")
+}
+
+// jitteredWait waits a random time up to limit, plus a millisecond; when ctx ends first it returns ctx's
+// error as fault.Unavailable, with why.
+func jitteredWait(ctx context.Context, limit time.Duration, why string) error {
 	t := time.NewTimer(time.Duration(rand.Int64N(int64(limit))) + time.Millisecond)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return fault.Wrap(fault.Unavailable, ctx.Err(), "stopped before writing again")
+		return fault.Wrap(fault.Unavailable, ctx.Err(), why)
 	case <-t.C:
 		return nil
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -191,15 +190,7 @@ const (
 // table is over its throughput: 25 ms doubling to at most 1 s, with full jitter, as AWS advises for
 // UnprocessedKeys. When ctx ends first it returns ctx's error as fault.Unavailable.
 func readBackoff(ctx context.Context, attempt int) error {
-	limit := min(25*time.Millisecond<<(attempt-1), time.Second)
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(limit))) + time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return fault.Wrap(fault.Unavailable, ctx.Err(), "stopped before reading again")
-	case <-t.C:
-		return nil
-	}
+	return jitteredWait(ctx, min(25*time.Millisecond<<(attempt-1), time.Second), "stopped before reading again")
 }
 
 // Products returns every product ordered by id. It reads the product keys from the sparse, keys-only
