@@ -43,9 +43,9 @@ func (s *server) listInventory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if after != "" {
-		i, _ := slices.BinarySearchFunc(products, after, func(p inventory.Product, id string) int { return strings.Compare(p.ID, id) })
-		for i < len(products) && products[i].ID <= after {
-			i++
+		i, found := slices.BinarySearchFunc(products, after, func(p inventory.Product, id string) int { return strings.Compare(p.ID, id) })
+		if found {
+			i++ // the page goes on after the cursor's product
 		}
 		products = products[i:]
 	}
