@@ -198,21 +198,23 @@ func TestHappyPathReachesCompletedWithHistoryShipmentAndTexts(t *testing.T) {
 	t.Logf("create to completed through DynamoDB Local, moto's SQS and EventBridge: %s", done.History[len(done.History)-1].At.Sub(done.History[0].At))
 	// The box's trail of the order: each stage's function invoked by the event before it, in order. A
 	// redelivery or a retry after a failure (moto fails a request now and then under load) is the same
-	// step again, so each step counts at its first success.
-	var chain []string
-	seen := map[string]bool{}
-	for _, st := range s.box.Trail(o.OrderID) {
-		step := st.Function + " ← " + st.DetailType
-		if st.Err != "" {
-			t.Logf("trail: %s", st)
-			continue
+	// step again, so each step counts at its first success. A step is noted when its invocation returns,
+	// which may be just after the order's status changed, so the test waits for the last one.
+	trail := func() []string {
+		var chain []string
+		seen := map[string]bool{}
+		for _, st := range s.box.Trail(o.OrderID) {
+			step := st.Function + " ← " + st.DetailType
+			if st.Err == "" && st.Function != "notifier" && st.Function != "metrics" && !seen[step] {
+				seen[step] = true
+				chain = append(chain, step)
+			}
 		}
-		if st.Function != "notifier" && st.Function != "metrics" && !seen[step] {
-			seen[step] = true
-			chain = append(chain, step)
-		}
+		return chain
 	}
 	wantChain := []string{"dispatcher ← ", "validation ← OrderCreated", "inventory-reserve ← OrderValidated", "payment-authorize ← InventoryReserved", "fulfillment ← PaymentAuthorized"}
+	apitest.WaitFor(t, func() bool { return len(trail()) >= len(wantChain) }, "the fulfillment function's step in the trail")
+	chain := trail()
 	if d := cmp.Diff(wantChain, chain); d != "" {
 		t.Errorf("the box's trail of the order, notifier and metrics aside (-want +got):\n%s", d)
 	}
